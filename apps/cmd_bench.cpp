@@ -1,0 +1,80 @@
+// `dnamba bench`: forward-pass timing on random weights (no checkpoint needed).
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include "commands.hpp"
+#include "dnamba/engine.hpp"
+#include "dnamba/error.hpp"
+#include "dnamba/tokenizer.hpp"
+
+namespace dnamba::cli {
+namespace {
+
+double peak_rss_mib() {
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is KiB on Linux
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+    std::string preset = "caduceus-131k";
+    long long length = 0;
+    int repeat = 3, warmup = 0;
+    bool quiet = false;
+    ComputeOptions compute;
+    po::options_description desc("options");
+    desc.add_options()("preset", po::value(&preset)->default_value(preset),
+                       "caduceus-131k (d_model 256, 16 layers) | caduceus-1k (d_model 256, 4 layers); "
+                       "bidirectional, tied projections, RMSNorm, random weights")(
+        "length,L", po::value(&length)->default_value(0), "sequence length in nt (0: 131072 or 1000 by preset)")(
+        "repeat,r", po::value(&repeat)->default_value(3), "timed runs")(
+        "warmup", po::value(&warmup)->default_value(0), "untimed runs first");
+    add_compute_options(desc, compute);
+    add_common_options(desc, quiet);
+    if (!parse_command_line(argc, argv, desc, "usage: dnamba bench [--preset P] [--length N] [--device cpu]")) return 0;
+    if (repeat < 1) fail(ErrorKind::usage, "--repeat must be at least 1");
+    const ModelConfig config = preset_config(preset);
+    if (length == 0) length = preset == "caduceus-1k" ? 1000 : 131072;
+    if (length < 1) fail(ErrorKind::usage, "--length must be positive");
+
+    const Model model = make_random_model(config, 42);
+    EngineOptions eo;
+    eo.threads = compute.threads;
+    auto engine = make_engine(model, parse_device(compute.device), eo);
+    std::mt19937_64 rng(7);
+    std::string seq(static_cast<std::size_t>(length), 'A');
+    for (auto& ch : seq) ch = "ACGT"[rng() & 3];
+    const auto ids = tokenize(seq, false);
+
+    std::printf("preset %s: d_model %d, n_layer %d, d_inner %d, d_state %d, %lld parameters\n", preset.c_str(),
+                config.d_model, config.n_layer, config.d_inner, config.d_state,
+                static_cast<long long>(model.parameter_count));
+    std::printf("engine %s, length %lld nt, %d warm-up + %d timed run(s)\n", engine->description().c_str(), length,
+                warmup, repeat);
+    for (int i = 0; i < warmup; ++i) (void)engine->forward(ids);
+    std::vector<double> times;
+    double checksum = 0;
+    for (int i = 0; i < repeat; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const Matrix h = engine->forward(ids);
+        times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        checksum = h.sum();
+        std::printf("run %d: %.3f s\n", i + 1, times.back());
+        std::fflush(stdout);
+    }
+    std::sort(times.begin(), times.end());
+    const double median = times[times.size() / 2];
+    std::printf("median %.3f s  min %.3f s  max %.3f s\n", median, times.front(), times.back());
+    std::printf("throughput %.0f nt/s (median)\n", static_cast<double>(length) / median);
+    std::printf("peak RSS %.0f MiB\n", peak_rss_mib());
+    std::printf("checksum %.6g\n", checksum);
+    return 0;
+}
+
+}  // namespace dnamba::cli

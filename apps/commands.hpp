@@ -1,0 +1,36 @@
+// apps/commands.hpp — the subcommands of `dnamba` and the options they share.
+//
+// Each cmd_*.cpp parses its options and calls libdnamba; no logic lives here. The shared
+// options (model, device, threads, quiet) are defined once in options.cpp.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+namespace dnamba::cli {
+
+namespace po = boost::program_options;
+
+struct ComputeOptions {
+    std::string device = "auto";
+    int threads = 0;
+};
+
+// --model DIR
+void add_model_option(po::options_description& desc, std::string& model_dir);
+// --device, --threads
+void add_compute_options(po::options_description& desc, ComputeOptions& compute);
+// --help, --quiet
+void add_common_options(po::options_description& desc, bool& quiet);
+
+// Parses argv against desc; returns false when --help was given (usage already printed).
+// Throws Error(usage) on unknown/malformed options or missing required ones.
+bool parse_command_line(int argc, char** argv, const po::options_description& desc, const std::string& usage,
+                        const po::positional_options_description* positional = nullptr);
+
+int cmd_embed(int argc, char** argv);
+int cmd_info(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+
+}  // namespace dnamba::cli

@@ -1,0 +1,72 @@
+// `dnamba`: the dispatcher. Finds the subcommand, runs it, and turns a dnamba::Error into
+// "dnamba <cmd>: error: ..." and the category's exit code (the only place that exits).
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <new>
+#include <string>
+
+#include "commands.hpp"
+#include "dnamba/error.hpp"
+
+namespace {
+
+const char* k_usage =
+    "dnamba " DNAMBA_VERSION " — Mamba-family DNA language models (Caduceus, Mamba) over genomic files\n"
+    "\n"
+    "usage: dnamba <command> [options]     (dnamba <command> --help for its options)\n"
+    "\n"
+    "commands:\n"
+    "  embed   embed FASTA records: per-position (.npz) or pooled (.tsv, .npy)\n"
+    "  info    describe a checkpoint: layout, variant, sizes, parameters, dtypes\n"
+    "  bench   time the forward pass on random weights (presets caduceus-131k, caduceus-1k)\n"
+    "\n"
+    "exit codes: 0 success, 1 internal error, 2 usage error, 3 bad input data,\n"
+    "            4 bad or unsupported model, 5 device error, 6 cannot write output\n";
+
+struct Command {
+    const char* name;
+    int (*run)(int, char**);
+};
+
+const Command k_commands[] = {
+    {"embed", dnamba::cli::cmd_embed},
+    {"info", dnamba::cli::cmd_info},
+    {"bench", dnamba::cli::cmd_bench},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fputs(k_usage, stderr);
+        return 2;
+    }
+    const std::string name = argv[1];
+    if (name == "-h" || name == "--help" || name == "help") {
+        std::fputs(k_usage, stdout);
+        return 0;
+    }
+    if (name == "--version" || name == "version") {
+        std::puts("dnamba " DNAMBA_VERSION);
+        return 0;
+    }
+    for (const auto& cmd : k_commands) {
+        if (name != cmd.name) continue;
+        try {
+            return cmd.run(argc - 1, argv + 1);
+        } catch (const dnamba::Error& e) {
+            std::fprintf(stderr, "dnamba %s: error: %s\n", cmd.name, e.what());
+            return dnamba::exit_code(e.kind());
+        } catch (const std::bad_alloc&) {
+            std::fprintf(stderr, "dnamba %s: error: out of memory (try a shorter input or fewer threads)\n", cmd.name);
+            return 1;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "dnamba %s: internal error: %s\n", cmd.name, e.what());
+            return 1;
+        }
+    }
+    std::fprintf(stderr, "dnamba: unknown command '%s'\n\n%s", name.c_str(), k_usage);
+    return 2;
+}

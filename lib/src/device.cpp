@@ -1,0 +1,57 @@
+// Device selection: parses --device and builds the engine for it.
+#include <cstdlib>
+
+#include "dnamba/engine.hpp"
+#include "dnamba/error.hpp"
+#include "dnamba/log.hpp"
+
+#ifdef DNAMBA_HAVE_CUDA
+#include "device_query.hpp"
+#endif
+
+namespace dnamba {
+
+DeviceSpec parse_device(const std::string& text) {
+    DeviceSpec spec;
+    if (text == "auto") {
+        spec.kind = DeviceKind::automatic;
+    } else if (text == "cpu") {
+        spec.kind = DeviceKind::cpu;
+    } else if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
+        spec.kind = DeviceKind::cuda;
+        if (text.size() > 5) {
+            char* end = nullptr;
+            const long idx = std::strtol(text.c_str() + 5, &end, 10);
+            if (*end != '\0' || idx < 0 || end == text.c_str() + 5)
+                fail(ErrorKind::usage, "--device " + text + ": expected cuda:N with N a device number");
+            spec.index = static_cast<int>(idx);
+        }
+    } else {
+        fail(ErrorKind::usage, "--device " + text + ": expected auto, cpu, cuda or cuda:N");
+    }
+    return spec;
+}
+
+int cuda_device_count() noexcept {
+#ifdef DNAMBA_HAVE_CUDA
+    return kernels::device_count();
+#else
+    return 0;
+#endif
+}
+
+std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device, const EngineOptions& options) {
+    const int gpus = cuda_device_count();
+    switch (device.kind) {
+    case DeviceKind::cpu: break;
+    case DeviceKind::automatic:
+        if (gpus > 0) log_info("a CUDA GPU is present, but this version has only the CPU engine; running on the CPU");
+        break;
+    case DeviceKind::cuda:
+        fail(ErrorKind::device, "--device cuda: the CUDA engine is not part of this version of dnamba "
+                                "(" + std::to_string(gpus) + " CUDA device(s) visible); use --device cpu or auto");
+    }
+    return make_cpu_engine(model, options);
+}
+
+}  // namespace dnamba

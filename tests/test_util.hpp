@@ -1,0 +1,93 @@
+// Helpers shared by the tests: scratch directories, running the dnamba binary, file access,
+// and the relative Frobenius error of the numerics contract.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "dnamba/model.hpp"
+
+namespace dnamba::test {
+
+inline std::string testdata(const std::string& rel) { return std::string(DNAMBA_TESTDATA_DIR) + "/" + rel; }
+
+// A fresh, empty scratch directory per name under the build tree.
+inline std::string scratch_dir(const std::string& name) {
+    const std::filesystem::path p = std::filesystem::path(DNAMBA_TEST_TMP) / name;
+    std::filesystem::remove_all(p);
+    std::filesystem::create_directories(p);
+    return p.string();
+}
+
+inline bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+inline void write_file(const std::string& path, const std::string& content) {
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+}
+
+struct RunResult {
+    int exit_code = -1;
+    std::string out;  // stdout
+    std::string err;  // stderr
+};
+
+// Runs `dnamba <args>` through the shell; args must be shell-quoted by the caller.
+inline RunResult run_dnamba(const std::string& args) {
+    static int counter = 0;
+    const std::string dir = std::string(DNAMBA_TEST_TMP);
+    std::filesystem::create_directories(dir);
+    const std::string base = dir + "/run" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+    const std::string cmd = std::string(DNAMBA_BINARY) + " " + args + " >" + base + ".out 2>" + base + ".err";
+    const int status = std::system(cmd.c_str());
+    RunResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_file(base + ".out");
+    r.err = read_file(base + ".err");
+    std::filesystem::remove(base + ".out");
+    std::filesystem::remove(base + ".err");
+    return r;
+}
+
+// ||a - b||_F / ||b||_F (b the reference).
+inline double rel_error(const Matrix& a, const Matrix& b) {
+    const double denom = b.cast<double>().norm();
+    const double num = (a.cast<double>() - b.cast<double>()).norm();
+    return denom > 0 ? num / denom : num;
+}
+
+// Parses a FASTA text file into name -> sequence (test fixtures only).
+inline std::map<std::string, std::string> read_fasta_simple(const std::string& path) {
+    std::map<std::string, std::string> out;
+    std::ifstream in(path);
+    std::string line, name;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty()) continue;
+        if (line[0] == '>') {
+            name = line.substr(1, line.find_first_of(" \t") == std::string::npos ? std::string::npos
+                                                                                  : line.find_first_of(" \t") - 1);
+            out[name];
+        } else {
+            out[name] += line;
+        }
+    }
+    return out;
+}
+
+}  // namespace dnamba::test
