@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -88,6 +90,57 @@ inline std::map<std::string, std::string> read_fasta_simple(const std::string& p
         }
     }
     return out;
+}
+
+}  // namespace dnamba::test
+
+namespace dnamba::test {
+
+// Arrays of a small STORED .npz (no ZIP64), keyed by member name without ".npy": reads local
+// file headers in order and parses each .npy (float32, 2-D, C order). Test use only.
+inline std::map<std::string, Matrix> read_npz_simple(const std::string& path) {
+    const std::string z = read_file(path);
+    std::map<std::string, Matrix> out;
+    std::size_t p = 0;
+    auto u16 = [&](std::size_t at) { return std::uint32_t(std::uint8_t(z[at])) | std::uint32_t(std::uint8_t(z[at + 1])) << 8; };
+    auto u32 = [&](std::size_t at) { return u16(at) | u16(at + 2) << 16; };
+    while (p + 30 <= z.size() && u32(p) == 0x04034b50u) {
+        const std::uint32_t size = u32(p + 18);
+        const std::uint32_t name_len = u16(p + 26), extra_len = u16(p + 28);
+        std::string name = z.substr(p + 30, name_len);
+        const std::size_t data = p + 30 + name_len + extra_len;
+        const std::string npy = z.substr(data, size);
+        // .npy v1: magic(6) ver(2) header_len(2) header
+        const std::size_t hlen = std::uint8_t(npy[8]) | std::uint8_t(npy[9]) << 8;
+        const std::string header = npy.substr(10, hlen);
+        const auto lp = header.find("'shape': (");
+        long rows = 0, cols = 0;
+        std::sscanf(header.c_str() + lp + 10, "%ld, %ld", &rows, &cols);
+        Matrix m(rows, cols);
+        std::memcpy(m.data(), npy.data() + 10 + hlen, sizeof(float) * rows * cols);
+        if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) name.resize(name.size() - 4);
+        out[name] = m;
+        p = data + size;
+    }
+    return out;
+}
+
+// Rows of a TSV file split on tabs (header included).
+inline std::vector<std::vector<std::string>> read_tsv(const std::string& path) {
+    std::vector<std::vector<std::string>> rows;
+    std::istringstream in(read_file(path));
+    std::string line;
+    while (std::getline(in, line)) {
+        std::vector<std::string> f;
+        std::size_t s = 0, e;
+        while ((e = line.find('\t', s)) != std::string::npos) {
+            f.push_back(line.substr(s, e - s));
+            s = e + 1;
+        }
+        f.push_back(line.substr(s));
+        rows.push_back(f);
+    }
+    return rows;
 }
 
 }  // namespace dnamba::test

@@ -2,10 +2,14 @@
 // log1p use the SIMD packet math of the target (AVX2 by default, AVX-512 with DNAMBA_NATIVE).
 #include "cpu/ops.hpp"
 
+#include <omp.h>
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "dnamba/error.hpp"
 
 namespace dnamba::cpu {
 namespace {
@@ -17,36 +21,6 @@ constexpr int k_lanes = Eigen::internal::packet_traits<float>::size;
 
 template <int W>
 using Lanes = Eigen::Array<float, W, 1>;
-
-// Scan over channels [c0, c0+W) for all t. h holds d_state vectors of W lanes.
-template <int W>
-void scan_block(int c0, const Matrix& U, const Matrix& delta, const Matrix& AT, const Vector& D, const Matrix& x_dbl,
-                int dt_rank, const Matrix& xz, bool reverse, Matrix& Y) {
-    using V = Lanes<W>;
-    const Eigen::Index L = U.rows();
-    const int N = static_cast<int>(AT.rows());
-    const int di = static_cast<int>(U.cols());
-    std::vector<V, Eigen::aligned_allocator<V>> h(static_cast<std::size_t>(N), V::Zero());
-    std::vector<V, Eigen::aligned_allocator<V>> a(static_cast<std::size_t>(N));
-    for (int n = 0; n < N; ++n) a[n] = Eigen::Map<const V>(AT.data() + n * AT.cols() + c0);
-    const V d_skip = Eigen::Map<const V>(D.data() + c0);
-    for (Eigen::Index step = 0; step < L; ++step) {
-        const Eigen::Index t = reverse ? L - 1 - step : step;
-        const V dt = Eigen::Map<const V>(delta.data() + t * di + c0);
-        const V u = Eigen::Map<const V>(U.data() + t * di + c0);
-        const float* b = x_dbl.data() + t * x_dbl.cols() + dt_rank;
-        const float* c = b + N;
-        const V du = dt * u;
-        V acc = V::Zero();
-        for (int n = 0; n < N; ++n) {
-            h[n] = (dt * a[n]).exp() * h[n] + du * b[n];
-            acc += h[n] * c[n];
-        }
-        const V z = Eigen::Map<const V>(xz.data() + t * xz.cols() + di + c0);
-        const V gate = z / ((-z).exp() + 1.0f);
-        Eigen::Map<V>(Y.data() + t * di + c0) = (acc + d_skip * u) * gate;
-    }
-}
 
 }  // namespace
 
@@ -85,31 +59,57 @@ void norm_rows(const Matrix& X, int col0, int d, const Vector& w, const Vector& 
     }
 }
 
+// torch softplus (threshold 20): log1p(exp(x)), or x above 20. Written as
+// max(x, 0) + log1p(exp(-|x|)), equal to rounding (above 20 the second term is below half an
+// ulp of x) and free of select(), which Eigen 3.4 evaluates one coefficient at a time.
+template <int W>
+inline Lanes<W> softplus(const Lanes<W>& x) {
+    return x.max(0.0f) + (-x.abs()).exp().log1p();
+}
+
+template <int W>
+inline Lanes<W> silu(const Lanes<W>& x) {
+    return x / ((-x).exp() + 1.0f);
+}
+
+// Applies f to lanes of a contiguous float range in place (full vectors, then a scalar tail).
+template <typename F>
+inline void for_lanes(float* p, Eigen::Index n, F f) {
+    Eigen::Index i = 0;
+    for (; i + k_lanes <= n; i += k_lanes) Eigen::Map<Lanes<k_lanes>>(p + i) = f(Lanes<k_lanes>(Eigen::Map<Lanes<k_lanes>>(p + i)));
+    for (; i < n; ++i) {
+        Lanes<1> one;
+        one(0) = p[i];
+        p[i] = f(one)(0);
+    }
+}
+
 void conv1d_silu(const Matrix& xz, const Matrix& conv_w, const Vector& conv_b, bool reverse, Matrix& U) {
     const Eigen::Index L = xz.rows();
     const Eigen::Index di = conv_w.rows();
     const int K = static_cast<int>(conv_w.cols());
     U.resize(L, di);
-    // Column k of the filter as a contiguous vector over channels.
-    Matrix wt = conv_w.transpose();  // [K, di]
+    const Matrix wt = conv_w.transpose();  // [K, di]: filter tap k as a contiguous channel vector
     const Vector bias = conv_b.size() ? conv_b : Vector::Zero(di);
 #pragma omp parallel for schedule(static)
     for (Eigen::Index t = 0; t < L; ++t) {
-        Eigen::ArrayXf acc = bias.array();
+        auto acc = U.row(t);
+        acc = bias.transpose();
         for (int k = 0; k < K; ++k) {
             // forward: out[t] = sum_k w[k] x[t-(K-1)+k]; reverse: out[t] = sum_k w[k] x[t+(K-1)-k]
             const Eigen::Index s = reverse ? t + (K - 1) - k : t - (K - 1) + k;
             if (s < 0 || s >= L) continue;
-            acc += wt.row(k).transpose().array() * xz.row(s).head(di).transpose().array();
+            acc.array() += wt.row(k).array() * xz.row(s).head(di).array();
         }
-        U.row(t) = (acc / ((-acc).exp() + 1.0f)).transpose();
+        for_lanes(U.data() + t * di, di, [](const auto& v) { return silu(v); });
     }
 }
 
 void delta_softplus(const Matrix& x_dbl, const Matrix& dt_proj, const Vector& dt_bias, Matrix& delta) {
     const Eigen::Index L = x_dbl.rows();
     const Eigen::Index R = dt_proj.cols();
-    delta.resize(L, dt_proj.rows());
+    const Eigen::Index di = dt_proj.rows();
+    delta.resize(L, di);
     const Eigen::Index blocks = (L + k_row_block - 1) / k_row_block;
 #pragma omp parallel for schedule(dynamic, 1)
     for (Eigen::Index blk = 0; blk < blocks; ++blk) {
@@ -118,24 +118,85 @@ void delta_softplus(const Matrix& x_dbl, const Matrix& dt_proj, const Vector& dt
         auto out = delta.middleRows(r0, n);
         out.noalias() = x_dbl.block(r0, 0, n, R) * dt_proj.transpose();
         out.rowwise() += dt_bias.transpose();
-        // torch.nn.functional.softplus(beta=1, threshold=20)
-        auto a = out.array();
-        a = (a > 20.0f).select(a, a.exp().log1p());
+        for_lanes(delta.data() + r0 * di, n * di, [](const auto& v) { return softplus(v); });
     }
 }
+
+namespace {
+
+// Scan over channels [c0, c0+W) for steps [s0, s1) (step s is t = s, or L-1-s when
+// reversed). The state h (d_state vectors of W lanes) lives in `state` between calls.
+template <int W>
+void scan_block(int c0, Eigen::Index s0, Eigen::Index s1, float* state, const Matrix& U, const Matrix& delta,
+                const Matrix& AT, const Vector& D, const Matrix& x_dbl, int dt_rank, const Matrix& xz, bool reverse,
+                Matrix& Y) {
+    using V = Lanes<W>;
+    constexpr int k_max_state = 64;
+    const Eigen::Index L = U.rows();
+    const int N = static_cast<int>(AT.rows());
+    const int di = static_cast<int>(U.cols());
+    V h[k_max_state];
+    V a[k_max_state];
+    for (int n = 0; n < N; ++n) {
+        h[n] = Eigen::Map<const V>(state + n * W);
+        a[n] = Eigen::Map<const V>(AT.data() + n * AT.cols() + c0);
+    }
+    const V d_skip = Eigen::Map<const V>(D.data() + c0);
+    for (Eigen::Index step = s0; step < s1; ++step) {
+        const Eigen::Index t = reverse ? L - 1 - step : step;
+        const V dt = Eigen::Map<const V>(delta.data() + t * di + c0);
+        const V u = Eigen::Map<const V>(U.data() + t * di + c0);
+        const float* b = x_dbl.data() + t * x_dbl.cols() + dt_rank;
+        const float* c = b + N;
+        const V du = dt * u;
+        V acc = V::Zero();
+        for (int n = 0; n < N; ++n) {
+            h[n] = (dt * a[n]).exp() * h[n] + du * b[n];
+            acc += h[n] * c[n];
+        }
+        const V z = Eigen::Map<const V>(xz.data() + t * xz.cols() + di + c0);
+        Eigen::Map<V>(Y.data() + t * di + c0) = (acc + d_skip * u) * silu<W>(z);
+    }
+    for (int n = 0; n < N; ++n) Eigen::Map<V>(state + n * W) = h[n];
+}
+
+}  // namespace
 
 void selective_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vector& D, const Matrix& x_dbl,
                     int dt_rank, const Matrix& xz, bool reverse, Matrix& Y) {
     const int di = static_cast<int>(U.cols());
-    Y.resize(U.rows(), di);
+    const int N = static_cast<int>(A.cols());
+    if (N > 64) fail(ErrorKind::model, "d_state " + std::to_string(N) + " is larger than the supported 64");
+    const Eigen::Index L = U.rows();
+    Y.resize(L, di);
     const Matrix AT = A.transpose();  // [N, di]: a lane vector per state
     const int full = di / k_lanes;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int blk = 0; blk < full + (di % k_lanes); ++blk) {
-        if (blk < full) {
-            scan_block<k_lanes>(blk * k_lanes, U, delta, AT, D, x_dbl, dt_rank, xz, reverse, Y);
-        } else {
-            scan_block<1>(full * k_lanes + (blk - full), U, delta, AT, D, x_dbl, dt_rank, xz, reverse, Y);
+    const int units = full + di % k_lanes;  // full-width blocks, then single channels
+    std::vector<float> state(static_cast<std::size_t>(N) * static_cast<std::size_t>(di), 0.0f);
+    // Each thread owns a contiguous range of channel blocks for the whole sequence and walks
+    // time in chunks, so the rows of a chunk stay in cache while it sweeps its blocks (a
+    // block-at-a-time walk over all L rows is TLB- and cache-miss bound). Channels are
+    // independent, so the partition never changes a result.
+    constexpr Eigen::Index k_time_chunk = 64;
+#pragma omp parallel
+    {
+        const int nthreads = omp_get_num_threads();
+        const int tid = omp_get_thread_num();
+        const int u0 = static_cast<int>(static_cast<long>(units) * tid / nthreads);
+        const int u1 = static_cast<int>(static_cast<long>(units) * (tid + 1) / nthreads);
+        for (Eigen::Index s0 = 0; s0 < L; s0 += k_time_chunk) {
+            const Eigen::Index s1 = std::min(L, s0 + k_time_chunk);
+            for (int unit = u0; unit < u1; ++unit) {
+                if (unit < full) {
+                    const int c0 = unit * k_lanes;
+                    scan_block<k_lanes>(c0, s0, s1, state.data() + static_cast<std::size_t>(c0) * N, U, delta, AT,
+                                        D, x_dbl, dt_rank, xz, reverse, Y);
+                } else {
+                    const int c0 = full * k_lanes + (unit - full);
+                    scan_block<1>(c0, s0, s1, state.data() + static_cast<std::size_t>(c0) * N, U, delta, AT, D,
+                                  x_dbl, dt_rank, xz, reverse, Y);
+                }
+            }
         }
     }
 }

@@ -128,7 +128,9 @@ Model load_model(const std::string& dir) {
     std::string root, embedding_name, lm_head_name;
     switch (c.layout) {
     case Layout::caduceus:
-        root = src.has("caduceus.backbone.norm_f.weight") ? "caduceus.backbone." : "backbone.";
+        root = (src.has("caduceus.backbone.norm_f.weight") || src.has("caduceus.backbone.norm_f.submodule.weight"))
+                   ? "caduceus.backbone."
+                   : "backbone.";
         embedding_name = root + (c.rcps ? "embeddings.word_embeddings.embedding.weight" : "embeddings.word_embeddings.weight");
         lm_head_name = c.rcps ? "lm_head.lm_head.weight" : "lm_head.weight";
         break;
@@ -208,11 +210,14 @@ Model load_model(const std::string& dir) {
         } else {
             L.fwd = load_mamba(src, c, mixer, true);
         }
-        L.norm_w = src.vector(lp + "norm.weight", c.d_model);
-        if (c.norm == NormKind::layer) L.norm_b = src.vector(lp + "norm.bias", c.d_model);
+        // RCPS without fused_add_norm wraps the norm in RCPSAddNormWrapper: "norm.submodule.*".
+        const std::string norm = src.has(lp + "norm.submodule.weight") ? lp + "norm.submodule." : lp + "norm.";
+        L.norm_w = src.vector(norm + "weight", c.d_model);
+        if (c.norm == NormKind::layer) L.norm_b = src.vector(norm + "bias", c.d_model);
     }
-    w.norm_f_w = src.vector(root + "norm_f.weight", c.d_model);
-    if (c.norm == NormKind::layer) w.norm_f_b = src.vector(root + "norm_f.bias", c.d_model);
+    const std::string norm_f = src.has(root + "norm_f.submodule.weight") ? root + "norm_f.submodule." : root + "norm_f.";
+    w.norm_f_w = src.vector(norm_f + "weight", c.d_model);
+    if (c.norm == NormKind::layer) w.norm_f_b = src.vector(norm_f + "bias", c.d_model);
 
     // Anything left over is a structure we do not implement: refuse rather than ignore it.
     for (const auto& t : file.tensors()) {

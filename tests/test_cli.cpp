@@ -1,0 +1,197 @@
+// End-to-end tests: the real `dnamba` binary on the bundled example and golden models, its
+// outputs checked against the library, and its failures (exit code, message, no output).
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+
+#include "dnamba/embed.hpp"
+#include "dnamba/engine.hpp"
+#include "dnamba/io.hpp"
+#include "test_util.hpp"
+
+using namespace dnamba;
+
+namespace {
+
+const std::string k_model = test::testdata("models/tiny-caduceus");
+const std::string k_example = test::testdata("example/example.fa");
+
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+bool python_has_numpy() { return std::system("python3 -c 'import numpy' >/dev/null 2>&1") == 0; }
+
+}  // namespace
+
+TEST_CASE("cli: help, version and unknown commands", "[cli]") {
+    auto r = test::run_dnamba("--help");
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("embed") && Catch::Contains("exit codes"));
+    r = test::run_dnamba("embed --help");
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("--pool") && Catch::Contains("--rc") && Catch::Contains("--device"));
+    r = test::run_dnamba("frobnicate");
+    CHECK(r.exit_code == 2);
+    r = test::run_dnamba("embed --model " + q(k_model));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("dnamba embed: error:") && Catch::Contains("input"));
+}
+
+TEST_CASE("cli: info describes the checkpoint", "[cli]") {
+    const auto r = test::run_dnamba("info --model " + q(k_model));
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("caduceus") && Catch::Contains("rcps             yes") &&
+                          Catch::Contains("d_model          32") && Catch::Contains("parameters") &&
+                          Catch::Contains("F32"));
+    const Model m = load_model(k_model);
+    CHECK_THAT(r.out, Catch::Contains(std::to_string(m.parameter_count)));
+}
+
+TEST_CASE("cli: embed pooled TSV equals the library and pooling of the per-position NPZ", "[cli]") {
+    const std::string dir = test::scratch_dir("cli_embed");
+    for (const char* rc : {"none", "average"}) {
+        INFO("rc " << rc);
+        const std::string tsv = dir + "/out_" + rc + ".tsv", npz = dir + "/out_" + rc + ".npz";
+        auto r = test::run_dnamba("embed -m " + q(k_model) + " -i " + q(k_example) + " -o " + q(tsv) +
+                                  " --pool mean --threads 2 --rc " + rc);
+        REQUIRE(r.exit_code == 0);
+        CHECK_THAT(r.err, Catch::Contains("wrote " + tsv));
+        r = test::run_dnamba("embed -m " + q(k_model) + " -i " + q(k_example) + " -o " + q(npz) +
+                             " --pool none --threads 1 --rc " + rc);
+        REQUIRE(r.exit_code == 0);
+
+        const Model model = load_model(k_model);
+        auto engine = make_cpu_engine(model, EngineOptions{});
+        const auto records = test::read_fasta_simple(k_example);
+        const auto rows = test::read_tsv(tsv);
+        const auto arrays = test::read_npz_simple(npz);
+        const int C = embedding_channels(model.config, std::string(rc) == "none" ? RcMode::none : RcMode::average);
+        REQUIRE(rows.size() == records.size() + 1);
+        REQUIRE(arrays.size() == records.size());
+        CHECK(rows[0][0] == "name");
+        CHECK(rows[0][4] == "strand");
+        CHECK(rows[0][5] == "e0");
+        CHECK(rows[0].size() == static_cast<std::size_t>(5 + C));
+        for (std::size_t i = 1; i < rows.size(); ++i) {
+            const auto& row = rows[i];
+            INFO("record " << row[0]);
+            REQUIRE(records.count(row[0]) == 1);
+            const std::string& seq = records.at(row[0]);
+            CHECK(row[1] == row[0]);
+            CHECK(row[2] == "0");
+            CHECK(row[3] == std::to_string(seq.size()));
+            CHECK(row[4] == "+");
+            const Matrix per_pos = embed_sequence(*engine, model, seq,
+                                                  std::string(rc) == "none" ? RcMode::none : RcMode::average, false);
+            const Vector pooled = pool_rows(per_pos, PoolMode::mean);
+            Vector from_tsv(C);
+            for (int c = 0; c < C; ++c) from_tsv[c] = std::stof(row[5 + c]);
+            CHECK(test::rel_error(Matrix(from_tsv.transpose()), Matrix(pooled.transpose())) < 1e-6);
+            REQUIRE(arrays.count(row[0]) == 1);
+            const Matrix& a = arrays.at(row[0]);
+            REQUIRE(a.rows() == static_cast<Eigen::Index>(seq.size()));
+            REQUIRE(a.cols() == C);
+            CHECK(test::rel_error(a, per_pos) < 1e-6);
+            // pooled output == pooling of the per-position output (threads 2 vs 1 as well)
+            CHECK(test::rel_error(Matrix(from_tsv.transpose()), Matrix(a.colwise().mean())) < 1e-6);
+        }
+    }
+    if (python_has_numpy()) {
+        const std::string py = "python3 -c \"import numpy as np; z = np.load('" + dir +
+                               "/out_none.npz'); assert len(z.files) >= 4; a = z[z.files[0]]; "
+                               "assert a.dtype == np.float32 and a.ndim == 2 and a.shape[1] == 64\"";
+        CHECK(std::system(py.c_str()) == 0);
+    } else {
+        WARN("numpy not available: numpy.load check of the .npz skipped");
+    }
+}
+
+TEST_CASE("cli: embed .npy writes the matrix and a names index", "[cli]") {
+    const std::string dir = test::scratch_dir("cli_npy");
+    const std::string npy = dir + "/emb.npy";
+    const auto r = test::run_dnamba("embed -m " + q(k_model) + " -i " + q(k_example) + " -o " + q(npy) +
+                                    " --rc average --pool max -q");
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.empty());  // --quiet
+    REQUIRE(test::file_exists(npy));
+    REQUIRE(test::file_exists(npy_names_path(npy)));
+    const auto names = test::read_tsv(npy_names_path(npy));
+    const auto records = test::read_fasta_simple(k_example);
+    CHECK(names.size() == records.size() + 1);
+    const std::string bytes = test::read_file(npy);
+    CHECK(bytes.compare(0, 6, "\x93NUMPY") == 0);
+    CHECK_THAT(bytes.substr(0, 128), Catch::Contains("'shape': (" + std::to_string(records.size()) + ", 32)"));
+}
+
+TEST_CASE("cli: gzip FASTA input gives the same result", "[cli]") {
+    const std::string dir = test::scratch_dir("cli_gz");
+    const std::string gz = dir + "/example.fa.gz";
+    REQUIRE(std::system(("gzip -c " + q(k_example) + " > " + q(gz)).c_str()) == 0);
+    auto a = test::run_dnamba("embed -m " + q(k_model) + " -i " + q(k_example) + " -o " + q(dir + "/a.tsv"));
+    auto b = test::run_dnamba("embed -m " + q(k_model) + " -i " + q(gz) + " -o " + q(dir + "/b.tsv"));
+    REQUIRE(a.exit_code == 0);
+    REQUIRE(b.exit_code == 0);
+    CHECK(test::read_file(dir + "/a.tsv") == test::read_file(dir + "/b.tsv"));
+}
+
+TEST_CASE("cli: bad input fails clearly and leaves no output", "[cli]") {
+    const std::string dir = test::scratch_dir("cli_bad");
+    const std::string out = dir + "/out.tsv";
+    auto expect_failure = [&](const std::string& args, int code, const std::string& message) {
+        INFO(args);
+        const auto r = test::run_dnamba(args);
+        CHECK(r.exit_code == code);
+        CHECK_THAT(r.err, Catch::Contains(message));
+        CHECK_FALSE(test::file_exists(out));
+        for (const auto& e : std::filesystem::directory_iterator(dir))  // no temp files either
+            CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
+    };
+    const std::string m = " -m " + q(k_model);
+    expect_failure("embed" + m + " -i " + q(dir + "/missing.fa") + " -o " + q(out), 3, "missing.fa");
+
+    test::write_file(dir + "/empty.fa", "");
+    expect_failure("embed" + m + " -i " + q(dir + "/empty.fa") + " -o " + q(out), 3, "no sequences");
+
+    // a good record first, then a header without sequence: the partial output must vanish
+    test::write_file(dir + "/nohdr.fa", ">ok\nACGTACGT\n>broken\n>next\nACGT\n");
+    expect_failure("embed" + m + " -i " + q(dir + "/nohdr.fa") + " -o " + q(out), 3, "broken");
+
+    test::write_file(dir + "/notfasta.fa", "@read1\nACGT\n+\nIIII\n");
+    expect_failure("embed" + m + " -i " + q(dir + "/notfasta.fa") + " -o " + q(out), 3, "notfasta.fa");
+
+    expect_failure("embed" + m + " -i " + q(k_example) + " -o " + q(out) + " --pool none", 2, ".npz");
+    expect_failure("embed" + m + " -i " + q(k_example) + " -o " + q(dir + "/out.csv"), 2, ".csv");
+    expect_failure("embed" + m + " -i " + q(k_example) + " -o " + q(out) + " --rc sometimes", 2, "--rc");
+    expect_failure("embed" + m + " -i " + q(k_example) + " -o " + q(out) + " --device tpu", 2, "--device");
+    expect_failure("embed" + m + " -i " + q(k_example) + " -o " + q(out) + " --device cuda", 5, "CUDA");
+    expect_failure("embed -m " + q(dir) + " -i " + q(k_example) + " -o " + q(out), 4, "config.json");
+    expect_failure("embed" + m + " -i " + q(k_example) + " -o " + q(dir + "/no/such/dir/out.tsv"), 6, "no/such/dir");
+
+    // truncated gzip
+    const std::string gz = dir + "/trunc.fa.gz";
+    REQUIRE(std::system(("gzip -c " + q(k_example) + " | head -c 200 > " + q(gz)).c_str()) == 0);
+    expect_failure("embed" + m + " -i " + q(gz) + " -o " + q(out), 3, "trunc.fa.gz");
+}
+
+TEST_CASE("cli: corrupt checkpoints give exit code 4 naming the file", "[cli]") {
+    const std::string dir = test::scratch_dir("cli_corrupt_model");
+    const std::string model = dir + "/model";
+    std::filesystem::create_directories(model);
+    std::filesystem::copy_file(k_model + "/config.json", model + "/config.json");
+    const std::string weights = test::read_file(k_model + "/model.safetensors");
+    test::write_file(model + "/model.safetensors", weights.substr(0, weights.size() / 2));
+    const std::string out = dir + "/out.tsv";
+    auto r = test::run_dnamba("embed -m " + q(model) + " -i " + q(k_example) + " -o " + q(out));
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.err, Catch::Contains("model.safetensors") && Catch::Contains("truncated"));
+    CHECK_FALSE(test::file_exists(out));
+    r = test::run_dnamba("info -m " + q(model));
+    CHECK(r.exit_code == 4);
+}
+
+TEST_CASE("cli: bench prints time, throughput and peak RSS", "[cli]") {
+    const auto r = test::run_dnamba("bench --preset caduceus-1k --length 300 --repeat 1 --device cpu");
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("throughput") && Catch::Contains("nt/s") && Catch::Contains("peak RSS") &&
+                          Catch::Contains("n_layer 4"));
+    CHECK(test::run_dnamba("bench --preset nope").exit_code == 2);
+}
