@@ -1,5 +1,6 @@
 // `dnamba`: the dispatcher. Finds the subcommand, runs it, and turns a dnamba::Error into
 // "dnamba <cmd>: error: ..." and the category's exit code (the only place that exits).
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -9,6 +10,7 @@
 
 #include "commands.hpp"
 #include "dnamba/error.hpp"
+#include "dnamba/io.hpp"
 
 namespace {
 
@@ -36,6 +38,14 @@ const Command k_commands[] = {
     {"bench", dnamba::cli::cmd_bench},
 };
 
+// ^C or a kill mid-run: remove the temporary outputs, then die of the same signal, so that
+// no partial file is left behind (the final name never exists before commit anyway).
+extern "C" void on_fatal_signal(int sig) {
+    dnamba::remove_uncommitted_outputs();
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,6 +62,7 @@ int main(int argc, char** argv) {
         std::puts("dnamba " DNAMBA_VERSION);
         return 0;
     }
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) std::signal(sig, on_fatal_signal);
     for (const auto& cmd : k_commands) {
         if (name != cmd.name) continue;
         try {

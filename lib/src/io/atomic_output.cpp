@@ -1,0 +1,166 @@
+// Output files that appear under their final name only when complete.
+//
+// Each output is written to "<dir>/.<base>.tmp.<pid>" and renamed by commit(); rename within
+// one directory is atomic on POSIX, so readers (and pipelines testing for the file) see
+// either nothing or the whole file. Uncommitted temporaries are removed by the destructor,
+// and also by remove_uncommitted_outputs() from a signal handler: for that the temp paths
+// live in a fixed static table guarded by lock-free atomic states, which a handler may
+// walk without locks or allocation.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "dnamba/error.hpp"
+#include "dnamba/io.hpp"
+
+namespace dnamba {
+namespace {
+
+// More simultaneously open outputs than this are not cleaned up by a signal handler
+// (the destructor still removes them); dnamba opens at most a handful.
+constexpr std::size_t k_registry_slots = 64;
+
+// Each slot's state word is (ticket << 2) | tag, the ticket unique per registration, so an
+// object can only ever release its own registration, never a later one that reused the
+// slot. A path is written only while its slot is `filling` and read by the signal handler
+// only after moving the slot from `live` to `removing`, so neither side sees a half-written
+// or replaced path. Static storage: nothing is ever freed under a handler's feet.
+enum SlotTag : std::uint64_t { k_free = 0, k_filling = 1, k_live = 2, k_removing = 3 };
+struct RegistrySlot {
+    std::atomic<std::uint64_t> state{k_free};
+    char path[4096];
+};
+RegistrySlot g_registry[k_registry_slots];
+std::atomic<std::uint64_t> g_next_ticket{1};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the signal-handler registry needs lock-free atomics");
+
+constexpr std::size_t k_stdio_buffer = 1u << 20;  // large sequential writes of float arrays
+
+// Returns the registration's live state word (0 when not registered) and its slot.
+std::uint64_t register_temp(const std::string& path, int& slot) noexcept {
+    slot = -1;
+    if (path.size() >= sizeof(RegistrySlot::path)) return 0;
+    const std::uint64_t ticket = g_next_ticket.fetch_add(1);
+    for (std::size_t i = 0; i < k_registry_slots; ++i) {
+        std::uint64_t expected = k_free;
+        if (g_registry[i].state.compare_exchange_strong(expected, (ticket << 2) | k_filling)) {
+            std::memcpy(g_registry[i].path, path.c_str(), path.size() + 1);
+            g_registry[i].state.store((ticket << 2) | k_live);
+            slot = static_cast<int>(i);
+            return (ticket << 2) | k_live;
+        }
+    }
+    return 0;
+}
+
+// Frees our slot if it still holds our registration (a handler may have taken it).
+void unregister_temp(int slot, std::uint64_t live_state) noexcept {
+    if (slot < 0) return;
+    std::uint64_t expected = live_state;
+    g_registry[static_cast<std::size_t>(slot)].state.compare_exchange_strong(expected, k_free);
+}
+
+}  // namespace
+
+void remove_uncommitted_outputs() noexcept {
+    for (auto& slot : g_registry) {
+        std::uint64_t current = slot.state.load();
+        if ((current & 3) != k_live) continue;
+        if (slot.state.compare_exchange_strong(current, (current & ~std::uint64_t{3}) | k_removing)) {
+            ::unlink(slot.path);
+            slot.state.store(k_free);
+        }
+    }
+}
+
+AtomicOutputFile::AtomicOutputFile(const std::string& final_path) : final_path_(final_path) {
+    if (final_path.empty()) throw Error(ErrorKind::io, "empty output path");
+    const std::size_t slash = final_path.rfind('/');
+    const std::string dir = slash == std::string::npos ? std::string() : final_path.substr(0, slash + 1);
+    const std::string base = slash == std::string::npos ? final_path : final_path.substr(slash + 1);
+    struct stat st {};
+    if (base.empty() || base == "." || base == ".." ||
+        (::stat(final_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
+        throw Error(ErrorKind::io, final_path + ": cannot write output: is a directory; expected a file name");
+    }
+    // Exclusive create ("x"): two outputs of this process aimed at the same final path, or a
+    // stale temp left by a killed process that had our pid, get distinct temp names.
+    const std::string stem = dir + "." + base + ".tmp." + std::to_string(::getpid());
+    for (int attempt = 0; attempt < 100 && !file_; ++attempt) {
+        temp_path_ = attempt == 0 ? stem : stem + "." + std::to_string(attempt);
+        file_ = std::fopen(temp_path_.c_str(), "wbx");
+        if (!file_ && errno != EEXIST) break;
+    }
+    if (!file_) {
+        const int e = errno;
+        std::string why = std::strerror(e);
+        if (e == ENOENT) why += " (does the directory exist?)";
+        throw Error(ErrorKind::io, final_path + ": cannot create output (temporary file " + temp_path_ + "): " + why);
+    }
+    buffer_.resize(k_stdio_buffer);
+    std::setvbuf(file_, buffer_.data(), _IOFBF, buffer_.size());
+
+    registry_state_ = register_temp(temp_path_, registry_slot_);
+}
+
+AtomicOutputFile::~AtomicOutputFile() {
+    if (file_) std::fclose(file_);
+    if (!committed_) ::unlink(temp_path_.c_str());
+    unregister_temp(registry_slot_, registry_state_);
+}
+
+std::FILE* AtomicOutputFile::file() {
+    if (!file_) throw std::logic_error("AtomicOutputFile::file() after finish()/commit() for " + final_path_);
+    return file_;
+}
+
+void AtomicOutputFile::write(const void* data, std::size_t bytes) {
+    if (bytes == 0) return;
+    if (std::fwrite(data, 1, bytes, file()) != bytes) {
+        fail_io(std::string("write failed: ") + std::strerror(errno));
+    }
+}
+
+void AtomicOutputFile::fail_io(const std::string& what) {
+    if (file_) {
+        std::fclose(file_);
+        file_ = nullptr;
+    }
+    ::unlink(temp_path_.c_str());
+    throw Error(ErrorKind::io, final_path_ + ": " + what);
+}
+
+void AtomicOutputFile::finish() {
+    if (!file_) return;
+    if (std::fflush(file_) != 0 || std::ferror(file_)) {
+        fail_io(std::string("write failed: ") + std::strerror(errno));
+    }
+    std::FILE* f = file_;
+    file_ = nullptr;
+    if (std::fclose(f) != 0) {
+        fail_io(std::string("write failed on close: ") + std::strerror(errno));
+    }
+}
+
+void AtomicOutputFile::commit() {
+    if (committed_) throw std::logic_error("AtomicOutputFile::commit() called twice for " + final_path_);
+    finish();
+    if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+        const int e = errno;
+        ::unlink(temp_path_.c_str());
+        throw Error(ErrorKind::io, final_path_ + ": cannot rename temporary file " + temp_path_ +
+                                       " onto it: " + std::strerror(e));
+    }
+    committed_ = true;
+    unregister_temp(registry_slot_, registry_state_);
+    registry_slot_ = -1;
+}
+
+}  // namespace dnamba
