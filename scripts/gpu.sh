@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Build and test dnamba on the GPU machine (Ubuntu, CUDA at /usr/local/cuda, no htslib/Boost/
+# Eigen/Catch2/nlohmann-json installed; see ../shared/DEVICE.md). The Debian packages travel
+# in .deps/ (fetch them here with `scripts/gpu.sh --download`) and are unpacked into a
+# prefix, never into /.
+#   scripts/gpu.sh --download        (on the Debian dev machine) fill .deps/
+#   scripts/gpu.sh [build|test]      (on the GPU machine) unpack, configure, build [, ctest]
+# Environment: DEPS_PREFIX (default /opt/deps), BUILD_DIR (default build-gpu).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEPS_PREFIX=${DEPS_PREFIX:-/opt/deps}
+BUILD_DIR=${BUILD_DIR:-build-gpu}
+packages=(libhts-dev libhts3 libhtscodecs2 libdeflate0 libcurl3-gnutls libeigen3-dev
+          libboost-program-options1.74-dev libboost-program-options1.74.0 libboost1.74-dev
+          catch2 nlohmann-json3-dev zlib1g-dev)
+
+if [ "${1:-}" = "--download" ]; then
+    mkdir -p .deps && (cd .deps && apt-get download "${packages[@]}")
+    du -sh .deps
+    exit 0
+fi
+
+mode=${1:-test}
+mkdir -p "$DEPS_PREFIX"
+for f in .deps/*.deb; do dpkg -x "$f" "$DEPS_PREFIX"; done
+export LD_LIBRARY_PATH="$DEPS_PREFIX/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export PATH="/usr/local/cuda/bin:$PATH"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DDNAMBA_CUDA=ON -DDNAMBA_TESTS=ON \
+      -DCMAKE_PREFIX_PATH="$DEPS_PREFIX/usr" -DCMAKE_INCLUDE_PATH="$DEPS_PREFIX/usr/include" \
+      -DCMAKE_LIBRARY_PATH="$DEPS_PREFIX/usr/lib/x86_64-linux-gnu"
+cmake --build "$BUILD_DIR" -j "$(nproc)"
+if [ "$mode" = test ]; then
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
+fi
