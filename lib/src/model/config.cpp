@@ -65,6 +65,17 @@ void read_ssm_cfg(const json& ssm, ModelConfig& c, const std::string& origin) {
     }
 }
 
+// Keys shared by mamba_ssm's MambaConfig and CaduceusConfig (which extends it).
+void read_mixer_model_keys(const json& j, ModelConfig& c, const std::string& origin) {
+    const int multiple = get_or<int>(j, "pad_vocab_size_multiple", 8, origin);
+    c.vocab_size = pad_vocab(require_positive(j, "vocab_size", origin), multiple);
+    read_ssm_cfg(j.contains("ssm_cfg") && !j["ssm_cfg"].is_null() ? j["ssm_cfg"] : json::object(), c, origin);
+    c.norm = get_or<bool>(j, "rms_norm", true, origin) ? NormKind::rms : NormKind::layer;
+    c.residual_in_fp32 = get_or<bool>(j, "residual_in_fp32", true, origin);
+    c.fused_add_norm = get_or<bool>(j, "fused_add_norm", true, origin);
+    c.norm_eps = get_or<float>(j, "norm_epsilon", 1e-5f, origin);
+}
+
 void check_sizes(const ModelConfig& c, const std::string& origin) {
     if (c.d_state <= 0 || c.d_conv <= 0 || c.d_inner <= 0 || c.dt_rank <= 0)
         bad(origin, "d_state, d_conv, expand*d_model and dt_rank must all be positive (got d_state=" +
@@ -78,13 +89,7 @@ ModelConfig parse_caduceus(const json& j, const std::string& origin) {
     c.layout = Layout::caduceus;
     c.d_model = require_positive(j, "d_model", origin);
     c.n_layer = require_positive(j, "n_layer", origin);
-    const int multiple = get_or<int>(j, "pad_vocab_size_multiple", 8, origin);
-    c.vocab_size = pad_vocab(require_positive(j, "vocab_size", origin), multiple);
-    read_ssm_cfg(j.contains("ssm_cfg") && !j["ssm_cfg"].is_null() ? j["ssm_cfg"] : json::object(), c, origin);
-    c.norm = get_or<bool>(j, "rms_norm", true, origin) ? NormKind::rms : NormKind::layer;
-    c.residual_in_fp32 = get_or<bool>(j, "residual_in_fp32", true, origin);
-    c.fused_add_norm = get_or<bool>(j, "fused_add_norm", true, origin);
-    c.norm_eps = get_or<float>(j, "norm_epsilon", 1e-5f, origin);
+    read_mixer_model_keys(j, c, origin);
     c.bidirectional = get_or<bool>(j, "bidirectional", true, origin);
     const std::string strategy = get_or<std::string>(j, "bidirectional_strategy", "add", origin);
     if (strategy == "add") {
@@ -132,13 +137,7 @@ ModelConfig parse_mamba_ssm(const json& j, const std::string& origin) {
     if (j.contains("attn_layer_idx") && j["attn_layer_idx"].is_array() && !j["attn_layer_idx"].empty())
         bad(origin, "key \"attn_layer_idx\" lists attention layers " + j["attn_layer_idx"].dump() +
                         ": attention layers are not supported");
-    const int multiple = get_or<int>(j, "pad_vocab_size_multiple", 8, origin);
-    c.vocab_size = pad_vocab(require_positive(j, "vocab_size", origin), multiple);
-    read_ssm_cfg(j.contains("ssm_cfg") && !j["ssm_cfg"].is_null() ? j["ssm_cfg"] : json::object(), c, origin);
-    c.norm = get_or<bool>(j, "rms_norm", true, origin) ? NormKind::rms : NormKind::layer;
-    c.residual_in_fp32 = get_or<bool>(j, "residual_in_fp32", true, origin);
-    c.fused_add_norm = get_or<bool>(j, "fused_add_norm", true, origin);
-    c.norm_eps = get_or<float>(j, "norm_epsilon", 1e-5f, origin);
+    read_mixer_model_keys(j, c, origin);
     c.weight_tie = get_or<bool>(j, "tie_embeddings", true, origin);  // here: LM head tied to embedding
     c.complement_map = default_complement_map(c.vocab_size);
     return c;
