@@ -2,6 +2,7 @@
 // outputs checked against the library, and its failures (exit code, message, no output).
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "dnamba/embed.hpp"
@@ -186,6 +187,36 @@ TEST_CASE("cli: corrupt checkpoints give exit code 4 naming the file", "[cli]") 
     CHECK_FALSE(test::file_exists(out));
     r = test::run_dnamba("info -m " + q(model));
     CHECK(r.exit_code == 4);
+
+    // Header variants: bad JSON, offsets past the data, wrong byte size for the dtype.
+    auto with_header = [&](const std::string& header, const std::string& data) {
+        std::string bytes(8, '\0');
+        const std::uint64_t n = header.size();
+        std::memcpy(bytes.data(), &n, 8);
+        test::write_file(model + "/model.safetensors", bytes + header + data);
+    };
+    const std::vector<std::pair<std::string, std::string>> variants = {
+        {"{\"w\": [1, 2", "not valid JSON"},
+        {R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,64]}})", "past the end"},
+        {R"({"w":{"dtype":"BF16","shape":[4],"data_offsets":[0,16]}})", "needs 8"},
+    };
+    for (const auto& [header, message] : variants) {
+        INFO(header);
+        with_header(header, std::string(16, '\0'));
+        r = test::run_dnamba("embed -m " + q(model) + " -i " + q(k_example) + " -o " + q(out));
+        CHECK(r.exit_code == 4);
+        CHECK_THAT(r.err, Catch::Contains("model.safetensors") && Catch::Contains(message));
+        CHECK_FALSE(test::file_exists(out));
+    }
+}
+
+TEST_CASE("cli: embed reads FASTA from standard input", "[cli]") {
+    const std::string dir = test::scratch_dir("cli_stdin");
+    const auto a = test::run_dnamba("embed -m " + q(k_model) + " -i - -o " + q(dir + "/a.tsv") + " < " + q(k_example));
+    const auto b = test::run_dnamba("embed -m " + q(k_model) + " -i " + q(k_example) + " -o " + q(dir + "/b.tsv"));
+    REQUIRE(a.exit_code == 0);
+    REQUIRE(b.exit_code == 0);
+    CHECK(test::read_file(dir + "/a.tsv") == test::read_file(dir + "/b.tsv"));
 }
 
 TEST_CASE("cli: bench prints time, throughput and peak RSS", "[cli]") {
