@@ -1,5 +1,5 @@
-// `dnamba embed`: options -> dnamba::embed_fasta.
-#include <iostream>
+// `dnamba embed`: options -> dnamba::embed_input.
+#include <cstdio>
 
 #include "commands.hpp"
 #include "dnamba/embed.hpp"
@@ -10,28 +10,39 @@
 namespace dnamba::cli {
 
 int cmd_embed(int argc, char** argv) {
-    std::string model_dir, input, output, pool = "auto", rc = "none";
+    std::string model_dir, output, pool = "auto", rc = "none";
     bool add_sep = false, quiet = false;
+    std::size_t batch_tokens = 65536;
+    InputCli input;
     ComputeOptions compute;
     po::options_description desc("options");
     add_model_option(desc, model_dir);
-    desc.add_options()("input,i", po::value(&input)->required()->value_name("FILE"),
-                       "FASTA file (plain or gzip/bgzip), or - for standard input")(
+    add_input_options(desc, input);
+    desc.add_options()(
         "output,o", po::value(&output)->required()->value_name("FILE"),
         "output; the extension picks the format: .npz (per-position, one L x C float32 array per "
-        "record), .tsv (pooled, one row per record), .npy (pooled N x C float32 + FILE.names.tsv)")(
+        "row), .tsv (pooled, one row per record/region/window), .npy (pooled N x C float32 + "
+        "FILE.names.tsv)")(
         "pool", po::value(&pool)->default_value("auto")->value_name("MODE"),
         "none | mean | max | first | last  (auto: none for .npz, mean otherwise)")(
         "rc", po::value(&rc)->default_value("none")->value_name("MODE"),
         "none: the model's own output (2*d_model channels for RC-equivariant PS models); "
         "average: strand-invariant d_model channels, position-aligned (see README)")(
-        "add-sep", po::bool_switch(&add_sep), "append the [SEP] token to every sequence (as the HF tokenizer does)");
+        "add-sep", po::bool_switch(&add_sep), "append the [SEP] token to every sequence (as the HF tokenizer does)")(
+        "batch-tokens", po::value(&batch_tokens)->default_value(batch_tokens)->value_name("N"),
+        "pack sequences into forward passes of up to N tokens (results do not change)");
     add_compute_options(desc, compute);
     add_common_options(desc, quiet);
     const std::string usage =
-        "usage: dnamba embed --model DIR --input seqs.fa --output out.{npz,tsv,npy} [options]\n\n"
-        "Embeds every FASTA record with the model. The output is written under a temporary name\n"
-        "and renamed when complete.";
+        "usage: dnamba embed --model DIR --input FILE --output out.{npz,tsv,npy} [options]\n\n"
+        "Embeds every record (or region, or window) of the input with the model, in input order.\n"
+        "Rows carry name, chrom, start, end (0-based, half-open) and strand. The output is written\n"
+        "under a temporary name and renamed when complete.\n\n"
+        "examples:\n"
+        "  dnamba embed -m M -i genome.fa.gz --regions peaks.bed --pool mean -o peaks.tsv\n"
+        "  dnamba embed -m M -i genome.fa --region chr2:1,000,001-1,131,072 --pool none -o r.npz\n"
+        "  dnamba embed -m M -i genome.fa --window 131072 --stride 65536 -o tiles.npy\n"
+        "  samtools view -b -q 20 x.bam | dnamba embed -m M -i - -o reads.tsv";
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
 
     EmbedOptions options;
@@ -42,6 +53,9 @@ int cmd_embed(int argc, char** argv) {
     }
     options.rc = parse_rc(rc);
     options.add_sep = add_sep;
+    if (batch_tokens < 1) fail(ErrorKind::usage, "--batch-tokens must be at least 1");
+    options.batch_tokens = batch_tokens;
+    const InputOptions input_options = make_input_options(input);
     const DeviceSpec device = parse_device(compute.device);
     (void)output_kind_for_path(output);  // reject an unknown extension before loading anything
 
@@ -49,15 +63,16 @@ int cmd_embed(int argc, char** argv) {
     EngineOptions engine_options;
     engine_options.threads = compute.threads;
     auto engine = make_engine(model, device, engine_options);
-    const EmbedSummary s = embed_fasta(*engine, model, input, output, options);
+    const EmbedSummary s = embed_input(*engine, model, input_options, output, options);
     if (!log_quiet()) {
         std::fprintf(stderr,
-                     "dnamba embed: %zu record(s), %zu bases in %.2f s (%.0f nt/s) on %s\n"
+                     "dnamba embed: %zu row(s), %zu bases from %s in %.2f s (%.0f nt/s) on %s\n"
                      "dnamba embed: wrote %s: %s, %d channels per %s (rc %s)\n",
-                     s.records, s.bases, s.seconds, s.seconds > 0 ? static_cast<double>(s.bases) / s.seconds : 0.0,
-                     engine->description().c_str(), s.output.c_str(),
+                     s.records, s.bases, s.input.c_str(), s.seconds,
+                     s.seconds > 0 ? static_cast<double>(s.bases) / s.seconds : 0.0, engine->description().c_str(),
+                     s.output.c_str(),
                      options.pool == PoolMode::none ? "per-position" : (std::string("pooled ") + pool_name(options.pool)).c_str(),
-                     s.channels, options.pool == PoolMode::none ? "position" : "record", rc.c_str());
+                     s.channels, options.pool == PoolMode::none ? "position" : "row", rc.c_str());
     }
     return 0;
 }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "dnamba/input.hpp"
+
 namespace dnamba::cli {
 
 namespace po = boost::program_options;
@@ -16,6 +18,27 @@ struct ComputeOptions {
     std::string device = "auto";
     int threads = 0;
 };
+
+// Options of the shared input layer (records, regions, windows, read filters).
+struct InputCli {
+    std::string input;
+    std::string reference;
+    std::vector<std::string> bed_files;
+    std::vector<std::string> regions;
+    long long window = -1;  // -1: not given
+    long long stride = -1;
+    std::string tail = "keep";
+    std::string orientation = "original";
+    bool keep_secondary = false, keep_supplementary = false;
+    bool skip_qcfail = false, skip_duplicates = false, skip_unmapped = false;
+    int min_mapq = 0;
+    bool strict = false;
+};
+
+// -i/--input, --reference, --regions, --region, --window, --stride, --tail, --strict, read filters
+void add_input_options(po::options_description& desc, InputCli& input);
+// Validates and converts; throws Error(usage).
+[[nodiscard]] InputOptions make_input_options(const InputCli& input);
 
 // --model DIR
 void add_model_option(po::options_description& desc, std::string& model_dir);

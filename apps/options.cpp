@@ -13,6 +13,63 @@ void add_model_option(po::options_description& desc, std::string& model_dir) {
                        "transformers Mamba layout)");
 }
 
+void add_input_options(po::options_description& desc, InputCli& in) {
+    desc.add_options()("input,i", po::value(&in.input)->required()->value_name("FILE"),
+                       "FASTA/FASTQ (plain, gzip, bgzip) or SAM/BAM/CRAM; - reads standard input "
+                       "(format detected)")(
+        "reference", po::value(&in.reference)->value_name("FASTA"), "reference FASTA for CRAM input")(
+        "regions", po::value(&in.bed_files)->composing()->value_name("BED"),
+        "embed the regions of a BED file (0-based, half-open; name column names the row; minus-strand "
+        "regions are embedded as the reverse complement), fetched through the FASTA index; repeatable")(
+        "region", po::value(&in.regions)->composing()->value_name("REG"),
+        "chrom:start-end (1-based inclusive, commas allowed, samtools style) of an indexed FASTA, or "
+        "reads overlapping it in an indexed BAM/CRAM; repeatable")(
+        "window", po::value(&in.window)->value_name("N"),
+        "tile each record or region into windows of N bases")(
+        "stride", po::value(&in.stride)->value_name("S"), "window step (default: N)")(
+        "tail", po::value(&in.tail)->default_value("keep")->value_name("MODE"),
+        "keep | drop the last, shorter window")(
+        "strict", po::bool_switch(&in.strict), "a region past the end of its sequence is an error (default: clipped)")(
+        "read-orientation", po::value(&in.orientation)->default_value("original")->value_name("O"),
+        "original: reads as sequenced (BAM stores reverse-strand reads reverse-complemented); reference: as stored")(
+        "keep-secondary", po::bool_switch(&in.keep_secondary), "keep secondary alignments (skipped by default)")(
+        "keep-supplementary", po::bool_switch(&in.keep_supplementary),
+        "keep supplementary alignments (skipped by default)")(
+        "skip-qcfail", po::bool_switch(&in.skip_qcfail), "skip reads flagged QC-fail")(
+        "skip-duplicates", po::bool_switch(&in.skip_duplicates), "skip reads flagged duplicate")(
+        "skip-unmapped", po::bool_switch(&in.skip_unmapped), "skip unmapped reads")(
+        "min-mapq", po::value(&in.min_mapq)->default_value(0)->value_name("Q"), "skip mapped reads below this MAPQ");
+}
+
+InputOptions make_input_options(const InputCli& in) {
+    InputOptions o;
+    o.path = in.input;
+    o.reader.reference = in.reference;
+    if (in.orientation == "original") o.reader.orientation = ReadOrientation::original;
+    else if (in.orientation == "reference") o.reader.orientation = ReadOrientation::reference;
+    else fail(ErrorKind::usage, "--read-orientation " + in.orientation + ": expected original or reference");
+    o.reader.filter.skip_secondary = !in.keep_secondary;
+    o.reader.filter.skip_supplementary = !in.keep_supplementary;
+    o.reader.filter.skip_qcfail = in.skip_qcfail;
+    o.reader.filter.skip_duplicate = in.skip_duplicates;
+    o.reader.filter.skip_unmapped = in.skip_unmapped;
+    o.reader.filter.min_mapq = in.min_mapq;
+    o.bed_files = in.bed_files;
+    o.region_texts = in.regions;
+    if (in.window == 0 || in.window < -1)
+        fail(ErrorKind::usage, "--window must be a positive number of bases, got " + std::to_string(in.window));
+    if (in.stride == 0 || in.stride < -1)
+        fail(ErrorKind::usage, "--stride must be a positive number of bases, got " + std::to_string(in.stride));
+    if (in.stride > 0 && in.window < 0) fail(ErrorKind::usage, "--stride needs --window");
+    o.windows.window = in.window > 0 ? in.window : 0;
+    o.windows.stride = in.stride > 0 ? in.stride : 0;
+    if (in.tail == "keep") o.windows.tail = TailMode::keep;
+    else if (in.tail == "drop") o.windows.tail = TailMode::drop;
+    else fail(ErrorKind::usage, "--tail " + in.tail + ": expected keep or drop");
+    o.strict = in.strict;
+    return o;
+}
+
 void add_compute_options(po::options_description& desc, ComputeOptions& compute) {
     desc.add_options()("device", po::value(&compute.device)->default_value("auto")->value_name("DEV"),
                        "auto | cpu | cuda[:N]  (auto uses a GPU when the GPU engine is available)")(

@@ -2,7 +2,8 @@
 # Installs what dnamba needs from Debian (idempotent, non-interactive), then configures and
 # builds it in build/. Options:
 #   --test     also install what the test suite uses beyond the build (numpy, to check that
-#              numpy.load reads our .npz/.npy; gzip), and build the tests
+#              numpy.load reads our .npz/.npy; gzip; clang and libclang-rt-14-dev for the
+#              libFuzzer targets of tests/fuzz), and build the tests
 #   --native   optimise for this machine's CPU (-march=native) instead of x86-64-v3
 #   --no-cuda  do not compile the CUDA kernels even when nvcc is present
 # Environment: BUILD_DIR (default build), JOBS (default: number of cores).
@@ -25,6 +26,10 @@ done
 
 packages=(build-essential cmake pkg-config zlib1g-dev libhts-dev libeigen3-dev
           libboost-program-options-dev nlohmann-json3-dev catch2 gzip)
+if [ "$want_tests" = ON ]; then
+    # clang + the libFuzzer/sanitizer runtimes: tests/fuzz builds and runs the fuzz targets.
+    packages+=(clang libclang-rt-14-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -156,8 +156,12 @@ TEST_CASE("cli: bad input fails clearly and leaves no output", "[cli]") {
     test::write_file(dir + "/nohdr.fa", ">ok\nACGTACGT\n>broken\n>next\nACGT\n");
     expect_failure("embed" + m + " -i " + q(dir + "/nohdr.fa") + " -o " + q(out), 3, "broken");
 
-    test::write_file(dir + "/notfasta.fa", "@read1\nACGT\n+\nIIII\n");
-    expect_failure("embed" + m + " -i " + q(dir + "/notfasta.fa") + " -o " + q(out), 3, "notfasta.fa");
+    test::write_file(dir + "/notseq.dat", std::string("\x01\x02\x03 not a sequence file \xff\xfe", 27));
+    expect_failure("embed" + m + " -i " + q(dir + "/notseq.dat") + " -o " + q(out), 3, "notseq.dat");
+
+    // FASTQ whose quality line does not match its sequence
+    test::write_file(dir + "/badq.fq", "@read1\nACGT\n+\nIIII\n@read2\nACGTA\n+\nII\n");
+    expect_failure("embed" + m + " -i " + q(dir + "/badq.fq") + " -o " + q(out), 3, "read2");
 
     expect_failure("embed" + m + " -i " + q(k_example) + " -o " + q(out) + " --pool none", 2, ".npz");
     expect_failure("embed" + m + " -i " + q(k_example) + " -o " + q(dir + "/out.csv"), 2, ".csv");

@@ -54,6 +54,37 @@ TEST_CASE("engine: a sequence's result does not depend on other calls", "[engine
     CHECK((first.array() == again.array()).all());
 }
 
+TEST_CASE("engine: a sequence packed with others gives bit-identical rows", "[engine][batch]") {
+    for (const char* name : {"a_caduceus_ph", "c_caduceus_ps_fused", "d_caduceus_ps_ln_untied", "b_caduceus_ewmul_ln",
+                             "j_hf_mamba_tied"}) {
+        INFO(name);
+        const Model model = load_model(test::testdata(std::string("golden/") + name));
+        auto engine = make_cpu_engine(model, EngineOptions{});
+        // awkward lengths so sequences straddle the 256-row GEMM blocks and the 64-step scan chunks
+        const std::vector<std::size_t> lengths = {1, 3, 300, 7, 257, 64, 1000, 2, 129};
+        std::vector<std::vector<std::int32_t>> seqs;
+        std::vector<std::int32_t> packed;
+        for (std::size_t i = 0; i < lengths.size(); ++i) {
+            seqs.push_back(tokenize(random_dna(lengths[i], 100 + static_cast<unsigned>(i)), false));
+            packed.insert(packed.end(), seqs.back().begin(), seqs.back().end());
+        }
+        const Matrix all = engine->forward_packed(packed, lengths);
+        REQUIRE(all.rows() == static_cast<Eigen::Index>(packed.size()));
+        Eigen::Index offset = 0;
+        for (std::size_t i = 0; i < seqs.size(); ++i) {
+            INFO("sequence " << i << " of length " << lengths[i]);
+            const Matrix alone = engine->forward(seqs[i]);
+            const Matrix part = all.middleRows(offset, alone.rows());
+            CHECK((part.array() == alone.array()).all());
+            offset += alone.rows();
+        }
+    }
+    const Model model = load_model(test::testdata("golden/a_caduceus_ph"));
+    auto engine = make_cpu_engine(model, EngineOptions{});
+    CHECK_THROWS_AS(engine->forward_packed({7, 8, 9}, {2, 2}), Error);
+    CHECK_THROWS_AS(engine->forward_packed({7, 8, 9}, {3, 0}), Error);
+}
+
 TEST_CASE("engine: RCPS models are reverse-complement equivariant", "[engine][rc]") {
     // H(rc(s)) == rc(H(s)): flip positions and channels.
     for (const char* name : {"c_caduceus_ps_fused", "d_caduceus_ps_ln_untied"}) {
@@ -135,8 +166,8 @@ TEST_CASE("ops: reverse conv equals the forward conv of the flipped sequence", "
         for (Eigen::Index i = 0; i < w.size(); ++i) w.data()[i] = nd(rng);
         for (Eigen::Index i = 0; i < b.size(); ++i) b.data()[i] = nd(rng);
         Matrix fwd_of_flipped, rev;
-        cpu::conv1d_silu(Matrix(xz.colwise().reverse()), w, b, false, fwd_of_flipped);
-        cpu::conv1d_silu(xz, w, b, true, rev);
+        cpu::conv1d_silu(Matrix(xz.colwise().reverse()), w, b, false, cpu::Segments::single(L), fwd_of_flipped);
+        cpu::conv1d_silu(xz, w, b, true, cpu::Segments::single(L), rev);
         CHECK(test::rel_error(rev, Matrix(fwd_of_flipped.colwise().reverse())) < 1e-6);
     }
 }
@@ -157,7 +188,7 @@ TEST_CASE("ops: the vectorised scan matches a scalar reference at awkward sizes"
             for (Eigen::Index i = 0; i < xz.size(); ++i) xz.data()[i] = nd(rng);
             for (Eigen::Index i = 0; i < D.size(); ++i) D.data()[i] = nd(rng);
             for (bool reverse : {false, true}) {
-                cpu::selective_scan(U, delta, A, D, x_dbl, R, xz, reverse, Y);
+                cpu::selective_scan(U, delta, A, D, x_dbl, R, xz, reverse, cpu::Segments::single(L), Y);
                 Matrix ref(L, di);
                 for (int c = 0; c < di; ++c) {
                     std::vector<double> h(N, 0.0);

@@ -1,16 +1,24 @@
 // Embedding: rc modes, pooling, and the record loop behind `dnamba embed`.
 //
-// The loop is the data flow of DESIGN.md in one place: step 0 read a record, step 1 run the
-// model, step 2 reduce and write. (The threaded three-stage pipeline replaces this loop with
-// the streaming-input work; results will not change.)
+// embed_input() is the data flow of DESIGN.md in one place: step 0 a reader thread packs
+// items into batches, step 1 a compute thread runs the model and reduces, step 2 the calling
+// thread writes rows in input order; bounded queues between the steps.
 #include "dnamba/embed.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "dnamba/error.hpp"
 #include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
 #include "dnamba/tokenizer.hpp"
+#include "pipeline/queue.hpp"
 
 namespace dnamba {
 
@@ -44,21 +52,53 @@ int embedding_channels(const ModelConfig& config, RcMode rc) noexcept {
     return (config.rcps && rc == RcMode::none) ? 2 * config.d_model : config.d_model;
 }
 
+std::vector<Matrix> embed_batch(Engine& engine, const Model& model, const std::vector<std::string_view>& seqs,
+                                RcMode rc, bool add_sep, std::size_t* unknown) {
+    const ModelConfig& c = model.config;
+    std::vector<std::int32_t> ids, rc_ids;
+    std::vector<std::size_t> lengths;
+    for (const auto& seq : seqs) {
+        const auto t = tokenize(seq, add_sep, unknown);
+        ids.insert(ids.end(), t.begin(), t.end());
+        lengths.push_back(t.size());
+    }
+    const Matrix h = engine.forward_packed(ids, lengths);
+    const bool second_pass = rc == RcMode::average && !c.rcps;
+    Matrix hr;
+    if (second_pass) {
+        for (const auto& seq : seqs) {
+            const auto t = tokenize(reverse_complement(seq), add_sep, nullptr);
+            rc_ids.insert(rc_ids.end(), t.begin(), t.end());
+        }
+        hr = engine.forward_packed(rc_ids, lengths);
+    }
+    const int d = c.d_model;
+    std::vector<Matrix> out;
+    out.reserve(seqs.size());
+    Eigen::Index offset = 0;
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+        const auto rows = static_cast<Eigen::Index>(lengths[i]);
+        const auto part = h.middleRows(offset, rows);
+        if (rc == RcMode::none) {
+            out.emplace_back(part);
+        } else if (c.rcps) {
+            out.emplace_back((part.leftCols(d) + part.rightCols(d).rowwise().reverse()) * 0.5f);
+        } else {
+            const auto L = static_cast<Eigen::Index>(seqs[i].size());
+            const auto rpart = hr.middleRows(offset, rows);
+            Matrix e(rows, part.cols());
+            e.topRows(L) = (part.topRows(L) + rpart.topRows(L).colwise().reverse()) * 0.5f;
+            if (add_sep) e.row(L) = (part.row(L) + rpart.row(L)) * 0.5f;
+            out.push_back(std::move(e));
+        }
+        offset += rows;
+    }
+    return out;
+}
+
 Matrix embed_sequence(Engine& engine, const Model& model, std::string_view seq, RcMode rc, bool add_sep,
                       std::size_t* unknown) {
-    const ModelConfig& c = model.config;
-    const auto ids = tokenize(seq, add_sep, unknown);
-    Matrix h = engine.forward(ids);
-    if (rc == RcMode::none) return h;
-    const int d = c.d_model;
-    if (c.rcps) return (h.leftCols(d) + h.rightCols(d).rowwise().reverse()) * 0.5f;
-    const auto rc_ids = tokenize(reverse_complement(seq), add_sep, nullptr);
-    const Matrix hr = engine.forward(rc_ids);
-    const Eigen::Index L = static_cast<Eigen::Index>(seq.size());
-    Matrix out(h.rows(), h.cols());
-    out.topRows(L) = (h.topRows(L) + hr.topRows(L).colwise().reverse()) * 0.5f;
-    if (add_sep) out.row(L) = (h.row(L) + hr.row(L)) * 0.5f;
-    return out;
+    return std::move(embed_batch(engine, model, {seq}, rc, add_sep, unknown).front());
 }
 
 Vector pool_rows(const Matrix& x, PoolMode mode) {
@@ -73,7 +113,77 @@ Vector pool_rows(const Matrix& x, PoolMode mode) {
     fail(ErrorKind::usage, "pool mode none has no pooled vector");
 }
 
-EmbedSummary embed_fasta(Engine& engine, const Model& model, const std::string& input, const std::string& output,
+namespace {
+
+struct Batch {
+    std::vector<InputItem> items;
+};
+
+struct BatchResult {
+    std::vector<RowInfo> rows;
+    std::vector<Matrix> values;  // per item: L x C, or 1 x C when pooled
+    std::size_t bases = 0;
+    std::size_t unknown = 0;
+};
+
+std::string format_bases(double bases) {
+    char buf[32];
+    if (bases >= 1e9) std::snprintf(buf, sizeof buf, "%.2f Gbp", bases / 1e9);
+    else if (bases >= 1e6) std::snprintf(buf, sizeof buf, "%.2f Mbp", bases / 1e6);
+    else if (bases >= 1e3) std::snprintf(buf, sizeof buf, "%.1f kbp", bases / 1e3);
+    else std::snprintf(buf, sizeof buf, "%.0f bp", bases);
+    return buf;
+}
+
+// Progress on stderr: a live line on a terminal (at most 5 updates a second), otherwise a log
+// line every 30 s. Silent when disabled (--quiet).
+class Progress {
+public:
+    Progress(bool enabled, std::optional<std::uint64_t> total)
+        : enabled_(enabled && !log_quiet()), tty_(isatty(STDERR_FILENO) != 0), total_(total),
+          start_(std::chrono::steady_clock::now()), last_(start_) {}
+
+    void update(std::size_t records, std::size_t bases) {
+        if (!enabled_) return;
+        const auto now = std::chrono::steady_clock::now();
+        const double since = std::chrono::duration<double>(now - last_).count();
+        if (since < (tty_ ? 0.2 : 30.0)) return;
+        last_ = now;
+        const double elapsed = std::chrono::duration<double>(now - start_).count();
+        const double rate = elapsed > 0 ? static_cast<double>(bases) / elapsed : 0.0;
+        std::string line = "dnamba: " + format_bases(static_cast<double>(bases)) + ", " + std::to_string(records) +
+                           " rows, " + format_bases(rate) + "/s";
+        if (total_ && *total_ > 0) {
+            const double frac = std::min(1.0, static_cast<double>(bases) / static_cast<double>(*total_));
+            char buf[64];
+            const double eta = rate > 0 ? (static_cast<double>(*total_) - static_cast<double>(bases)) / rate : 0.0;
+            std::snprintf(buf, sizeof buf, ", %.1f%%, ETA %dm%02ds", 100.0 * frac, static_cast<int>(eta) / 60,
+                          static_cast<int>(eta) % 60);
+            line += buf;
+        }
+        if (tty_) {
+            std::fprintf(stderr, "\r%-78s", line.c_str());
+            shown_ = true;
+        } else {
+            std::fprintf(stderr, "%s\n", line.c_str());
+        }
+    }
+
+    ~Progress() {
+        if (shown_) std::fprintf(stderr, "\r%-78s\r", "");
+    }
+
+private:
+    bool enabled_;
+    bool tty_;
+    std::optional<std::uint64_t> total_;
+    std::chrono::steady_clock::time_point start_, last_;
+    bool shown_ = false;
+};
+
+}  // namespace
+
+EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions& input, const std::string& output,
                          const EmbedOptions& options) {
     const auto kind = output_kind_for_path(output);
     if (options.pool == PoolMode::none && kind != OutputKind::per_position)
@@ -87,28 +197,91 @@ EmbedSummary embed_fasta(Engine& engine, const Model& model, const std::string& 
     summary.output = output;
     summary.channels = embedding_channels(model.config, options.rc);
 
-    FastaReader reader(input);
+    auto source = open_input(input);
+    summary.input = source->describe();
     auto writer = make_embedding_writer(output);
     writer->begin(static_cast<std::size_t>(summary.channels));
-    SequenceRecord record;
-    while (reader.next(record)) {                     // step 0: read
-        Matrix h = embed_sequence(engine, model, record.seq, options.rc, options.add_sep, &summary.unknown);  // step 1
-        RowInfo row;                                  // step 2: reduce and write
-        row.name = record.name;
-        row.chrom = record.name;
-        row.start = 0;
-        row.end = static_cast<std::int64_t>(record.seq.size());
-        row.strand = '+';
-        if (options.pool == PoolMode::none) {
-            writer->write(row, h.data(), static_cast<std::size_t>(h.rows()));
-        } else {
-            const Vector v = pool_rows(h, options.pool);
-            writer->write(row, v.data(), 1);
+    Progress progress(options.progress, source->total_bases());
+
+    pipeline::BoundedQueue<Batch> batches(options.queue_depth);
+    pipeline::BoundedQueue<BatchResult> results(options.queue_depth);
+    std::mutex error_mutex;
+    std::exception_ptr error;
+    auto record_error = [&](std::exception_ptr e) {
+        {
+            std::lock_guard<std::mutex> lock(error_mutex);
+            if (!error) error = e;
         }
-        summary.records++;
-        summary.bases += record.seq.size();
+        batches.close();
+        results.close();
+    };
+    const std::size_t sep = options.add_sep ? 1 : 0;
+
+    // step 0: read items and pack them into batches of up to batch_tokens tokens
+    std::thread reader([&] {
+        try {
+            Batch batch;
+            std::size_t tokens = 0;
+            InputItem item;
+            while (source->next(item)) {
+                const std::size_t n = item.seq.size() + sep;
+                if (!batch.items.empty() && tokens + n > options.batch_tokens) {
+                    if (!batches.push(std::move(batch))) return;
+                    batch = Batch{};
+                    tokens = 0;
+                }
+                tokens += n;
+                batch.items.push_back(std::move(item));
+                item = InputItem{};
+            }
+            if (!batch.items.empty() && !batches.push(std::move(batch))) return;
+            batches.close();
+        } catch (...) {
+            record_error(std::current_exception());
+        }
+    });
+    // step 1: run the model; pool on the compute side so that only rows travel on
+    std::thread compute([&] {
+        try {
+            while (auto batch = batches.pop()) {
+                BatchResult r;
+                std::vector<std::string_view> seqs;
+                for (const auto& it : batch->items) {
+                    seqs.push_back(it.seq);
+                    r.bases += it.seq.size();
+                    r.rows.push_back(it.row);
+                }
+                auto per_position = embed_batch(engine, model, seqs, options.rc, options.add_sep, &r.unknown);
+                for (auto& m : per_position) {
+                    if (options.pool == PoolMode::none) r.values.push_back(std::move(m));
+                    else r.values.emplace_back(pool_rows(m, options.pool).transpose());
+                }
+                if (!results.push(std::move(r))) return;
+            }
+            results.close();
+        } catch (...) {
+            record_error(std::current_exception());
+        }
+    });
+    // step 2: write rows in input order (one compute thread keeps batches in order)
+    try {
+        while (auto r = results.pop()) {
+            for (std::size_t i = 0; i < r->rows.size(); ++i)
+                writer->write(r->rows[i], r->values[i].data(), static_cast<std::size_t>(r->values[i].rows()));
+            summary.records += r->rows.size();
+            summary.bases += r->bases;
+            summary.unknown += r->unknown;
+            summary.batches++;
+            progress.update(summary.records, summary.bases);
+        }
+    } catch (...) {
+        record_error(std::current_exception());
     }
-    if (summary.records == 0) fail(ErrorKind::input, input + ": no sequences found (empty FASTA file?)");
+    reader.join();
+    compute.join();
+    if (error) std::rethrow_exception(error);
+    if (summary.records == 0)
+        fail(ErrorKind::input, summary.input + ": nothing to embed (no sequences, or every record/window was skipped)");
     writer->commit();
     if (summary.unknown)
         log_warning(std::to_string(summary.unknown) + " character(s) other than A/C/G/T/N were embedded as [UNK]");

@@ -6,7 +6,10 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
 #include "dnamba/engine.hpp"
+#include "dnamba/input.hpp"
 
 namespace dnamba {
 
@@ -21,12 +24,18 @@ enum class RcMode { none, average };
 // d_model with --rc average; other models d_model either way.
 [[nodiscard]] int embedding_channels(const ModelConfig& config, RcMode rc) noexcept;
 
-// Per-position embedding [L' x C] of `seq` (L' = length, +1 with add_sep).
+// Per-position embeddings [L' x C] of several sequences computed in packed forward passes
+// (L' = length, +1 with add_sep); each result equals embed_sequence() on it alone.
 // rc none: the model's own output. rc average (strand-invariant, position-aligned):
 //   RCPS:  out[t] = (H[t, :d] + reverse_channels(H[t, d:])) / 2
 //   other: out[t] = (H(seq)[t] + H(revcomp(seq))[L-1-t]) / 2  ([SEP], if added, stays last)
 // so that embed(revcomp(seq)) equals embed(seq) flipped along the sequence.
 // `unknown` (if given) counts characters that became [UNK].
+[[nodiscard]] std::vector<Matrix> embed_batch(Engine& engine, const Model& model,
+                                              const std::vector<std::string_view>& seqs, RcMode rc, bool add_sep,
+                                              std::size_t* unknown = nullptr);
+
+// One sequence: embed_batch({seq})[0].
 [[nodiscard]] Matrix embed_sequence(Engine& engine, const Model& model, std::string_view seq, RcMode rc,
                                     bool add_sep, std::size_t* unknown = nullptr);
 
@@ -37,22 +46,30 @@ struct EmbedOptions {
     PoolMode pool = PoolMode::mean;
     RcMode rc = RcMode::none;
     bool add_sep = false;
+    std::size_t batch_tokens = 65536;  // pack items into forward passes of up to this many tokens
+    std::size_t queue_depth = 2;       // batches in flight between pipeline stages
+    bool progress = true;              // progress on stderr (a live line on a terminal)
 };
 
 struct EmbedSummary {
-    std::size_t records = 0;
+    std::size_t records = 0;  // rows written
     std::size_t bases = 0;
     std::size_t unknown = 0;  // characters tokenized as [UNK]
+    std::size_t batches = 0;
     int channels = 0;
     double seconds = 0.0;
     std::string output;
+    std::string input;        // what was read, e.g. "reads.bam (BAM)"
 };
 
-// Embeds every record of a FASTA file (plain or gzip; "-" = stdin) into `output`, whose
-// extension picks the format (.npz per-position; .tsv / .npy pooled). The output appears
-// only when complete. Throws Error(usage) when the extension does not fit --pool,
-// Error(input) on bad input (no records, unreadable), Error(io) when writing fails.
-[[nodiscard]] EmbedSummary embed_fasta(Engine& engine, const Model& model, const std::string& input,
+// Embeds every item of the input (records, regions or windows; see input.hpp) into `output`,
+// whose extension picks the format (.npz per-position; .tsv / .npy pooled), through a
+// three-stage pipeline: a reader thread packs items into batches of up to batch_tokens, the
+// compute thread runs the engine, the calling thread writes rows in input order. Memory stays
+// bounded by queue_depth batches. The output appears only when complete. Throws
+// Error(usage) when the extension does not fit --pool, Error(input) on bad input (or when it
+// yields nothing), Error(io) when writing fails.
+[[nodiscard]] EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions& input,
                                        const std::string& output, const EmbedOptions& options);
 
 }  // namespace dnamba

@@ -30,9 +30,15 @@ struct DeviceSpec {
 class Engine {
 public:
     virtual ~Engine() = default;
-    // Final hidden states for one sequence of token ids (must be non-empty; ids must be
-    // < vocab_size, else Error(input)).
-    [[nodiscard]] virtual Matrix forward(const std::vector<std::int32_t>& ids) = 0;
+    // Final hidden states for several sequences packed into one pass: `ids` holds them back
+    // to back, `lengths` their lengths (each > 0, summing to ids.size()). Rows of the result
+    // are laid out the same way, and a sequence's rows are bit-identical to forward() on it
+    // alone (the scan state resets and the conv never reaches across a sequence start).
+    // Token ids must be < vocab_size, else Error(input).
+    [[nodiscard]] virtual Matrix forward_packed(const std::vector<std::int32_t>& ids,
+                                                const std::vector<std::size_t>& lengths) = 0;
+    // One sequence (non-empty).
+    [[nodiscard]] Matrix forward(const std::vector<std::int32_t>& ids) { return forward_packed(ids, {ids.size()}); }
     [[nodiscard]] virtual std::string description() const = 0;  // "cpu (2 threads)"
 };
 

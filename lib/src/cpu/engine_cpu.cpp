@@ -14,12 +14,16 @@
 namespace dnamba {
 namespace {
 
-// Reverse complement of a hidden-state half: flip along length and channels.
-void flip_both(const Matrix& src, int col0, int d, Matrix& dst, int dcol0) {
+// Reverse complement of a hidden-state half: flip each sequence along its length, and the
+// channels.
+void flip_both(const Matrix& src, int col0, int d, const cpu::Segments& seg, Matrix& dst, int dcol0) {
     const Eigen::Index L = src.rows();
 #pragma omp parallel for schedule(static)
-    for (Eigen::Index t = 0; t < L; ++t)
-        dst.row(t).segment(dcol0, d) = src.row(L - 1 - t).segment(col0, d).reverse();
+    for (Eigen::Index t = 0; t < L; ++t) {
+        const auto i = static_cast<std::size_t>(t);
+        const Eigen::Index mirror = seg.begin[i] + seg.end[i] - 1 - t;
+        dst.row(t).segment(dcol0, d) = src.row(mirror).segment(col0, d).reverse();
+    }
 }
 
 class CpuEngine final : public Engine {
@@ -32,12 +36,21 @@ public:
         return "cpu (" + std::to_string(threads_) + (threads_ == 1 ? " thread)" : " threads)");
     }
 
-    Matrix forward(const std::vector<std::int32_t>& ids) override {
+    Matrix forward_packed(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths) override {
         omp_set_num_threads(threads_);
         const ModelConfig& c = model_.config;
         const auto& w = model_.weights;
         const Eigen::Index L = static_cast<Eigen::Index>(ids.size());
         if (L == 0) fail(ErrorKind::input, "cannot run the model on an empty sequence");
+        std::size_t total = 0;
+        for (std::size_t len : lengths) {
+            if (len == 0) fail(ErrorKind::input, "cannot run the model on an empty sequence");
+            total += len;
+        }
+        if (total != ids.size())
+            fail(ErrorKind::usage, "forward_packed: lengths sum to " + std::to_string(total) + " but " +
+                                       std::to_string(ids.size()) + " ids were given");
+        seg_ = cpu::Segments::from_lengths(lengths);
         for (auto id : ids)
             if (id < 0 || id >= c.vocab_size)
                 fail(ErrorKind::input, "token id " + std::to_string(id) + " is outside the model vocabulary of " +
@@ -62,9 +75,9 @@ public:
                 half = normed.leftCols(d);
                 mixer(layer, half, out);
                 hidden.leftCols(d) = out;
-                flip_both(normed, d, d, half, 0);
+                flip_both(normed, d, d, seg_, half, 0);
                 mixer(layer, half, out);
-                flip_both(out, 0, d, hidden, d);
+                flip_both(out, 0, d, seg_, hidden, d);
             } else {
                 mixer(layer, normed, hidden);
             }
@@ -134,14 +147,15 @@ private:
     // One Mamba direction from its in_proj output: conv + SiLU, x_proj, dt_proj + softplus,
     // selective scan, gate. Output y [L x d_inner] in original sequence order.
     void direction(const MambaWeights& m, const Matrix& xz, bool reverse, Matrix& y) {
-        cpu::conv1d_silu(xz, m.conv_w, m.conv_b, reverse, u_);
+        cpu::conv1d_silu(xz, m.conv_w, m.conv_b, reverse, seg_, u_);
         cpu::linear(u_, m.x_proj, nullptr, x_dbl_);
         cpu::delta_softplus(x_dbl_, m.dt_proj, m.dt_bias, delta_);
-        cpu::selective_scan(u_, delta_, m.A, m.D, x_dbl_, model_.config.dt_rank, xz, reverse, y);
+        cpu::selective_scan(u_, delta_, m.A, m.D, x_dbl_, model_.config.dt_rank, xz, reverse, seg_, y);
     }
 
     const Model& model_;
     int threads_ = 1;
+    cpu::Segments seg_;                               // the packed sequences of this call
     Matrix xz_, u_, x_dbl_, delta_, y_fwd_, y_rev_;  // one layer's working set, reused
 };
 

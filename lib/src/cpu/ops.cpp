@@ -27,6 +27,44 @@ using Lanes = Eigen::Array<float, W, 1>;
 
 }  // namespace
 
+// X_rows * W^T into Y_rows. Eigen switches code paths by shape: GEMV for one row, a lazy
+// coefficient product for tiny shapes, and a k-vectorised tail for rows beyond a multiple of
+// the packet size, each rounding differently. Blocks are therefore padded to a multiple of 8
+// rows and at least 32, so every row goes through the same packed-GEMM kernel.
+template <typename In, typename Out>
+void gemm_rows(const In& x, const Matrix& W, Out y) {
+    const Eigen::Index n = x.rows();
+    if (n % 8 == 0 && n >= 32) {
+        y.noalias() = x * W.transpose();
+        return;
+    }
+    const Eigen::Index padded = std::max<Eigen::Index>(32, (n + 7) / 8 * 8);
+    Matrix xp = Matrix::Zero(padded, x.cols());
+    xp.topRows(n) = x;
+    Matrix yp(padded, W.rows());
+    yp.noalias() = xp * W.transpose();
+    y = yp.topRows(n);
+}
+
+Segments Segments::single(Eigen::Index rows) {
+    Segments s;
+    s.begin.assign(static_cast<std::size_t>(rows), 0);
+    s.end.assign(static_cast<std::size_t>(rows), rows);
+    return s;
+}
+
+Segments Segments::from_lengths(const std::vector<std::size_t>& lengths) {
+    Segments s;
+    Eigen::Index offset = 0;
+    for (std::size_t len : lengths) {
+        const auto n = static_cast<Eigen::Index>(len);
+        s.begin.insert(s.begin.end(), len, offset);
+        s.end.insert(s.end.end(), len, offset + n);
+        offset += n;
+    }
+    return s;
+}
+
 void linear(const Matrix& X, const Matrix& W, const Vector* bias, Matrix& Y) {
     const Eigen::Index L = X.rows();
     Y.resize(L, W.rows());
@@ -35,7 +73,7 @@ void linear(const Matrix& X, const Matrix& W, const Vector* bias, Matrix& Y) {
     for (Eigen::Index blk = 0; blk < blocks; ++blk) {
         const Eigen::Index r0 = blk * k_row_block;
         const Eigen::Index n = std::min(k_row_block, L - r0);
-        Y.middleRows(r0, n).noalias() = X.middleRows(r0, n) * W.transpose();
+        gemm_rows(X.middleRows(r0, n), W, Y.middleRows(r0, n));
         if (bias && bias->size()) Y.middleRows(r0, n).rowwise() += bias->transpose();
     }
 }
@@ -139,7 +177,8 @@ inline void for_lanes(float* p, Eigen::Index n, F f) {
     }
 }
 
-void conv1d_silu(const Matrix& xz, const Matrix& conv_w, const Vector& conv_b, bool reverse, Matrix& U) {
+void conv1d_silu(const Matrix& xz, const Matrix& conv_w, const Vector& conv_b, bool reverse, const Segments& seg,
+                 Matrix& U) {
     const Eigen::Index L = xz.rows();
     const Eigen::Index di = conv_w.rows();
     const int K = static_cast<int>(conv_w.cols());
@@ -150,10 +189,11 @@ void conv1d_silu(const Matrix& xz, const Matrix& conv_w, const Vector& conv_b, b
     for (Eigen::Index t = 0; t < L; ++t) {
         auto acc = U.row(t);
         acc = bias.transpose();
+        const Eigen::Index lo = seg.begin[static_cast<std::size_t>(t)], hi = seg.end[static_cast<std::size_t>(t)];
         for (int k = 0; k < K; ++k) {
             // forward: out[t] = sum_k w[k] x[t-(K-1)+k]; reverse: out[t] = sum_k w[k] x[t+(K-1)-k]
             const Eigen::Index s = reverse ? t + (K - 1) - k : t - (K - 1) + k;
-            if (s < 0 || s >= L) continue;
+            if (s < lo || s >= hi) continue;
             acc.array() += wt.row(k).array() * xz.row(s).head(di).array();
         }
         for_lanes(U.data() + t * di, di, [](const auto& v) { return silu(v); });
@@ -171,7 +211,7 @@ void delta_softplus(const Matrix& x_dbl, const Matrix& dt_proj, const Vector& dt
         const Eigen::Index r0 = blk * k_row_block;
         const Eigen::Index n = std::min(k_row_block, L - r0);
         auto out = delta.middleRows(r0, n);
-        out.noalias() = x_dbl.block(r0, 0, n, R) * dt_proj.transpose();
+        gemm_rows(x_dbl.block(r0, 0, n, R), dt_proj, out);
         out.rowwise() += dt_bias.transpose();
         for_lanes(delta.data() + r0 * di, n * di, [](const auto& v) { return softplus(v); });
     }
@@ -184,7 +224,7 @@ namespace {
 template <int W>
 void scan_block(int c0, Eigen::Index s0, Eigen::Index s1, float* state, const Matrix& U, const Matrix& delta,
                 const Matrix& AT, const Vector& D, const Matrix& x_dbl, int dt_rank, const Matrix& xz, bool reverse,
-                Matrix& Y) {
+                const Segments& seg, Matrix& Y) {
     using V = Lanes<W>;
     constexpr int k_max_state = 64;
     const Eigen::Index L = U.rows();
@@ -199,6 +239,10 @@ void scan_block(int c0, Eigen::Index s0, Eigen::Index s1, float* state, const Ma
     const V d_skip = Eigen::Map<const V>(D.data() + c0);
     for (Eigen::Index step = s0; step < s1; ++step) {
         const Eigen::Index t = reverse ? L - 1 - step : step;
+        // a new sequence starts here: its state starts at zero
+        const bool fresh = reverse ? seg.end[static_cast<std::size_t>(t)] == t + 1 : seg.begin[static_cast<std::size_t>(t)] == t;
+        if (fresh)
+            for (int n = 0; n < N; ++n) h[n] = V::Zero();
         const V dt = Eigen::Map<const V>(delta.data() + t * di + c0);
         const V u = Eigen::Map<const V>(U.data() + t * di + c0);
         const float* b = x_dbl.data() + t * x_dbl.cols() + dt_rank;
@@ -218,7 +262,7 @@ void scan_block(int c0, Eigen::Index s0, Eigen::Index s1, float* state, const Ma
 }  // namespace
 
 void selective_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vector& D, const Matrix& x_dbl,
-                    int dt_rank, const Matrix& xz, bool reverse, Matrix& Y) {
+                    int dt_rank, const Matrix& xz, bool reverse, const Segments& seg, Matrix& Y) {
     const int di = static_cast<int>(U.cols());
     const int N = static_cast<int>(A.cols());
     if (N > 64) fail(ErrorKind::model, "d_state " + std::to_string(N) + " is larger than the supported 64");
@@ -245,11 +289,11 @@ void selective_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const
                 if (unit < full) {
                     const int c0 = unit * k_lanes;
                     scan_block<k_lanes>(c0, s0, s1, state.data() + static_cast<std::size_t>(c0) * N, U, delta, AT,
-                                        D, x_dbl, dt_rank, xz, reverse, Y);
+                                        D, x_dbl, dt_rank, xz, reverse, seg, Y);
                 } else {
                     const int c0 = full * k_lanes + (unit - full);
                     scan_block<1>(c0, s0, s1, state.data() + static_cast<std::size_t>(c0) * N, U, delta, AT, D,
-                                  x_dbl, dt_rank, xz, reverse, Y);
+                                  x_dbl, dt_rank, xz, reverse, seg, Y);
                 }
             }
         }

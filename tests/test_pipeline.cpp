@@ -1,0 +1,246 @@
+// The composed input (records, regions, windows) and the three-stage embed pipeline:
+// coordinates and names of rows, strand handling, order, batching that changes nothing,
+// error propagation. Fixtures are written per test from known sequences.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <random>
+
+#include "dnamba/embed.hpp"
+#include "dnamba/error.hpp"
+#include "dnamba/input.hpp"
+#include "dnamba/tokenizer.hpp"
+#include "test_util.hpp"
+
+using namespace dnamba;
+
+namespace {
+
+const std::string k_model = test::testdata("models/tiny-caduceus");
+
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+std::string random_dna(std::size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::string s(n, 'A');
+    for (auto& c : s) c = "ACGT"[rng() % 4];
+    return s;
+}
+
+struct Genome {
+    std::string dir, fasta;
+    std::string chr1, chr2;
+};
+
+// chr1 (1000 bp) and chr2 (700 bp), 60-column lines, no index yet.
+Genome make_genome(const std::string& name) {
+    Genome g;
+    g.dir = test::scratch_dir(name);
+    g.fasta = g.dir + "/genome.fa";
+    g.chr1 = random_dna(1000, 1);
+    g.chr2 = random_dna(700, 2);
+    std::string text;
+    for (const auto& [n, s] : {std::pair<std::string, std::string>{"chr1", g.chr1}, {"chr2", g.chr2}}) {
+        text += ">" + n + " test\n";
+        for (std::size_t i = 0; i < s.size(); i += 60) text += s.substr(i, 60) + "\n";
+    }
+    test::write_file(g.fasta, text);
+    return g;
+}
+
+std::vector<InputItem> drain(const InputOptions& o) {
+    auto src = open_input(o);
+    std::vector<InputItem> items;
+    InputItem it;
+    while (src->next(it)) items.push_back(it);
+    return items;
+}
+
+}  // namespace
+
+TEST_CASE("input: windows tile FASTA records with exact coordinates", "[input]") {
+    const Genome g = make_genome("in_windows");
+    InputOptions o;
+    o.path = g.fasta;
+    o.windows.window = 400;
+    o.windows.stride = 300;
+    const auto items = drain(o);
+    // chr1: 0-400 300-700 600-1000 (reaches the end); chr2: 0-400 300-700
+    REQUIRE(items.size() == 5);
+    CHECK(items[0].row.name == "chr1/0");
+    CHECK(items[2].row.start == 600);
+    CHECK(items[2].row.end == 1000);
+    CHECK(items[2].seq == g.chr1.substr(600, 400));
+    CHECK(items[4].row.chrom == "chr2");
+    CHECK(items[4].row.start == 300);
+    CHECK(items[4].row.end == 700);
+    CHECK(items[4].seq == g.chr2.substr(300, 400));
+    for (std::size_t i = 0; i < items.size(); ++i) CHECK(items[i].index == i);
+    CHECK(std::filesystem::exists(g.fasta + ".fai"));  // index built on demand
+
+    o.windows.tail = TailMode::drop;
+    o.windows.stride = 400;
+    const auto dropped = drain(o);  // chr1: 0-400 400-800; chr2: 0-400
+    REQUIRE(dropped.size() == 3);
+    CHECK(dropped[1].row.end == 800);
+    CHECK(dropped[2].row.name == "chr2/0");
+}
+
+TEST_CASE("input: regions from BED and --region, minus strand reverse-complemented", "[input]") {
+    const Genome g = make_genome("in_regions");
+    test::write_file(g.dir + "/r.bed", "track name=x\n# comment\nchr1\t10\t20\tpeakA\t0\t+\nchr2\t100\t130\t.\t0\t-\n");
+    InputOptions o;
+    o.path = g.fasta;
+    o.bed_files = {g.dir + "/r.bed"};
+    o.region_texts = {"chr1:1,001-1,010"};  // past the end of chr1 (1000): nothing left -> error
+    CHECK_THROWS_AS(drain(o), Error);
+    o.region_texts = {"chr1:991-1,010"};    // clipped to 990-1000
+    const auto items = drain(o);
+    REQUIRE(items.size() == 3);
+    CHECK(items[0].row.name == "peakA");
+    CHECK(items[0].seq == g.chr1.substr(10, 10));
+    CHECK(items[1].row.name == "chr2:100-130(-)");
+    CHECK(items[1].row.strand == '-');
+    CHECK(items[1].seq == reverse_complement(g.chr2.substr(100, 30)));
+    CHECK(items[2].row.start == 990);
+    CHECK(items[2].row.end == 1000);
+    o.strict = true;
+    CHECK_THROWS_AS(drain(o), Error);
+}
+
+TEST_CASE("input: windows inside a minus-strand region run along the embedded strand", "[input]") {
+    const Genome g = make_genome("in_minus_windows");
+    InputOptions o;
+    o.path = g.fasta;
+    o.region_texts = {"chr1:101-350"};  // [100, 350) on '+' via the string form
+    o.windows.window = 100;
+    const auto plus = drain(o);
+    REQUIRE(plus.size() == 3);
+    CHECK(plus[2].row.start == 300);
+    CHECK(plus[2].row.end == 350);
+    test::write_file(g.dir + "/m.bed", "chr1\t100\t350\tm\t0\t-\n");
+    o.region_texts.clear();
+    o.bed_files = {g.dir + "/m.bed"};
+    const auto minus = drain(o);
+    REQUIRE(minus.size() == 3);
+    const std::string rc = reverse_complement(g.chr1.substr(100, 250));
+    CHECK(minus[0].row.name == "m/0");
+    CHECK(minus[0].row.start == 250);  // the first 100 bases of the reverse strand
+    CHECK(minus[0].row.end == 350);
+    CHECK(minus[0].seq == rc.substr(0, 100));
+    CHECK(minus[2].row.start == 100);
+    CHECK(minus[2].row.end == 150);
+    CHECK(minus[2].seq == rc.substr(200, 50));
+}
+
+TEST_CASE("input: bad region input is refused clearly", "[input]") {
+    const Genome g = make_genome("in_bad");
+    InputOptions o;
+    o.path = g.fasta;
+    o.region_texts = {"chrZ:1-10"};
+    try {
+        (void)drain(o);
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK_THAT(std::string(e.what()), Catch::Contains("chrZ") && Catch::Contains("chr1"));
+    }
+    o.region_texts.clear();
+    o.path = "-";
+    o.bed_files = {g.dir + "/x.bed"};
+    CHECK_THROWS_AS(open_input(o), Error);
+}
+
+TEST_CASE("pipeline: output does not depend on batching, threads or queue depth", "[pipeline]") {
+    const Genome g = make_genome("pipe_batch");
+    const Model model = load_model(k_model);
+    InputOptions in;
+    in.path = g.fasta;
+    in.windows.window = 150;
+    in.windows.stride = 70;
+    std::string reference;
+    for (std::size_t batch : {1u, 100u, 1000u, 1000000u}) {
+        for (int threads : {1, 2}) {
+            INFO("batch " << batch << " threads " << threads);
+            EngineOptions eo;
+            eo.threads = threads;
+            auto engine = make_cpu_engine(model, eo);
+            EmbedOptions opt;
+            opt.pool = PoolMode::mean;
+            opt.rc = RcMode::average;
+            opt.batch_tokens = batch;
+            opt.queue_depth = batch == 1 ? 1 : 3;
+            opt.progress = false;
+            const std::string out = g.dir + "/o_" + std::to_string(batch) + "_" + std::to_string(threads) + ".tsv";
+            const auto s = embed_input(*engine, model, in, out, opt);
+            CHECK(s.records == 23);  // chr1: 14 windows, chr2: 9
+            const std::string text = test::read_file(out);
+            if (reference.empty()) reference = text;
+            CHECK(text == reference);
+        }
+    }
+    // and a window's row equals embedding that substring alone
+    auto engine = make_cpu_engine(model, EngineOptions{});
+    const auto rows = test::read_tsv(g.dir + "/o_1_1.tsv");
+    REQUIRE(rows.size() == 24);
+    CHECK(rows[3][0] == "chr1/2");
+    CHECK(rows[3][2] == "140");
+    const Vector want = pool_rows(embed_sequence(*engine, model, g.chr1.substr(140, 150), RcMode::average, false),
+                                  PoolMode::mean);
+    for (int c = 0; c < 32; ++c) CHECK(std::stof(rows[3][5 + c]) == want[c]);
+}
+
+TEST_CASE("pipeline: a failure mid-stream leaves no output and reports the record", "[pipeline]") {
+    const std::string dir = test::scratch_dir("pipe_fail");
+    std::string text;
+    for (int i = 0; i < 50; ++i) text += ">r" + std::to_string(i) + "\n" + random_dna(300, 10 + i) + "\n";
+    text += ">broken\n>after\nACGT\n";
+    test::write_file(dir + "/in.fa", text);
+    const Model model = load_model(k_model);
+    auto engine = make_cpu_engine(model, EngineOptions{});
+    InputOptions in;
+    in.path = dir + "/in.fa";
+    EmbedOptions opt;
+    opt.batch_tokens = 600;
+    opt.progress = false;
+    try {
+        (void)embed_input(*engine, model, in, dir + "/out.tsv", opt);
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK_THAT(std::string(e.what()), Catch::Contains("broken"));
+    }
+    CHECK_FALSE(test::file_exists(dir + "/out.tsv"));
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
+}
+
+TEST_CASE("cli: regions, windows and per-position output through the binary", "[cli][pipeline]") {
+    const Genome g = make_genome("cli_regions");
+    test::write_file(g.dir + "/peaks.bed", "chr1\t10\t110\tp1\t0\t+\nchr2\t50\t250\tp2\t0\t-\n");
+    auto r = test::run_dnamba("embed -m " + q(k_model) + " -i " + q(g.fasta) + " --regions " + q(g.dir + "/peaks.bed") +
+                              " --pool none -o " + q(g.dir + "/p.npz"));
+    REQUIRE(r.exit_code == 0);
+    const auto arrays = test::read_npz_simple(g.dir + "/p.npz");
+    REQUIRE(arrays.size() == 2);
+    const Model model = load_model(k_model);
+    auto engine = make_cpu_engine(model, EngineOptions{});
+    const Matrix want = embed_sequence(*engine, model, reverse_complement(g.chr2.substr(50, 200)), RcMode::none, false);
+    CHECK(test::rel_error(arrays.at("p2"), want) < 1e-6);
+
+    r = test::run_dnamba("embed -m " + q(k_model) + " -i " + q(g.fasta) + " --region chr2:1,001-2,000 -o " +
+                         q(g.dir + "/x.tsv"));
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("past the end"));
+    for (const char* bad : {"--window 0", "--window 100 --stride 0", "--stride 5", "--window -3", "--tail maybe"}) {
+        INFO(bad);
+        r = test::run_dnamba("embed -m " + q(k_model) + " -i " + q(g.fasta) + " " + bad + " -o " + q(g.dir + "/y.tsv"));
+        CHECK(r.exit_code == 2);
+        CHECK_FALSE(test::file_exists(g.dir + "/y.tsv"));
+    }
+    r = test::run_dnamba("embed -m " + q(k_model) + " -i " + q(g.fasta) + " --window 300 --stride 200 -o " +
+                         q(g.dir + "/tiles.npy") + " -q");
+    REQUIRE(r.exit_code == 0);
+    const auto names = test::read_tsv(g.dir + "/tiles.names.tsv");
+    REQUIRE(names.size() == 1 + 5 + 3);  // chr1: 0 200 400 600 800(-1000); chr2: 0 200 400(-700)
+    CHECK(names[5][1] == "chr1/4");
+    CHECK(names[5][3] == "800");
+    CHECK(names[5][4] == "1000");
+}
