@@ -244,3 +244,91 @@ TEST_CASE("cli: regions, windows and per-position output through the binary", "[
     CHECK(names[5][3] == "800");
     CHECK(names[5][4] == "1000");
 }
+
+TEST_CASE("cli: reads from BAM, CRAM, FASTQ and stdin, with orientation and filters", "[cli][pipeline]") {
+    const std::string dir = test::scratch_dir("cli_reads");
+    const std::string reads = test::testdata("reads");
+    const std::string m = "embed -m " + q(k_model) + " --pool mean ";
+    auto r = test::run_dnamba(m + "-i " + q(reads + "/reads.bam") + " -o " + q(dir + "/bam.tsv"));
+    REQUIRE(r.exit_code == 0);
+    const auto rows = test::read_tsv(dir + "/bam.tsv");
+    // default filters drop secondary and supplementary; the read without SEQ is skipped
+    std::vector<std::string> names;
+    for (std::size_t i = 1; i < rows.size(); ++i) names.push_back(rows[i][0]);
+    CHECK(names == std::vector<std::string>{"r01_fwd", "r02_rev", "r03_qcfail", "r04_clip", "r05_dup", "r09_mapq0",
+                                            "r10_rev_n", "r11_unmapped"});
+    // r02_rev: chr1:101 (1-based), 25M, reverse strand -> 0-based [100, 125) '-'
+    CHECK(rows[2][1] == "chr1");
+    CHECK(rows[2][2] == "100");
+    CHECK(rows[2][3] == "125");
+    CHECK(rows[2][4] == "-");
+    CHECK(rows[8][1] == "*");
+    CHECK(rows[8][4] == ".");
+
+    // orientation: as sequenced (default) = reverse complement of the stored SEQ of r02_rev
+    const Model model = load_model(k_model);
+    auto engine = make_cpu_engine(model, EngineOptions{});
+    const std::string stored = "GCTGTGGTGCCTCTGACGTCTCGCT";
+    const Vector sequenced = pool_rows(embed_sequence(*engine, model, reverse_complement(stored), RcMode::none, false),
+                                       PoolMode::mean);
+    for (int c = 0; c < 64; ++c) CHECK(std::stof(rows[2][5 + c]) == sequenced[c]);
+    r = test::run_dnamba(m + "-i " + q(reads + "/reads.bam") + " --read-orientation reference -o " + q(dir + "/ref.tsv"));
+    REQUIRE(r.exit_code == 0);
+    const auto ref_rows = test::read_tsv(dir + "/ref.tsv");
+    const Vector as_stored = pool_rows(embed_sequence(*engine, model, stored, RcMode::none, false), PoolMode::mean);
+    for (int c = 0; c < 64; ++c) CHECK(std::stof(ref_rows[2][5 + c]) == as_stored[c]);
+
+    // the same reads through CRAM (with its reference) and through a pipe on stdin
+    r = test::run_dnamba(m + "-i " + q(reads + "/reads.cram") + " --reference " + q(reads + "/ref.fa") + " -o " +
+                         q(dir + "/cram.tsv"));
+    REQUIRE(r.exit_code == 0);
+    CHECK(test::read_file(dir + "/cram.tsv") == test::read_file(dir + "/bam.tsv"));
+    r = test::run_dnamba(m + "-i - -o " + q(dir + "/stdin.tsv") + " < " + q(reads + "/reads.bam"));
+    REQUIRE(r.exit_code == 0);
+    CHECK(test::read_file(dir + "/stdin.tsv") == test::read_file(dir + "/bam.tsv"));
+
+    // filters and regions
+    r = test::run_dnamba(m + "-i " + q(reads + "/reads.bam") + " --skip-qcfail --skip-duplicates --min-mapq 1 -o " +
+                         q(dir + "/f.tsv"));
+    REQUIRE(r.exit_code == 0);
+    CHECK(test::read_tsv(dir + "/f.tsv").size() == 1 + 5);  // r01 r02 r04 r10 r11 (unmapped kept)
+    r = test::run_dnamba(m + "-i " + q(reads + "/reads.bam") + " --region chr1:90-110 -o " + q(dir + "/reg.tsv"));
+    REQUIRE(r.exit_code == 0);
+    const auto reg = test::read_tsv(dir + "/reg.tsv");
+    REQUIRE(reg.size() == 2);
+    CHECK(reg[1][0] == "r02_rev");
+
+    // FASTQ of the same reads
+    r = test::run_dnamba(m + "-i " + q(reads + "/reads.fastq.gz") + " -o " + q(dir + "/fq.tsv"));
+    REQUIRE(r.exit_code == 0);
+}
+
+TEST_CASE("cli: bad region and read inputs fail clearly with no output", "[cli][pipeline]") {
+    const std::string dir = test::scratch_dir("cli_bad_inputs");
+    const std::string out = dir + "/out.tsv";
+    const std::string m = "embed -m " + q(k_model) + " ";
+    auto expect_failure = [&](const std::string& args, int code, const std::string& message) {
+        INFO(args);
+        const auto r = test::run_dnamba(m + args + " -o " + q(out));
+        CHECK(r.exit_code == code);
+        CHECK_THAT(r.err, Catch::Contains(message));
+        CHECK_FALSE(test::file_exists(out));
+    };
+    const std::string regions = test::testdata("regions");
+    const std::string reads = test::testdata("reads");
+    expect_failure("-i " + q(regions + "/genome.fa") + " --regions " + q(regions + "/bad_start_gt_end.bed"), 3,
+                   "bad_start_gt_end.bed:3");
+    expect_failure("-i " + q(regions + "/genome.fa") + " --regions " + q(regions + "/bad_negative.bed"), 3,
+                   "bad_negative.bed:3");
+    expect_failure("-i " + q(regions + "/genome_gzip.fa.gz") + " --region chr1:1-10", 3, "bgzip");
+    // a BAM without an index, given --region
+    std::filesystem::copy_file(reads + "/reads.bam", dir + "/noindex.bam");
+    expect_failure("-i " + q(dir + "/noindex.bam") + " --region chr1:1-50", 2, "index");
+    expect_failure("-i " + q(reads + "/reads.cram"), 2, "--reference");
+
+    // unknown characters are embedded as [UNK] with a warning that counts them
+    test::write_file(dir + "/iupac.fa", ">s\nACGTRYKMACGT\n");
+    const auto r = test::run_dnamba(m + "-i " + q(dir + "/iupac.fa") + " -o " + q(dir + "/ok.tsv"));
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("4 character(s)") && Catch::Contains("[UNK]"));
+}

@@ -445,7 +445,7 @@ TEST_CASE("regions: errors", "[readers]") {
             INFO(file);
             const Error e = read_error(reads(file), o);
             CHECK(e.kind() == ErrorKind::usage);
-            CHECK_THAT(e.what(), Catch::Contains("indexed BAM"));
+            CHECK_THAT(e.what(), Catch::Contains("indexed BAM/CRAM"));
         }
     }
 }
@@ -577,6 +577,8 @@ TEST_CASE("truncated and corrupt compressed input", "[readers]") {
         const Error e = read_error(path);
         CHECK(e.kind() == ErrorKind::input);
         CHECK_THAT(e.what(), Catch::Contains(path) && Catch::Contains("record 1") && Catch::Contains("corrupt"));
+        // the same from a pipe (no up-front end-of-file check there)
+        CHECK_THAT(read_stdin(dir, bam), Catch::Contains("error: 1 <stdin>: record 1: truncated or corrupt BAM data"));
     }
     SECTION("a gzip FASTQ cut short names the record") {
         std::string text;
@@ -679,6 +681,13 @@ TEST_CASE("open_record_reader: missing, empty and unrecognised files", "[readers
         const Error e = read_error(dir + "/bad.sam");
         CHECK(e.kind() == ErrorKind::input);
         CHECK_THAT(e.what(), Catch::Contains("bad.sam: record 2 (after 'r1') (line 4): malformed SAM record"));
+        // the good first record comes out; then the error, every time
+        auto reader = open_record_reader(dir + "/bad.sam", {});
+        InputRecord r;
+        CHECK(reader->next(r));
+        CHECK(r.name == "r1");
+        CHECK_THROWS_WITH(reader->next(r), Catch::Contains("record 2 (after 'r1')"));
+        CHECK_THROWS_WITH(reader->next(r), Catch::Contains("record 2 (after 'r1')"));
     }
     SECTION("FASTA errors come from FastaReader, naming the file") {
         put_file(dir + "/bad.fa", ">a\nACGT\n>\nACGT\n");

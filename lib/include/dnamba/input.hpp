@@ -39,8 +39,8 @@ struct ReaderOptions {
 };
 
 // One sequence record. For alignments, chrom/start/end/strand describe the alignment
-// (unmapped: chrom "*", start/end 0, strand '.') and `reversed` whether `seq` was reverse-
-// complemented from the stored orientation.
+// (unmapped: chrom "*", start/end 0, strand '.'); `seq` is as sequenced or as stored
+// according to ReaderOptions::orientation.
 struct InputRecord {
     std::string name;
     std::string seq;

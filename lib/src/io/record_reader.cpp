@@ -6,8 +6,12 @@
 //   FASTA  regular files go to FastaReader (which opens the path itself); stdin, pipes and
 //          other unseekable paths are parsed here on the already-open handle, same rules.
 //   FASTQ  parsed here, line by line over BGZF (plain, gzip, bgzip), validated strictly.
-//   SAM/BAM/CRAM  through sam_read1 (or the index iterator for --region), with the read
-//          filter, orientation and alignment coordinates.
+//   SAM/BAM/CRAM  through sam_read1, with the read filter, orientation and alignment
+//          coordinates. With regions (indexed BAM/CRAM only) the index iterator visits the
+//          reads overlapping each region in the order given, so a read overlapping two regions
+//          comes out twice. CRAM never looks its reference up on the network (REF_PATH).
+// Truncation is an error, not a short read: a missing BGZF/CRAM end-of-file marker is checked
+// at open for regular files and at the end of the stream for pipes (BGZF only).
 // htslib's own stderr messages are switched off; every failure is one dnamba::Error naming
 // the file and the record.
 #include <htslib/bgzf.h>
@@ -384,7 +388,8 @@ public:
         : file_(fp), fp_(fp), path_(path), display_(std::move(display)), format_(format), options_(options) {
         if (format_ == InputFormat::cram) {
             if (!options_.reference.empty() && hts_set_fai_filename(fp_, options_.reference.c_str()) != 0)
-                fail(ErrorKind::input, "cannot use --reference " + options_.reference + " for CRAM decoding");
+                fail(ErrorKind::input, display_ + ": cannot use --reference " + options_.reference +
+                                           " for CRAM decoding");
         }
         header_.reset(sam_hdr_read(fp_));
         hdr_ = header_.get();
@@ -418,6 +423,7 @@ public:
     [[nodiscard]] std::size_t records_skipped() const override { return skipped_; }
 
     bool next(InputRecord& record) override {
+        if (!error_.empty()) throw Error(error_kind_, error_);
         for (;;) {
             if (!pending_ && !(pending_ = fetch())) {
                 if (!warned_noseq_ && no_seq_ > 0) warn_noseq();
@@ -458,7 +464,12 @@ public:
     }
 
 private:
-    [[noreturn]] static void fail(ErrorKind kind, const std::string& message) { throw Error(kind, message); }
+    // Throws, and remembers the error: every later next() throws the same (as FastaReader).
+    [[noreturn]] void fail(ErrorKind kind, const std::string& message) {
+        error_kind_ = kind;
+        error_ = message;
+        throw Error(kind, message);
+    }
 
     bool keep(const bam1_core_t& c) const {
         const ReadFilter& f = options_.filter;
@@ -484,8 +495,9 @@ private:
 
     void open_regions() {
         if (format_ == InputFormat::sam)
-            fail(ErrorKind::usage, display_ + " is SAM: --region needs an indexed BAM or CRAM (samtools sort -o "
-                                              "reads.bam " + path_ + " && samtools index reads.bam), or drop --region");
+            fail(ErrorKind::usage, display_ + " is SAM: --region on reads needs an indexed BAM/CRAM (samtools sort "
+                                              "-o reads.bam " + path_ + " && samtools index reads.bam), or drop "
+                                              "--region");
         if (path_ == "-")
             fail(ErrorKind::usage, "--region needs an indexed BAM/CRAM file, not standard input");
         index_.reset(sam_index_load(fp_, path_.c_str()));
@@ -548,7 +560,7 @@ private:
 
     // At the end of a whole file: did it end with its end-of-file marker? (Checked up front
     // for regular files; this catches a pipe cut at a block/container boundary.)
-    void check_complete() const {
+    void check_complete() {
         bool cut = false;
         if (format_ == InputFormat::cram)
             cut = cram_eof(fp_->fp.cram) == 2;
@@ -562,7 +574,7 @@ private:
                                        ": the file is truncated");
     }
 
-    [[noreturn]] void decode_failure() const {
+    [[noreturn]] void decode_failure() {
         std::string where = display_ + ": record " + std::to_string(read_ + 1);
         if (!last_name_.empty()) where += " (after " + quoted(last_name_) + ")";
         if (idx_ && region_ < options_.regions.size()) where += " in region " + quoted(options_.regions[region_]);
@@ -612,6 +624,8 @@ private:
     std::size_t no_seq_ = 0;
     std::string first_no_seq_;
     bool warned_noseq_ = false;
+    std::string error_;  // set once next() has thrown
+    ErrorKind error_kind_ = ErrorKind::input;
 };
 
 // ---- detection -------------------------------------------------------------------------
@@ -706,8 +720,8 @@ std::unique_ptr<RecordReader> open_record_reader(const std::string& path, const 
     auto refuse_regions = [&](const char* format) {
         if (regions)
             throw Error(ErrorKind::usage, display + " is " + format +
-                                              ": --region selects reads only from an indexed BAM/CRAM; regions of a "
-                                              "genome need an indexed FASTA (samtools faidx), not reads");
+                                              ": --region on reads needs an indexed BAM/CRAM (regions of a FASTA "
+                                              "genome are fetched through its .fai index instead)");
     };
     // A bgzip file cut at a block boundary decompresses cleanly: check its end-of-file block.
     auto check_bgzf_eof = [&](BGZF* fp) {
@@ -731,6 +745,7 @@ std::unique_ptr<RecordReader> open_record_reader(const std::string& path, const 
         if (!fp) throw Error(ErrorKind::input, display + ": cannot read: " + (errno ? std::strerror(errno) : "I/O error"));
         guard.release();
         auto lines = std::make_unique<LineReader>(fp);
+        check_bgzf_eof(fp);
         std::string first;
         const char kind = sniff_text(*lines, first);
         if (kind == 'E') {  // empty (or all blank): zero records, the caller decides
@@ -744,7 +759,6 @@ std::unique_ptr<RecordReader> open_record_reader(const std::string& path, const 
             throw Error(ErrorKind::input, display + ": not a recognised sequence format (expected FASTA, FASTQ, SAM, "
                                                     "BAM or CRAM); it starts with '" + snippet(first) + "'");
         refuse_regions(kind == '>' ? "FASTA" : "FASTQ");
-        check_bgzf_eof(fp);
         if (kind == '>' && regular) {
             lines.reset();  // closes fp; FastaReader reads the file from the start
             return std::make_unique<FastaFileReader>(path);
