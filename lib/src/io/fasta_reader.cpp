@@ -20,6 +20,7 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/io.hpp"
+#include "io/text_util.hpp"
 
 namespace dnamba {
 namespace {
@@ -33,23 +34,7 @@ bool is_blank(const char* s, std::size_t n) {
 }
 
 // Printable rendering of the start of a line for error messages.
-std::string snippet(const char* s, std::size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    const std::size_t limit = 24;
-    for (std::size_t i = 0; i < n && i < limit; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f) {
-            out += static_cast<char>(c);
-        } else {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    if (n > limit) out += "...";
-    return out;
-}
+std::string snippet(const char* s, std::size_t n) { return io_detail::printable(std::string_view(s, n), 24); }
 
 bool starts_with(const char* s, std::size_t n, const char* prefix) {
     const std::size_t m = std::strlen(prefix);

@@ -36,6 +36,7 @@
 #include "dnamba/error.hpp"
 #include "dnamba/input.hpp"
 #include "dnamba/io.hpp"
+#include "io/text_util.hpp"
 #include "dnamba/log.hpp"
 #include "dnamba/tokenizer.hpp"
 
@@ -55,23 +56,7 @@ const char* input_format_name(InputFormat format) noexcept {
 namespace {
 
 // Printable rendering of the start of a line for error messages.
-std::string snippet(std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    const std::size_t limit = 24;
-    for (std::size_t i = 0; i < s.size() && i < limit; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f) {
-            out += static_cast<char>(c);
-        } else {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    if (s.size() > limit) out += "...";
-    return out;
-}
+std::string snippet(std::string_view s) { return io_detail::printable(s, 24); }
 
 bool is_blank(std::string_view s) {
     for (const char c : s)

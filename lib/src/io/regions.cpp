@@ -45,6 +45,7 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/input.hpp"
+#include "io/text_util.hpp"
 #include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
 
@@ -61,23 +62,7 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-// Printable rendering of (the start of) a piece of text for messages.
-std::string printable(std::string_view s, std::size_t limit = 40) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < s.size() && i < limit; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x7f) {
-            out += static_cast<char>(c);
-        } else {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    if (s.size() > limit) out += "...";
-    return out;
-}
+using io_detail::printable;
 
 bool has_control_byte(std::string_view s) {
     for (const char ch : s) {
