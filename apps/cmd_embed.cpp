@@ -42,7 +42,9 @@ int cmd_embed(int argc, char** argv) {
         "  dnamba embed -m M -i genome.fa.gz --regions peaks.bed --pool mean -o peaks.tsv\n"
         "  dnamba embed -m M -i genome.fa --region chr2:1,000,001-1,131,072 --pool none -o r.npz\n"
         "  dnamba embed -m M -i genome.fa --window 131072 --stride 65536 -o tiles.npy\n"
-        "  samtools view -b -q 20 x.bam | dnamba embed -m M -i - -o reads.tsv";
+        "  samtools view -b -q 20 x.bam | dnamba embed -m M -i - -o reads.tsv\n\n"
+        "exit codes: 0 success, 1 internal error, 2 usage, 3 bad input data, 4 bad model,\n"
+        "            5 device error, 6 cannot write the output";
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
 
     EmbedOptions options;
