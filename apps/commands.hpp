@@ -36,7 +36,7 @@ struct InputCli {
 };
 
 // -i/--input, --reference, --regions, --region, --window, --stride, --tail, --strict, read filters
-void add_input_options(po::options_description& desc, InputCli& input);
+void add_input_options(po::options_description& desc, InputCli& input, bool input_required = true);
 // Validates and converts; throws Error(usage).
 [[nodiscard]] InputOptions make_input_options(const InputCli& input);
 
@@ -55,5 +55,7 @@ bool parse_command_line(int argc, char** argv, const po::options_description& de
 int cmd_embed(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_train_head(int argc, char** argv);
+int cmd_classify(int argc, char** argv);
 
 }  // namespace dnamba::cli

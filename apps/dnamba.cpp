@@ -22,6 +22,8 @@ const char* k_usage =
     "commands:\n"
     "  embed   embed FASTA records: per-position (.npz) or pooled (.tsv, .npy)\n"
     "  info    describe a checkpoint: layout, variant, sizes, parameters, dtypes\n"
+    "  train-head  fit a classifier on labelled regions (logistic regression, cross-validated)\n"
+    "  classify    class probabilities for regions or windows: TSV, bedGraph or bigWig\n"
     "  bench   time the forward pass on random weights (presets caduceus-131k, caduceus-1k)\n"
     "\n"
     "exit codes: 0 success, 1 internal error, 2 usage error, 3 bad input data,\n"
@@ -36,6 +38,8 @@ const Command k_commands[] = {
     {"embed", dnamba::cli::cmd_embed},
     {"info", dnamba::cli::cmd_info},
     {"bench", dnamba::cli::cmd_bench},
+    {"train-head", dnamba::cli::cmd_train_head},
+    {"classify", dnamba::cli::cmd_classify},
 };
 
 // ^C or a kill mid-run: remove the temporary outputs, then die of the same signal, so that

@@ -13,8 +13,10 @@ void add_model_option(po::options_description& desc, std::string& model_dir) {
                        "transformers Mamba layout)");
 }
 
-void add_input_options(po::options_description& desc, InputCli& in) {
-    desc.add_options()("input,i", po::value(&in.input)->required()->value_name("FILE"),
+void add_input_options(po::options_description& desc, InputCli& in, bool input_required) {
+    auto* input_value = po::value(&in.input)->value_name("FILE");
+    if (input_required) input_value->required();
+    desc.add_options()("input,i", input_value,
                        "FASTA/FASTQ (plain, gzip, bgzip) or SAM/BAM/CRAM; - reads standard input "
                        "(format detected)")(
         "reference", po::value(&in.reference)->value_name("FASTA"), "reference FASTA for CRAM input")(

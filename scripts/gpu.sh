@@ -10,9 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DEPS_PREFIX=${DEPS_PREFIX:-/opt/deps}
 BUILD_DIR=${BUILD_DIR:-build-gpu}
-packages=(libhts-dev libhts3 libhtscodecs2 libdeflate0 libcurl3-gnutls libeigen3-dev
+packages=(libhts-dev libhts3 libhtscodecs2 libdeflate0 libcurl3-gnutls libbigwig-dev libbigwig0 libeigen3-dev
           libboost-program-options1.74-dev libboost-program-options1.74.0 libboost1.74-dev
-          catch2 nlohmann-json3-dev zlib1g-dev)
+          catch2 nlohmann-json3-dev liblbfgspp-dev zlib1g-dev)
 
 if [ "${1:-}" = "--download" ]; then
     mkdir -p .deps && (cd .deps && apt-get download "${packages[@]}")

@@ -24,7 +24,7 @@ for arg in "$@"; do
     esac
 done
 
-packages=(build-essential cmake pkg-config zlib1g-dev libhts-dev libeigen3-dev
+packages=(build-essential cmake pkg-config zlib1g-dev libhts-dev libbigwig-dev liblbfgspp-dev libeigen3-dev
           libboost-program-options-dev nlohmann-json3-dev catch2 gzip)
 if [ "$want_tests" = ON ]; then
     # clang + the libFuzzer/sanitizer runtimes: tests/fuzz builds and runs the fuzz targets.

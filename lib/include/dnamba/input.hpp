@@ -78,6 +78,7 @@ struct Region {
     char strand = '+';
     std::string name;        // BED name column, or "" (then the row name is chrom:start-end(strand))
     std::string source;      // "file.bed:12" or "--region" for messages
+    std::vector<std::string> fields;  // BED: every column of the line as written (labels, groups)
 };
 
 // samtools-style "chr2:1,000,001-1,131,072" (1-based inclusive), "chr2:1000" (to the end),

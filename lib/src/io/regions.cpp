@@ -481,6 +481,7 @@ bool BedReader::next(Region& region) {
             region.name.clear();
         }
         region.source = s.display + ":" + std::to_string(s.line_no);
+        region.fields.assign(s.fields.begin(), s.fields.end());
         ++s.data_lines;
         return true;
     }

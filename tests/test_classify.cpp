@@ -1,0 +1,161 @@
+// End-to-end classification: train-head and classify through the binary on a synthetic genome
+// with a known answer (GC-rich vs AT-rich segments), embedding and k-mer features,
+// precomputed embeddings, the model fingerprint check, and tracks.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <random>
+
+#include "test_util.hpp"
+
+using namespace dnamba;
+
+namespace {
+
+const std::string k_model = test::testdata("models/tiny-caduceus");
+std::string q(const std::string& s) { return "'" + s + "'"; }
+
+struct Task {
+    std::string dir, fasta, train_bed, test_bed;
+};
+
+// chr1..chr7 made of 400-bp segments alternating GC-rich (70% GC) and AT-rich (30% GC);
+// BED lines label each segment (column 4) with chromosome as the group (column 5); chr7 is held out.
+Task make_task(const std::string& name) {
+    Task t;
+    t.dir = test::scratch_dir(name);
+    t.fasta = t.dir + "/genome.fa";
+    t.train_bed = t.dir + "/train.bed";
+    t.test_bed = t.dir + "/test.bed";
+    std::mt19937 rng(42);
+    std::string fa, train, test;
+    for (int chrom = 1; chrom <= 7; ++chrom) {
+        std::string seq;
+        const std::string cname = "chr" + std::to_string(chrom);
+        for (int seg = 0; seg < 24; ++seg) {
+            const bool gc = seg % 2 == 0;
+            const int start = static_cast<int>(seq.size());
+            for (int i = 0; i < 400; ++i) {
+                const bool strong = std::uniform_real_distribution<double>(0, 1)(rng) < (gc ? 0.7 : 0.3);
+                seq += strong ? "GC"[rng() % 2] : "AT"[rng() % 2];
+            }
+            const std::string line = cname + "\t" + std::to_string(start) + "\t" + std::to_string(start + 400) + "\t" +
+                                     (gc ? "gc_rich" : "at_rich") + "\t" + cname + "\t+\n";
+            (chrom == 7 ? test : train) += line;
+        }
+        fa += ">" + cname + "\n";
+        for (std::size_t i = 0; i < seq.size(); i += 60) fa += seq.substr(i, 60) + "\n";
+    }
+    test::write_file(t.fasta, fa);
+    test::write_file(t.train_bed, train);
+    test::write_file(t.test_bed, test);
+    return t;
+}
+
+double cv_accuracy(const std::string& out) {
+    const auto p = out.find("\nCV");
+    REQUIRE(p != std::string::npos);
+    const auto a = out.find("accuracy", p);
+    return std::stod(out.substr(a + 9));
+}
+
+}  // namespace
+
+TEST_CASE("classify: k-mer head separates GC-rich from AT-rich regions", "[classify]") {
+    const Task t = make_task("cls_kmer");
+    auto r = test::run_dnamba("train-head -i " + q(t.fasta) + " --regions " + q(t.train_bed) +
+                              " --features kmer:3 --folds 3 --group-column 5 --test-regions " + q(t.test_bed) + " -o " +
+                              q(t.dir + "/gc.head"));
+    REQUIRE(r.exit_code == 0);
+    INFO(r.out);
+    CHECK(cv_accuracy(r.out) >= 0.95);
+    CHECK_THAT(r.out, Catch::Contains("held-out") && Catch::Contains("AUROC"));
+    r = test::run_dnamba("classify --head " + q(t.dir + "/gc.head") + " -i " + q(t.fasta) + " --regions " +
+                         q(t.test_bed) + " -o " + q(t.dir + "/calls.tsv"));
+    REQUIRE(r.exit_code == 0);
+    const auto rows = test::read_tsv(t.dir + "/calls.tsv");
+    REQUIRE(rows.size() == 25);
+    CHECK(rows[0] == std::vector<std::string>{"name", "chrom", "start", "end", "strand", "p_at_rich", "p_gc_rich",
+                                              "predicted"});
+    int correct = 0;
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+        const bool gc = (i - 1) % 2 == 0;
+        correct += rows[i][7] == (gc ? "gc_rich" : "at_rich");
+        CHECK(std::stof(rows[i][5]) + std::stof(rows[i][6]) == Approx(1.0f).margin(1e-5));
+    }
+    CHECK(correct >= 23);
+}
+
+TEST_CASE("classify: embedding head, precomputed embeddings, fingerprint check, tracks", "[classify]") {
+    const Task t = make_task("cls_emb");
+    const std::string head = t.dir + "/emb.head";
+    auto r = test::run_dnamba("train-head -m " + q(k_model) + " -i " + q(t.fasta) + " --regions " + q(t.train_bed) +
+                              " --rc average --folds 3 -o " + q(head));
+    REQUIRE(r.exit_code == 0);
+    const double acc_model = cv_accuracy(r.out);
+
+    // the same features from a precomputed table give the same cross-validation
+    r = test::run_dnamba("embed -m " + q(k_model) + " -i " + q(t.fasta) + " --regions " + q(t.train_bed) +
+                         " --rc average -o " + q(t.dir + "/emb.tsv"));
+    REQUIRE(r.exit_code == 0);
+    r = test::run_dnamba("train-head -m " + q(k_model) + " --embeddings " + q(t.dir + "/emb.tsv") + " --regions " +
+                         q(t.train_bed) + " --rc average --folds 3 -o " + q(t.dir + "/pre.head"));
+    REQUIRE(r.exit_code == 0);
+    CHECK(cv_accuracy(r.out) == acc_model);
+
+    // a different model is refused
+    r = test::run_dnamba("classify -m " + q(test::testdata("golden/c_caduceus_ps_fused")) + " --head " + q(head) +
+                         " -i " + q(t.fasta) + " --regions " + q(t.test_bed) + " -o " + q(t.dir + "/x.tsv"));
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.err, Catch::Contains("fingerprint"));
+    CHECK_FALSE(test::file_exists(t.dir + "/x.tsv"));
+
+    // a bedGraph along sliding windows: sorted, non-overlapping, values are probabilities
+    r = test::run_dnamba("classify -m " + q(k_model) + " --head " + q(head) + " -i " + q(t.fasta) +
+                         " --window 400 --stride 200 --class gc_rich -o " + q(t.dir + "/gc.bedgraph"));
+    REQUIRE(r.exit_code == 0);
+    const auto lines = test::read_tsv(t.dir + "/gc.bedgraph");
+    REQUIRE(lines.size() > 10);
+    std::string chrom;
+    long last_end = -1;
+    for (const auto& l : lines) {
+        if (l[0].rfind("track", 0) == 0) continue;
+        REQUIRE(l.size() == 4);
+        const long s = std::stol(l[1]), e = std::stol(l[2]);
+        if (l[0] == chrom) CHECK(s >= last_end);
+        CHECK(e > s);
+        const float v = std::stof(l[3]);
+        CHECK(v >= 0.0f);
+        CHECK(v <= 1.0f);
+        chrom = l[0];
+        last_end = e;
+    }
+    r = test::run_dnamba("classify -m " + q(k_model) + " --head " + q(head) + " -i " + q(t.fasta) +
+                         " --window 400 --stride 200 -o " + q(t.dir + "/gc.bw"));
+    REQUIRE(r.exit_code == 0);
+    const std::string bw = test::read_file(t.dir + "/gc.bw");
+    REQUIRE(bw.size() > 4);
+    CHECK(static_cast<unsigned char>(bw[0]) == 0x26);  // bigWig magic 0x888FFC26, little-endian
+    CHECK(static_cast<unsigned char>(bw[3]) == 0x88);
+    r = test::run_dnamba("classify -m " + q(k_model) + " --head " + q(head) + " -i " + q(t.fasta) +
+                         " --window 400 --class nope -o " + q(t.dir + "/n.bw"));
+    CHECK(r.exit_code == 2);
+}
+
+TEST_CASE("train-head: bad labels and options are refused", "[classify]") {
+    const Task t = make_task("cls_bad");
+    test::write_file(t.dir + "/one.bed", "chr1\t0\t100\tx\nchr1\t100\t200\tx\n");
+    auto r = test::run_dnamba("train-head -i " + q(t.fasta) + " --regions " + q(t.dir + "/one.bed") +
+                              " --features kmer:2 -o " + q(t.dir + "/h"));
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("at least two classes"));
+    r = test::run_dnamba("train-head -i " + q(t.fasta) + " --regions " + q(t.train_bed) +
+                         " --features kmer:2 --label-column 9 -o " + q(t.dir + "/h"));
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("no column 9"));
+    r = test::run_dnamba("train-head -i " + q(t.fasta) + " --regions " + q(t.train_bed) + " --features kmer:12 -o " +
+                         q(t.dir + "/h"));
+    CHECK(r.exit_code == 2);
+    r = test::run_dnamba("train-head -i " + q(t.fasta) + " --regions " + q(t.train_bed) + " -o " + q(t.dir + "/h"));
+    CHECK(r.exit_code == 2);  // embedding features without a model
+    CHECK_FALSE(test::file_exists(t.dir + "/h"));
+}
