@@ -160,7 +160,7 @@ TEST_CASE("track format from the path's extension", "[track]") {
         CHECK_THAT(e.what(), Catch::Contains(".bw") && Catch::Contains(".bedGraph"));
     }
     CHECK(error_of([] { TrackWriter w(track_dir("ext") + "/t.txt", {{"c", 10}}); }).kind() == ErrorKind::usage);
-    CHECK(dir_entries(fs::path(DNAMBA_TEST_TMP) / "track" / "ext").empty());
+    CHECK(dir_entries(fs::path(DNAMBA_TEST_TMP) / ("track" + std::to_string(::getpid())) / "ext").empty());
 }
 
 TEST_CASE("track: two overlapping windows give three segments (exact bedGraph text)", "[track]") {

@@ -2,7 +2,7 @@
 """Multi-species window classification benchmark from a Debian data package.
 
 Builds a task from the complete bacterial genomes of `ragout-examples` (BSD-3):
-E. coli, V. cholerae, S. aureus, H. pylori, several strains each. Windows of --window bp are
+V. cholerae, S. aureus, H. pylori, four or five strains each. Windows of --window bp are
 sampled from every strain; the label (column 4) is the species, the group (column 5) the
 strain. One strain per species is held out entirely (--test-regions), and the CV folds are
 grouped by strain, so no score comes from windows of a genome the head has seen.
@@ -22,8 +22,9 @@ import re
 import subprocess
 import sys
 
+# E. coli is left out: ragout-examples has only two of its strains, too few to hold one out
+# and still cross-validate grouped by strain.
 SPECIES = {
-    "E.Coli": ["MG1655-K12", "DH1"],
     "V.Cholerae": ["O395", "O1_biovar", "H1", "O1_Inaba"],
     "S.Aureus": ["RF122", "COL", "JKD6008", "N315", "USA300_FPR3757"],
     "H.Pylori": ["Puno120", "ELS37", "SJM180", "Gambia94_24", "G27"],
@@ -88,13 +89,17 @@ def main():
     open(test_bed, "w").writelines(test)
     subprocess.run(["bgzip", "-f", genome], check=True)
     genome += ".gz"
+    for stale in (genome + ".fai", genome + ".gzi"):  # a rerun rewrote the genome
+        if os.path.exists(stale):
+            os.remove(stale)
     print(f"task: {len(train)} training windows ({sum(len(v) - 1 for v in SPECIES.values())} strains), "
-          f"{len(test)} held-out windows (4 strains), {a.window} bp, 4 species; CV grouped by strain")
+          f"{len(test)} held-out windows ({len(SPECIES)} strains), {a.window} bp, {len(SPECIES)} species; "
+          "3-fold CV grouped by strain")
     runs = [("kmer:" + k, []) for k in a.kmers.split(",")] + [("embedding", ["--model", a.model, "--rc", a.rc])]
     for features, extra in runs:
         head = os.path.join(a.out, features.replace(":", "") + ".head")
         cmd = [a.dnamba, "train-head", "-i", genome, "--regions", train_bed, "--label-column", "4",
-               "--group-column", "5", "--features", features, "--folds", "4", "--test-regions", test_bed,
+               "--group-column", "5", "--features", features, "--folds", "3", "--test-regions", test_bed,
                "-o", head, "-q"] + extra
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
