@@ -114,7 +114,8 @@ int cmd_train_head(int argc, char** argv) {
     if (in.bed_files.empty()) fail(ErrorKind::usage, "train-head needs labelled regions: --regions FILE.bed");
     if (!in.region_texts.empty() || in.windows.window > 0)
         fail(ErrorKind::usage, "train-head takes labels from --regions BED lines; --region and --window do not apply");
-    const bool need_model = spec.embedding && embeddings.empty();
+    // the model runs unless every embedding comes from the table (held-out regions are embedded)
+    const bool need_model = spec.embedding && (embeddings.empty() || !test_regions.empty());
     if (need_model && model_dir.empty()) fail(ErrorKind::usage, "embedding features need --model (or --embeddings)");
     if ((need_model || spec.kmer) && in.path.empty()) fail(ErrorKind::usage, "--input FASTA is required");
     if (spec.embedding && model_dir.empty())
@@ -208,7 +209,7 @@ int cmd_train_head(int argc, char** argv) {
     std::printf("\nfeatures   %s, %lld columns; L2 %.3g (chosen by %d-fold inner CV)\n", spec.str().c_str(),
                 static_cast<long long>(X.cols()), head.l2, train.inner_folds);
     for (std::size_t f = 0; f < head.cv.folds.size(); ++f) {
-        char label[16];
+        char label[32];
         std::snprintf(label, sizeof label, "fold %zu", f + 1);
         print_metrics(label, head.cv.folds[f], nullptr);
     }
@@ -228,24 +229,7 @@ int cmd_train_head(int argc, char** argv) {
                 fail(ErrorKind::input, test_regions + ": label '" + l + "' was not among the training classes");
             ty.push_back(it->second);
         }
-        FeatureSpec s = spec;
-        if (!embeddings.empty() && spec.embedding && !model)
-            fail(ErrorKind::usage, "--test-regions with --embeddings needs --model to embed the test regions");
-        Matrix TX;
-        {
-            std::vector<Matrix> parts;
-            std::size_t rows = 0;
-            extract_features(t, s, engine.get(), model.get(), eo, [&](FeatureBatch& b) {
-                parts.push_back(std::move(b.X));
-                rows += b.rows.size();
-            });
-            TX.resize(static_cast<Eigen::Index>(rows), parts.front().cols());
-            Eigen::Index r = 0;
-            for (const auto& p : parts) {
-                TX.middleRows(r, p.rows()) = p;
-                r += p.rows();
-            }
-        }
+        const Matrix TX = features_of(t, ty.size(), test_regions);
         const Metrics tm = compute_metrics(ty, head_predict(head, TX), static_cast<int>(classes.size()));
         print_metrics("held-out", tm, nullptr);
         extra["test"] = metrics_json(tm);
