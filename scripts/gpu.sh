@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DEPS_PREFIX=${DEPS_PREFIX:-/opt/deps}
 BUILD_DIR=${BUILD_DIR:-build-gpu}
-packages=(libhts-dev libhts3 libhtscodecs2 libdeflate0 libcurl3-gnutls libbigwig-dev libbigwig0 libeigen3-dev
+packages=(libhts-dev libhts3 libhtscodecs2 libdeflate0 libbigwig-dev libbigwig0 libeigen3-dev
           libboost-program-options1.74-dev libboost-program-options1.74.0 libboost1.74-dev
           catch2 nlohmann-json3-dev liblbfgspp-dev zlib1g-dev)
 
@@ -21,6 +21,8 @@ if [ "${1:-}" = "--download" ]; then
 fi
 
 mode=${1:-test}
+# Ubuntu's own libcurl-gnutls serves htslib and libBigWig; Debian's would pull in libssh2 &c.
+rm -rf "$DEPS_PREFIX"
 mkdir -p "$DEPS_PREFIX"
 for f in .deps/*.deb; do dpkg -x "$f" "$DEPS_PREFIX"; done
 export LD_LIBRARY_PATH="$DEPS_PREFIX/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
