@@ -464,8 +464,8 @@ TEST_CASE("FastaReader: truncated or corrupt gzip is an error", "[io]") {
     put_file(dir + "/corrupt.fa.gz", corrupt);
     CHECK_THROWS_AS(read_all(dir + "/corrupt.fa.gz"), Error);
 
-    put_file(dir + "/stub.fa.gz", gz.substr(0, 5));  // too short even for a gzip header
-    e = read_error(dir + "/stub.fa.gz");
+    put_file(dir + "/five_bytes.fa.gz", gz.substr(0, 5));  // too short even for a gzip header
+    e = read_error(dir + "/five_bytes.fa.gz");
     CHECK_THAT(e.what(), Catch::Contains("gzip"));
 }
 

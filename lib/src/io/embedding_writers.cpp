@@ -129,7 +129,7 @@ private:
 class NpyWriter final : public EmbeddingWriter {
 public:
     explicit NpyWriter(const std::string& path) : npy_(path), names_(npy_names_path(path)) {
-        // Placeholder of the final size; the real shape is written at commit().
+        // A header of the final size with shape (0, 0); commit() rewrites it with the real shape.
         const std::string header = io_detail::npy_f32_header({0, 0}, io_detail::k_npy_fixed_header);
         npy_.write(header.data(), header.size());
         static const char names_header[] = "index\tname\tchrom\tstart\tend\tstrand\n";

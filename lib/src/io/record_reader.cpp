@@ -142,6 +142,15 @@ protected:
         return "record " + std::to_string(records_ + 1) + (name.empty() ? "" : " " + quoted(name));
     }
     // Next line; false at end; throws for corrupt compressed data.
+    // The next non-blank line (a UTF-8 byte-order mark allowed on line 1); false at the end.
+    bool read_header_line(std::string_view& line) {
+        for (;;) {
+            if (!read_line(line, {})) return false;
+            if (lines_.line_no() == 1 && line.substr(0, 3) == "\xef\xbb\xbf") line.remove_prefix(3);
+            if (!is_blank(line)) return true;
+        }
+    }
+
     bool read_line(std::string_view& line, const std::string& name) {
         const auto s = lines_.read(line);
         if (s == LineReader::Status::line) return true;
@@ -177,12 +186,7 @@ public:
     bool next(InputRecord& record) override {
         check_sticky();
         std::string_view line;
-        // The header: the first non-blank line (a UTF-8 BOM allowed on line 1).
-        for (;;) {
-            if (!read_line(line, {})) return false;
-            if (lines_.line_no() == 1 && line.substr(0, 3) == "\xef\xbb\xbf") line.remove_prefix(3);
-            if (!is_blank(line)) break;
-        }
+        if (!read_header_line(line)) return false;
         const std::uint64_t header_line = lines_.line_no();
         if (line[0] != '>')
             fail("line " + std::to_string(header_line) + ": " +
@@ -275,11 +279,7 @@ public:
     bool next(InputRecord& record) override {
         check_sticky();
         std::string_view line;
-        for (;;) {
-            if (!read_line(line, {})) return false;
-            if (lines_.line_no() == 1 && line.substr(0, 3) == "\xef\xbb\xbf") line.remove_prefix(3);
-            if (!is_blank(line)) break;
-        }
+        if (!read_header_line(line)) return false;
         const std::uint64_t header_line = lines_.line_no();
         if (line[0] != '@')
             fail("line " + std::to_string(header_line) + ": expected a FASTQ header line starting with '@'" +

@@ -397,20 +397,7 @@ struct BedReader::Impl {
 BedReader::BedReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
     if (path.empty()) throw Error(ErrorKind::input, "empty BED path (use '-' for standard input)");
     impl_->display = path == "-" ? "<stdin>" : path;
-    if (path != "-") {
-        struct stat st {};
-        if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-            throw Error(ErrorKind::input, path + ": cannot open: " + std::strerror(EISDIR));
-        }
-    }
-    hts_set_log_level(HTS_LOG_OFF);
-    errno = 0;
-    impl_->fp = bgzf_open(path.c_str(), "r");
-    if (!impl_->fp) {
-        const int e = errno;
-        throw Error(ErrorKind::input, impl_->display + ": cannot open: " +
-                                          (e ? std::strerror(e) : "not readable as plain, gzip or bgzip data"));
-    }
+    impl_->fp = io_detail::open_bgzf_text(path, impl_->display);
 }
 
 BedReader::~BedReader() = default;

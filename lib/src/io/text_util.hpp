@@ -1,9 +1,17 @@
 // Small text helpers shared by the readers (private to lib/src/io).
 #pragma once
 
+#include <htslib/bgzf.h>
+#include <htslib/hts_log.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
+
+#include "dnamba/error.hpp"
 
 namespace dnamba::io_detail {
 
@@ -24,6 +32,29 @@ inline std::string printable(std::string_view s, std::size_t limit = 40) {
     }
     if (s.size() > limit) out += "...";
     return out;
+}
+
+// Opens `path` ("-" = standard input) as plain, gzip or bgzip text through htslib's BGZF
+// layer; `display` names it in messages. Throws Error(input) for a directory or an unopenable
+// file. The caller owns the handle (bgzf_close).
+inline BGZF* open_bgzf_text(const std::string& path, const std::string& display) {
+    if (path != "-") {
+        // bgzf_open would happily open a directory and fail later with a vaguer message.
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+            throw Error(ErrorKind::input, path + ": cannot open: " + std::strerror(EISDIR));
+    }
+    // htslib would print its own "[E::bgzf_read] ..." lines before our error, which names the
+    // file and record; keep stderr to one clear message.
+    hts_set_log_level(HTS_LOG_OFF);
+    errno = 0;
+    BGZF* fp = bgzf_open(path.c_str(), "r");
+    if (!fp) {
+        const int e = errno;
+        throw Error(ErrorKind::input, display + ": cannot open: " +
+                                          (e ? std::strerror(e) : "not readable as plain, gzip or bgzip data"));
+    }
+    return fp;
 }
 
 }  // namespace dnamba::io_detail
