@@ -44,8 +44,7 @@ int cmd_bench(int argc, char** argv) {
     if (length < 1) fail(ErrorKind::usage, "--length must be positive");
 
     const Model model = make_random_model(config, 42);
-    EngineOptions eo;
-    eo.threads = compute.threads;
+    const EngineOptions eo = make_engine_options(compute);
     auto engine = make_engine(model, parse_device(compute.device), eo);
     std::mt19937_64 rng(7);
     std::string seq(static_cast<std::size_t>(length), 'A');

@@ -54,29 +54,14 @@ int cmd_classify(int argc, char** argv) {
     const HeadFile hf = load_head(head_path);
     const auto& classes = hf.head.classes;
     const FeatureSpec spec = FeatureSpec::parse(hf.features);
-    int track_class = -1;
-    if (track) {
-        if (class_name.empty()) {
-            if (classes.size() != 2)
-                fail(ErrorKind::usage, "the head has " + std::to_string(classes.size()) +
-                                           " classes: name the one to draw with --class");
-            track_class = 1;
-        } else {
-            for (std::size_t c = 0; c < classes.size(); ++c)
-                if (classes[c] == class_name) track_class = static_cast<int>(c);
-            if (track_class < 0) {
-                std::string known;
-                for (const auto& c : classes) known += (known.empty() ? "" : ", ") + c;
-                fail(ErrorKind::usage, "--class " + class_name + ": the head's classes are " + known);
-            }
-        }
-    }
+    const int track_class = track ? static_cast<int>(track_class_index(classes, class_name)) : -1;
     EmbedOptions eo;
     eo.pool = parse_pool(hf.pool);
     eo.rc = parse_rc(hf.rc);
     eo.add_sep = hf.add_sep;
     eo.batch_tokens = batch_tokens;
     const InputOptions in = make_input_options(input);
+    const EngineOptions engine_options = make_engine_options(compute);
 
     std::unique_ptr<Model> model;
     std::unique_ptr<Engine> engine;
@@ -93,9 +78,7 @@ int cmd_classify(int argc, char** argv) {
         if (want != hf.head.standardizer.mean.size())
             fail(ErrorKind::model, head_path + ": expects " + std::to_string(hf.head.standardizer.mean.size()) +
                                        " features, the model gives " + std::to_string(want));
-        EngineOptions e;
-        e.threads = compute.threads;
-        engine = make_engine(*model, parse_device(compute.device), e);
+        engine = make_engine(*model, parse_device(compute.device), engine_options);
     }
 
     std::size_t rows = 0;

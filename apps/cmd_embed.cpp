@@ -59,11 +59,10 @@ int cmd_embed(int argc, char** argv) {
     options.batch_tokens = batch_tokens;
     const InputOptions input_options = make_input_options(input);
     const DeviceSpec device = parse_device(compute.device);
+    const EngineOptions engine_options = make_engine_options(compute);
     (void)output_kind_for_path(output);  // reject an unknown extension before loading anything
 
     const Model model = load_model(model_dir);
-    EngineOptions engine_options;
-    engine_options.threads = compute.threads;
     auto engine = make_engine(model, device, engine_options);
     const EmbedSummary s = embed_input(*engine, model, input_options, output, options);
     if (!log_quiet()) {

@@ -120,6 +120,7 @@ int cmd_train_head(int argc, char** argv) {
     if ((need_model || spec.kmer) && in.path.empty()) fail(ErrorKind::usage, "--input FASTA is required");
     if (spec.embedding && model_dir.empty())
         fail(ErrorKind::usage, "--model is required so that the head records which model its embeddings came from");
+    const EngineOptions engine_options = make_engine_options(compute);
     EmbedOptions eo;
     eo.pool = parse_pool(pool);
     if (eo.pool == PoolMode::none) fail(ErrorKind::usage, "--pool none has no pooled features");
@@ -148,9 +149,7 @@ int cmd_train_head(int argc, char** argv) {
     std::unique_ptr<Engine> engine;
     if (need_model) {
         model = std::make_unique<Model>(load_model(model_dir));
-        EngineOptions e;
-        e.threads = compute.threads;
-        engine = make_engine(*model, parse_device(compute.device), e);
+        engine = make_engine(*model, parse_device(compute.device), engine_options);
     }
     auto features_of = [&](const InputOptions& o, std::size_t expected, const std::string& what) {
         Matrix X;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dnamba/engine.hpp"
 #include "dnamba/input.hpp"
 
 namespace dnamba::cli {
@@ -16,6 +17,7 @@ namespace po = boost::program_options;
 
 struct ComputeOptions {
     std::string device = "auto";
+    std::string precision = "fp32";
     int threads = 0;
 };
 
@@ -33,6 +35,7 @@ struct InputCli {
     bool skip_qcfail = false, skip_duplicates = false, skip_unmapped = false;
     int min_mapq = 0;
     bool strict = false;
+    std::string rows;  // --rows FIRST:END
 };
 
 // -i/--input, --reference, --regions, --region, --window, --stride, --tail, --strict, read filters
@@ -42,8 +45,11 @@ void add_input_options(po::options_description& desc, InputCli& input, bool inpu
 
 // --model DIR
 void add_model_option(po::options_description& desc, std::string& model_dir);
-// --device, --threads
+// --device, --precision, --threads
 void add_compute_options(po::options_description& desc, ComputeOptions& compute);
+// The engine options and device of --device/--precision/--threads; Error(usage) for a
+// precision the chosen engine does not run.
+[[nodiscard]] EngineOptions make_engine_options(const ComputeOptions& compute);
 // --help, --quiet
 void add_common_options(po::options_description& desc, bool& quiet);
 
@@ -57,5 +63,9 @@ int cmd_info(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_train_head(int argc, char** argv);
 int cmd_classify(int argc, char** argv);
+int cmd_plan(int argc, char** argv);
+int cmd_merge(int argc, char** argv);
+int cmd_track(int argc, char** argv);
+int cmd_index(int argc, char** argv);
 
 }  // namespace dnamba::cli

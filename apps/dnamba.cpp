@@ -26,6 +26,12 @@ const char* k_usage =
     "  classify    class probabilities for regions or windows: TSV, bedGraph or bigWig\n"
     "  bench   time the forward pass on random weights (presets caduceus-131k, caduceus-1k)\n"
     "\n"
+    "batch jobs in shards (used by the Snakemake workflows in pipelines/):\n"
+    "  index   build the FASTA index (.fai) of a genome\n"
+    "  plan    cut an input's rows (windows, regions, reads) into shards of similar size\n"
+    "  merge   concatenate shard outputs (.tsv, .npy, .npz) into one, as a single run writes it\n"
+    "  track   draw a bedGraph/bigWig track of one class from a classify table\n"
+    "\n"
     "exit codes: 0 success, 1 internal error, 2 usage error, 3 bad input data,\n"
     "            4 bad or unsupported model, 5 device error, 6 cannot write output\n";
 
@@ -40,6 +46,10 @@ const Command k_commands[] = {
     {"bench", dnamba::cli::cmd_bench},
     {"train-head", dnamba::cli::cmd_train_head},
     {"classify", dnamba::cli::cmd_classify},
+    {"index", dnamba::cli::cmd_index},
+    {"plan", dnamba::cli::cmd_plan},
+    {"merge", dnamba::cli::cmd_merge},
+    {"track", dnamba::cli::cmd_track},
 };
 
 // ^C or a kill mid-run: remove the temporary outputs, then die of the same signal, so that

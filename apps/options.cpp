@@ -1,5 +1,6 @@
 // Options shared by every subcommand, defined once.
 #include <iostream>
+#include <tuple>
 
 #include "commands.hpp"
 #include "dnamba/error.hpp"
@@ -40,7 +41,10 @@ void add_input_options(po::options_description& desc, InputCli& in, bool input_r
         "skip-qcfail", po::bool_switch(&in.skip_qcfail), "skip reads flagged QC-fail")(
         "skip-duplicates", po::bool_switch(&in.skip_duplicates), "skip reads flagged duplicate")(
         "skip-unmapped", po::bool_switch(&in.skip_unmapped), "skip unmapped reads")(
-        "min-mapq", po::value(&in.min_mapq)->default_value(0)->value_name("Q"), "skip mapped reads below this MAPQ");
+        "min-mapq", po::value(&in.min_mapq)->default_value(0)->value_name("Q"), "skip mapped reads below this MAPQ")(
+        "rows", po::value(&in.rows)->value_name("A:B"),
+        "only rows A to B-1 of the input order (0-based, counted after read filters): one shard of a "
+        "`dnamba plan`; rows before A are skipped without reading their bases");
 }
 
 InputOptions make_input_options(const InputCli& in) {
@@ -69,14 +73,29 @@ InputOptions make_input_options(const InputCli& in) {
     else if (in.tail == "drop") o.windows.tail = TailMode::drop;
     else fail(ErrorKind::usage, "--tail " + in.tail + ": expected keep or drop");
     o.strict = in.strict;
+    if (!in.rows.empty()) std::tie(o.first_row, o.end_row) = parse_row_range(in.rows);
     return o;
 }
 
 void add_compute_options(po::options_description& desc, ComputeOptions& compute) {
     desc.add_options()("device", po::value(&compute.device)->default_value("auto")->value_name("DEV"),
                        "auto | cpu | cuda[:N]  (auto uses a GPU when the GPU engine is available)")(
+        "precision", po::value(&compute.precision)->default_value("fp32")->value_name("P"),
+        "fp32 | bf16 (bf16 needs the GPU engine; the CPU engine computes in fp32)")(
         "threads,t", po::value(&compute.threads)->default_value(0)->value_name("N"),
         "CPU threads (0 = all cores)");
+}
+
+EngineOptions make_engine_options(const ComputeOptions& compute) {
+    if (compute.precision != "fp32") {
+        if (compute.precision == "bf16")
+            fail(ErrorKind::usage, "--precision bf16 needs the GPU engine, which is not part of this version; "
+                                   "use --precision fp32 (the CPU engine computes in fp32)");
+        fail(ErrorKind::usage, "--precision " + compute.precision + ": expected fp32 or bf16");
+    }
+    EngineOptions e;
+    e.threads = compute.threads;
+    return e;
 }
 
 void add_common_options(po::options_description& desc, bool& quiet) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "dnamba/error.hpp"
+#include "dnamba/track.hpp"
 
 namespace dnamba {
 
@@ -210,6 +211,68 @@ EmbeddingTable read_embedding_table(const std::string& path) {
         fail(ErrorKind::input, names + ": " + std::to_string(t.rows.size()) + " rows, but " + path + " has " +
                                    std::to_string(rows));
     return t;
+}
+
+std::size_t track_class_index(const std::vector<std::string>& classes, const std::string& name) {
+    if (name.empty()) {
+        if (classes.size() != 2)
+            fail(ErrorKind::usage, "the head has " + std::to_string(classes.size()) + " classes: name the one to draw with --class");
+        return 1;
+    }
+    for (std::size_t c = 0; c < classes.size(); ++c)
+        if (classes[c] == name) return c;
+    std::string known;
+    for (const auto& c : classes) known += (known.empty() ? "" : ", ") + c;
+    fail(ErrorKind::usage, "--class " + name + ": the classes are " + known);
+}
+
+std::uint64_t track_from_calls(const std::string& calls_path, const std::string& genome, const std::string& class_name,
+                               const std::string& output) {
+    (void)track_format_for_path(output);  // an unknown extension fails before any reading
+    std::ifstream in(calls_path);
+    if (!in) fail(ErrorKind::input, calls_path + ": cannot open");
+    std::string line;
+    if (!std::getline(in, line)) fail(ErrorKind::input, calls_path + ": empty file, expected a classify table");
+    const auto header = split_tabs(line);
+    std::vector<std::string> classes;
+    for (std::size_t i = 5; i + 1 < header.size(); ++i) {
+        if (header[i].rfind("p_", 0) != 0) break;
+        classes.push_back(header[i].substr(2));
+    }
+    if (header.size() < 7 || header[0] != "name" || header[1] != "chrom" || header[4] != "strand" ||
+        classes.size() + 6 != header.size() || header.back() != "predicted")
+        fail(ErrorKind::input, calls_path + ":1: expected the header of a dnamba classify table "
+                                            "(name chrom start end strand p_<class>... predicted)");
+    const std::size_t column = 5 + track_class_index(classes, class_name);
+
+    const IndexedFasta fasta(genome);
+    std::vector<std::pair<std::string, std::int64_t>> sizes;
+    for (const auto& n : fasta.names()) sizes.emplace_back(n, fasta.length(n));
+    TrackWriter writer(output, sizes, "dnamba " + classes[column - 5]);
+    std::uint64_t rows = 0, line_no = 1;
+    while (std::getline(in, line)) {
+        ++line_no;
+        if (line.empty()) continue;
+        const std::string where = calls_path + ":" + std::to_string(line_no);
+        const auto f = split_tabs(line);
+        if (f.size() != header.size())
+            fail(ErrorKind::input, where + ": " + std::to_string(f.size()) + " columns, expected " + std::to_string(header.size()));
+        const RowInfo r = row_from(f, 0, where);
+        float p = 0;
+        const auto& s = f[column];
+        const auto parsed = std::from_chars(s.data(), s.data() + s.size(), p);
+        if (parsed.ec != std::errc() || parsed.ptr != s.data() + s.size())
+            fail(ErrorKind::input, where + ": column " + header[column] + " '" + s + "' is not a number");
+        try {
+            writer.add(r.chrom, r.start, r.end, p);
+        } catch (const Error& e) {
+            fail(e.kind(), where + ": " + e.what());
+        }
+        ++rows;
+    }
+    if (rows == 0) fail(ErrorKind::input, calls_path + ": no rows to draw");
+    writer.commit();
+    return rows;
 }
 
 }  // namespace dnamba

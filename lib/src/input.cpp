@@ -10,6 +10,7 @@
 //                                   tiled in memory when --window is given
 #include <sys/stat.h>
 
+#include <charconv>
 #include <limits>
 
 #include "dnamba/error.hpp"
@@ -44,7 +45,8 @@ public:
         whole_ = spec.window <= 0;
     }
 
-    bool next(InputItem& item) {
+    // fetch false: the row and base count only (a skipped or planned item).
+    bool next(InputItem& item, bool fetch) {
         if (next_ >= bounds_.size()) return false;
         const auto [ws, we] = bounds_[next_];
         item.row.chrom = parent_.chrom;
@@ -58,7 +60,10 @@ public:
             item.row.end = parent_.start + we;
         }
         item.row.name = whole_ ? parent_.name : parent_.name + "/" + std::to_string(next_);
-        if (fasta_) {
+        item.bases = static_cast<std::uint64_t>(we - ws);
+        if (!fetch) {
+            item.seq.clear();
+        } else if (fasta_) {
             item.seq = fasta_->fetch(item.row.chrom, item.row.start, item.row.end);
             if (item.row.strand == '-') item.seq = reverse_complement(item.seq);
         } else if (whole_) {
@@ -79,13 +84,39 @@ private:
     bool whole_ = true;
 };
 
-// Records from any sequence file, tiled in memory when windows are asked for.
-class RecordSource final : public InputSource {
+// The row range and lengths-only mode shared by every source: produce() yields items in
+// input order, told whether their bases are wanted.
+class RangedSource : public InputSource {
 public:
-    explicit RecordSource(const InputOptions& o) : options_(o), reader_(open_record_reader(o.path, o.reader)) {}
+    explicit RangedSource(const InputOptions& o) : first_(o.first_row), end_(o.end_row), lengths_only_(o.lengths_only) {}
 
-    bool next(InputItem& item) override {
-        while (!tiler_.next(item)) {
+    bool next(InputItem& item) final {
+        while (index_ < end_) {
+            const bool wanted = index_ >= first_;
+            if (!produce(item, wanted && !lengths_only_)) return false;
+            item.index = index_++;
+            if (wanted) return true;
+        }
+        return false;
+    }
+
+protected:
+    [[nodiscard]] virtual bool produce(InputItem& item, bool fetch) = 0;
+
+private:
+    std::uint64_t first_, end_;
+    bool lengths_only_;
+    std::uint64_t index_ = 0;
+};
+
+// Records from any sequence file, tiled in memory when windows are asked for.
+class RecordSource final : public RangedSource {
+public:
+    explicit RecordSource(const InputOptions& o)
+        : RangedSource(o), options_(o), reader_(open_record_reader(o.path, o.reader)) {}
+
+    bool produce(InputItem& item, bool fetch) override {
+        while (!tiler_.next(item, fetch)) {
             InputRecord rec;
             if (!reader_->next(rec)) {
                 if (reader_->records_skipped())
@@ -105,8 +136,8 @@ public:
                 row.end = rec.end;
                 row.strand = rec.strand;
                 item.row = std::move(row);
-                item.seq = std::move(rec.seq);
-                item.index = index_++;
+                item.bases = rec.seq.size();
+                item.seq = fetch ? std::move(rec.seq) : std::string();
                 return true;
             }
             // a FASTA/FASTQ record, or windows of a read: coordinates along the record itself
@@ -116,7 +147,6 @@ public:
             row.strand = '+';
             tiler_.reset(row, std::move(rec.seq), options_.windows);
         }
-        item.index = index_++;
         return true;
     }
 
@@ -130,14 +160,14 @@ private:
     InputOptions options_;
     std::unique_ptr<RecordReader> reader_;
     Tiler tiler_;
-    std::uint64_t index_ = 0;
     std::size_t empty_ = 0;
 };
 
 // Every sequence of an indexed FASTA, tiled into windows fetched one at a time.
-class GenomeWindowSource final : public InputSource {
+class GenomeWindowSource final : public RangedSource {
 public:
-    explicit GenomeWindowSource(const InputOptions& o) : options_(o), fasta_(o.path), names_(fasta_.names()) {
+    explicit GenomeWindowSource(const InputOptions& o)
+        : RangedSource(o), options_(o), fasta_(o.path), names_(fasta_.names()) {
         std::uint64_t total = 0;
         for (const auto& n : names_) {
             for (const auto& [s, e] : window_bounds(fasta_.length(n), options_.windows))
@@ -146,8 +176,8 @@ public:
         total_ = total;
     }
 
-    bool next(InputItem& item) override {
-        while (!tiler_.next(item)) {
+    bool produce(InputItem& item, bool fetch) override {
+        while (!tiler_.next(item, fetch)) {
             if (chrom_ >= names_.size()) return false;
             const std::string& name = names_[chrom_++];
             RowInfo parent;
@@ -157,7 +187,6 @@ public:
             parent.end = fasta_.length(name);
             tiler_.reset(parent, "", options_.windows, &fasta_);
         }
-        item.index = index_++;
         return true;
     }
 
@@ -170,14 +199,13 @@ private:
     std::vector<std::string> names_;
     std::size_t chrom_ = 0;
     Tiler tiler_;
-    std::uint64_t index_ = 0;
     std::uint64_t total_ = 0;
 };
 
 // BED regions, then --region strings, fetched through the FASTA index.
-class RegionSource final : public InputSource {
+class RegionSource final : public RangedSource {
 public:
-    explicit RegionSource(const InputOptions& o) : options_(o), fasta_(o.path) {
+    explicit RegionSource(const InputOptions& o) : RangedSource(o), options_(o), fasta_(o.path) {
         for (const auto& text : o.region_texts) explicit_.push_back(parse_region(text));
     }
 
@@ -187,8 +215,8 @@ public:
                         "(use --strict to make this an error)");
     }
 
-    bool next(InputItem& item) override {
-        while (!tiler_.next(item)) {
+    bool produce(InputItem& item, bool fetch) override {
+        while (!tiler_.next(item, fetch)) {
             Region r;
             if (!next_region(r)) return false;
             const std::string where = r.source.empty() ? "" : r.source + ": ";
@@ -215,7 +243,6 @@ public:
             parent.name = r.name.empty() ? region_label(r.chrom, r.start, r.end, strand) : r.name;
             tiler_.reset(parent, "", options_.windows, &fasta_);
         }
-        item.index = index_++;
         return true;
     }
 
@@ -244,13 +271,32 @@ private:
     std::size_t bed_index_ = 0;
     std::unique_ptr<BedReader> bed_;
     Tiler tiler_;
-    std::uint64_t index_ = 0;
     std::size_t clipped_ = 0;
 };
 
 }  // namespace
 
+std::pair<std::uint64_t, std::uint64_t> parse_row_range(const std::string& text) {
+    const auto bad = [&](const std::string& why) {
+        fail(ErrorKind::usage, "--rows " + text + ": " + why + " (expected FIRST:END, 0-based, END exclusive)");
+    };
+    const auto colon = text.find(':');
+    if (colon == std::string::npos) bad("no ':'");
+    const auto number = [&](const std::string& part, std::uint64_t empty_value) -> std::uint64_t {
+        if (part.empty()) return empty_value;
+        std::uint64_t v = 0;
+        const auto r = std::from_chars(part.data(), part.data() + part.size(), v);
+        if (r.ec != std::errc() || r.ptr != part.data() + part.size()) bad("'" + part + "' is not a row number");
+        return v;
+    };
+    const std::uint64_t first = number(text.substr(0, colon), 0);
+    const std::uint64_t end = number(text.substr(colon + 1), UINT64_MAX);
+    if (first >= end) bad("the range is empty");
+    return {first, end};
+}
+
 std::unique_ptr<InputSource> open_input(const InputOptions& options) {
+    if (options.first_row >= options.end_row) fail(ErrorKind::usage, "the row range is empty");
     if (options.path.empty()) fail(ErrorKind::usage, "no input given (--input FILE, or - for standard input)");
     if (options.windows.window < 0) fail(ErrorKind::usage, "--window must be positive");
     if (options.windows.window == 0 && options.windows.stride != 0)

@@ -43,4 +43,17 @@ struct EmbeddingTable {
 };
 [[nodiscard]] EmbeddingTable read_embedding_table(const std::string& path);
 
+// The class a probability track draws: `name` among `classes`, or with an empty name the
+// second class of a binary head. Throws Error(usage) listing the classes otherwise.
+[[nodiscard]] std::size_t track_class_index(const std::vector<std::string>& classes, const std::string& name);
+
+// Renders a bedGraph/bigWig track (by the extension of `output`, see TrackWriter) of one
+// class's probability from a `dnamba classify` TSV (name chrom start end strand p_<class>...
+// predicted), with chromosome sizes from the FASTA index of `genome`. The track equals the
+// one `dnamba classify -o track.bedgraph` writes for the same rows. Throws Error(input)
+// naming the file and line for a malformed table, Error(usage) for an unknown class.
+// Returns the number of rows drawn.
+std::uint64_t track_from_calls(const std::string& calls_path, const std::string& genome, const std::string& class_name,
+                               const std::string& output);
+
 }  // namespace dnamba

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <memory>
 #include <optional>
 #include <string>
@@ -142,13 +143,25 @@ struct InputOptions {
     std::vector<std::string> region_texts;   // --region
     WindowSpec windows;
     bool strict = false;                     // region past the end: error instead of clip
+    // Only the items [first_row, end_row) of the input order (0-based, after read filters):
+    // one shard of a `dnamba plan`. Items before first_row are counted but their bases are
+    // never fetched; reading stops at end_row.
+    std::uint64_t first_row = 0;
+    std::uint64_t end_row = UINT64_MAX;
+    // Items carry their row and base count but no bases (InputItem::seq stays empty):
+    // enumerating a whole genome's windows for planning costs no sequence I/O.
+    bool lengths_only = false;
 };
+
+// "A:B" (rows A to B-1), "A:" (from A to the end) or ":B". Throws Error(usage) naming the text.
+[[nodiscard]] std::pair<std::uint64_t, std::uint64_t> parse_row_range(const std::string& text);
 
 // One unit of work: the bases to embed and the row that names it.
 struct InputItem {
     RowInfo row;
     std::string seq;          // minus-strand regions already reverse-complemented
-    std::uint64_t index = 0;  // position in input order
+    std::uint64_t bases = 0;  // length of seq (also set when InputOptions::lengths_only)
+    std::uint64_t index = 0;  // position in input order (counting rows before first_row)
 };
 
 class InputSource {

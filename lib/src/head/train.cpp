@@ -475,13 +475,15 @@ Matrix predict_proba(const LogisticModel& model, const Matrix& X) {
     if (X.cols() != model.W.cols())
         fail(ErrorKind::input, "logistic model: rows have " + std::to_string(X.cols()) + " features, the model expects " +
                                    std::to_string(model.W.cols()));
-    // The product in float (fast, and as accurate as the float features); the softmax in
-    // double with the max shift, so probabilities are finite and sum to 1.
-    Matrix Z = X * model.W.transpose();
-    Z.rowwise() += model.b.transpose();
-    Matrix P(Z.rows(), Z.cols());
-    for (Eigen::Index i = 0; i < Z.rows(); ++i) {
-        const Eigen::VectorXd z = Z.row(i).transpose().cast<double>();
+    // Row by row in double: a matrix product over the whole batch would pick different
+    // kernels (and roundings) for different batch sizes, and a row's probabilities must not
+    // depend on what else is in its batch (sharded runs equal single runs byte for byte).
+    // The softmax takes the max shift, so probabilities are finite and sum to 1.
+    const MatrixD W = model.W.cast<double>();
+    const VectorD b = model.b.cast<double>();
+    Matrix P(X.rows(), W.rows());
+    for (Eigen::Index i = 0; i < X.rows(); ++i) {
+        const VectorD z = W * X.row(i).transpose().cast<double>() + b;
         const Eigen::ArrayXd e = (z.array() - z.maxCoeff()).exp();
         P.row(i) = (e / e.sum()).cast<float>().transpose();
     }
