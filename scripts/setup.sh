@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs what dnamba needs from Debian (idempotent, non-interactive), then configures and
 # builds it in build/. Options:
-#   --test     also install what the test suite uses beyond the build (numpy, to check that
-#              numpy.load reads our .npz/.npy; gzip; clang and libclang-rt-14-dev for the
-#              libFuzzer targets of tests/fuzz), and build the tests
+#   --pipelines  also install what the Snakemake workflows of pipelines/ use: snakemake 7
+#              and, for their reports, python3-numpy and python3-matplotlib (Debian)
+#   --test     everything of --pipelines, plus what the test suite uses beyond the build
+#              (numpy, to check that numpy.load reads our .npz/.npy; clang and
+#              libclang-rt-14-dev for the libFuzzer targets of tests/fuzz; munge, slurmctld,
+#              slurmd and slurm-client for the single-node SLURM of the pipeline tests;
+#              bowtie2-examples for the lambda phage genome and reads they run on), and
+#              build the tests
 #   --native   optimise for this machine's CPU (-march=native) instead of x86-64-v3
 #   --no-cuda  do not compile the CUDA kernels even when nvcc is present
 # Environment: BUILD_DIR (default build), JOBS (default: number of cores).
@@ -13,11 +18,13 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 want_tests=OFF
+want_pipelines=OFF
 native=OFF
 cuda=AUTO
 for arg in "$@"; do
     case "$arg" in
-        --test) want_tests=ON ;;
+        --test) want_tests=ON; want_pipelines=ON ;;
+        --pipelines) want_pipelines=ON ;;
         --native) native=ON ;;
         --no-cuda) cuda=OFF ;;
         *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
@@ -28,7 +35,10 @@ packages=(build-essential cmake pkg-config zlib1g-dev libhts-dev libbigwig-dev l
           libboost-program-options-dev nlohmann-json3-dev catch2 gzip)
 if [ "$want_tests" = ON ]; then
     # clang + the libFuzzer/sanitizer runtimes: tests/fuzz builds and runs the fuzz targets.
-    packages+=(clang libclang-rt-14-dev)
+    packages+=(clang libclang-rt-14-dev munge slurmctld slurmd slurm-client bowtie2-examples)
+fi
+if [ "$want_pipelines" = ON ]; then
+    packages+=(snakemake python3-numpy python3-matplotlib)
 fi
 missing=()
 for p in "${packages[@]}"; do
