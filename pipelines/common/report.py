@@ -29,7 +29,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
 PROG = "report.py"
 PLAN_HEADER = ["shard", "first_row", "end_row", "rows", "bases", "first", "last"]
@@ -537,7 +537,7 @@ def plot_pca(path, title, scores, var, groups, counts, group_kind, n_rows):
     sub = f"{n:,} of {n_rows:,} rows" if n < n_rows else f"{n:,} rows"
     ax.grid(True, alpha=0.3)
     handles = [Line2D([], [], marker="o", linestyle="", markersize=7, color=colours[g],
-                      label=f"{g} ({counts[g]:,})") for g in shown]
+                      label=f"{'* (unmapped)' if g == '*' else g} ({counts[g]:,})") for g in shown]
     n_other = len(counts) - len(shown)
     if n_other and not single:
         handles.append(Line2D([], [], marker="o", linestyle="", markersize=7, color=grey,
@@ -655,8 +655,10 @@ def class_bars(ax, class_counts):
     ax.tick_params(axis="x", labelsize=8)
     for j, val in enumerate(vals):
         ax.text(val, j, f" {val:,}", va="center", fontsize=8)
-    ax.set_xlim(0, max(vals + [1]) * 1.3)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    ax.set_xlim(0, max(vals + [1]) * 1.5)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda x, _: f"{x / 1e6:g}M" if x >= 1e6 else f"{x / 1e3:g}k" if x >= 1e4 else f"{x:g}"))
 
 
 def plot_distribution(path, title, values, label, source, class_counts):
@@ -829,6 +831,10 @@ def build(args):
                 if c == "*" or not len(s):
                     continue
                 series[c] = dict(kind="segments", s=s, e=e, v=v, length=int(e.max()))
+            if not series:
+                notes.append(f"track {os.path.basename(args.track)} has no lines; "
+                             f"drawn from {os.path.basename(args.calls)} instead")
+                source = None
         if source is None:
             ci = classes.index(track_cls)
             label = f"P({track_cls})"

@@ -143,11 +143,12 @@ rule report:
         data=(f"--embeddings {OUT}/embeddings.{FORMAT}" if MODE == "embed" else f"--calls {OUT}/calls.tsv")
         + (f" --track {OUT}/track.{TRACK_FORMAT}" if MODE == "classify" and TRACK_GENOME is not None else ""),
         title=shlex.quote(str(config.get("title", f"dnamba {MODE}"))),
+        cls=("--class " + shlex.quote(str(config["class"]))) if MODE == "classify" and config.get("class") else "",
     log: f"{OUT}/logs/report.log"
     resources: **LIGHT_RESOURCES
     shell:
         f"{PYTHON} {PIPELINES}/common/report.py --mode {MODE} --plan {OUT}/plan.tsv {{params.data}} "
-        f"--shard-logs {OUT}/benchmarks --outdir {OUT}/report --title {{params.title}} 2> {{log}}"
+        f"--shard-logs {OUT}/benchmarks --outdir {OUT}/report --title {{params.title}} {{params.cls}} 2> {{log}}"
 
 
 def final_outputs():

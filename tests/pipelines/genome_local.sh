@@ -61,4 +61,12 @@ same_file "$W/classify/track.bedgraph" "$W/single.bedgraph" "track.bedgraph"
 awk -F'\t' 'NR > 1 { if ($3 < 20000) { l += ($NF == "left"); nl++ } else if ($3 >= 28000) { r += ($NF == "left"); nr++ } }
             END { printf "left calls: %.2f of left-arm windows, %.2f of right-arm windows\n", l / nl, r / nr; exit !(l / nl > r / nr) }' \
     "$W/classify/calls.tsv" || fail "the head does not tell the arms apart"
+# the report refuses a malformed table, naming it, and leaves no report behind
+printf 'name\tchrom\tstart\tend\tstrand\tp_left\tp_right\tpredicted\nw0\tc\t0\t10\t+\t0.5\n' > "$W/bad-calls.tsv"
+if /usr/bin/python3 "$REPO/pipelines/common/report.py" --mode classify --plan "$W/classify/plan.tsv" \
+        --calls "$W/bad-calls.tsv" --outdir "$W/bad-report" 2> "$W/bad-report.err"; then
+    fail "report.py accepted a ragged table"
+fi
+grep -q "bad-calls.tsv:2" "$W/bad-report.err" || { cat "$W/bad-report.err"; fail "report.py did not name the file and line"; }
+! compgen -G "$W/bad-report/*" > /dev/null || fail "report.py left files after failing"
 echo "PASS genome_local"
