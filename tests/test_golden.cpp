@@ -76,3 +76,36 @@ TEST_CASE("golden: every case matches the PyTorch reference within 1e-4", "[gold
     CHECK(compared >= 50);
     for (std::size_t L : {1, 3, 7, 100, 2047, 2049, 5000}) CHECK(lengths_seen.count(L) == 1);
 }
+
+TEST_CASE("golden: the shipped pretrained model matches its training code within 1e-4", "[golden]") {
+    // testdata/pretrained: models/train/train_caduceus.py golden (the training code's own forward
+    // pass, fp32 on the CPU) on windows of held-out genomes, lengths 1 to 2,500.
+    const std::string model_dir = test::testdata("../models/caduceus-ps-1m-debian");
+    const Model model = load_model(model_dir);
+    CHECK(model.config.rcps);
+    CHECK(model.parameter_count == 1080448);
+    auto engine = make_cpu_engine(model, EngineOptions{});
+    const auto inputs = test::read_fasta_simple(test::testdata("pretrained/inputs.fa"));
+    const SafetensorsFile expected(test::testdata("pretrained/expected.safetensors"));
+    int compared = 0;
+    for (const auto& [name, seq] : inputs) {
+        INFO("sequence " << name);
+        const TensorInfo* want_info = expected.find("hidden." + name);
+        REQUIRE(want_info != nullptr);
+        const auto ids = tokenize(seq, false);
+        const Matrix h = engine->forward(ids);
+        const Matrix want = tensor_matrix(expected, *want_info);
+        REQUIRE(h.rows() == want.rows());
+        REQUIRE(h.cols() == want.cols());
+        const double err = test::rel_error(h, want);
+        INFO("hidden relative error " << err);
+        CHECK(err < 1e-4);
+        if (const TensorInfo* lt = expected.find("logits." + name)) {
+            const double lerr = test::rel_error(lm_logits(model, h), tensor_matrix(expected, *lt));
+            INFO("logits relative error " << lerr);
+            CHECK(lerr < 1e-4);
+        }
+        ++compared;
+    }
+    CHECK(compared == 5);
+}
