@@ -406,6 +406,18 @@ def cmd_train(a):
                        os.path.join(a.run, "best.pt.part"))
             os.replace(os.path.join(a.run, "best.pt.part"), os.path.join(a.run, "best.pt"))
 
+    def validate():  # evaluate on val, log, keep the best, save the state
+        nonlocal best
+        ev = evaluate(model, val, device, a.length, a.eval_bases, chunk=a.chunk)
+        ev.pop("per_genome")
+        ev["step"] = step
+        log.append({"step": step, "val": ev})
+        better = best is None or ev["bits_per_base"] < best["bits_per_base"]
+        if better:
+            best = ev
+        save(better)
+        return ev, better
+
     start = time.time()
     last_eval = time.time()
     tokens = 0
@@ -437,25 +449,11 @@ def cmd_train(a):
                   + (f", peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB" if device.type == "cuda" else ""), flush=True)
             log.append({"step": step, "loss": lv, "seconds": round(train_seconds, 1)})
         if time.time() - last_eval > a.eval_minutes * 60 or step == a.total_steps:
-            ev = evaluate(model, val, device, a.length, a.eval_bases, chunk=a.chunk)
-            ev.pop("per_genome")
-            ev["step"] = step
-            log.append({"step": step, "val": ev})
-            better = best is None or ev["bits_per_base"] < best["bits_per_base"]
-            if better:
-                best = ev
+            ev, better = validate()
             print(f"  val step {step}: {ev['bits_per_base']:.4f} bits/base, accuracy {ev['accuracy']:.4f}"
                   f"{' (best)' if better else ''}", flush=True)
-            save(better)
             last_eval = time.time()
-    ev = evaluate(model, val, device, a.length, a.eval_bases, chunk=a.chunk)
-    ev.pop("per_genome")
-    ev["step"] = step
-    log.append({"step": step, "val": ev})
-    better = best is None or ev["bits_per_base"] < best["bits_per_base"]
-    if better:
-        best = ev
-    save(better)
+    ev, _ = validate()
     print(f"stopped at step {step}: val {ev['bits_per_base']:.4f} bits/base, accuracy {ev['accuracy']:.4f}; "
           f"best {best['bits_per_base']:.4f} at step {best['step']}; {train_seconds / 60:.1f} min trained", flush=True)
 
