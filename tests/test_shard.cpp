@@ -133,6 +133,15 @@ TEST_CASE("shard: row ranges of every input kind add up to the whole input", "[s
         InputOptions past = kind;
         past.first_row = n;
         CHECK(rows_of(past).empty());
+        // progress totals (known for genome windows) count the selected rows only
+        InputOptions mid = kind;
+        mid.first_row = 1;
+        mid.end_row = n - 1;
+        if (const auto total = open_input(mid)->total_bases()) {
+            std::uint64_t want = 0;
+            for (std::uint64_t i = 1; i + 1 < n; ++i) want += whole[i].bases;
+            CHECK(*total == want);
+        }
     }
 }
 

@@ -168,10 +168,13 @@ class GenomeWindowSource final : public RangedSource {
 public:
     explicit GenomeWindowSource(const InputOptions& o)
         : RangedSource(o), options_(o), fasta_(o.path), names_(fasta_.names()) {
-        std::uint64_t total = 0;
+        // the bases of the selected rows (--rows), for progress
+        std::uint64_t total = 0, row = 0;
         for (const auto& n : names_) {
-            for (const auto& [s, e] : window_bounds(fasta_.length(n), options_.windows))
-                total += static_cast<std::uint64_t>(e - s);
+            for (const auto& [s, e] : window_bounds(fasta_.length(n), options_.windows)) {
+                if (row >= o.first_row && row < o.end_row) total += static_cast<std::uint64_t>(e - s);
+                ++row;
+            }
         }
         total_ = total;
     }
