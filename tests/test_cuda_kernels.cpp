@@ -1,11 +1,13 @@
-// [gpu] The CUDA selective scan (kernels/selective_scan.cu) against its CPU twin
-// (cpu::selective_scan) on random inputs of awkward sizes, both directions, packed sequences,
-// and independence of the time-chunk size. Built only with the CUDA kernels; on a machine
-// without a GPU the test says so and checks nothing.
+// [gpu] Every CUDA kernel against its CPU twin (lib/src/cpu/ops.hpp) on random inputs of
+// awkward sizes: the selective scan (both directions, packed sequences, independence of the
+// time-chunk size), conv1d + SiLU (both directions, packed), RMSNorm/LayerNorm (plain and
+// channel-reversed weights). Built only with the CUDA kernels; on a machine without a GPU
+// each test says so and checks nothing.
 #ifdef DNAMBA_HAVE_CUDA
 #include <catch2/catch.hpp>
 #include <random>
 
+#include "conv_norm.hpp"
 #include "cpu/ops.hpp"
 #include "device_query.hpp"
 #include "selective_scan.hpp"
@@ -75,13 +77,16 @@ Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vec
     return out;
 }
 
+bool have_gpu() {
+    if (kernels::device_count() > 0) return true;
+    WARN("no CUDA device: this [gpu] test checks nothing here (run it on the GPU machine)");
+    return false;
+}
+
 }  // namespace
 
 TEST_CASE("cuda: the selective scan matches the CPU engine's (awkward lengths, both directions, packed)", "[gpu]") {
-    if (kernels::device_count() == 0) {
-        WARN("no CUDA device: the [gpu] scan test checks nothing here (run it on the GPU machine)");
-        return;
-    }
+    if (!have_gpu()) return;
     std::mt19937 g(11);
     const int di = 40, dt_rank = 3;
     for (const int N : {16, 5}) {
@@ -109,6 +114,70 @@ TEST_CASE("cuda: the selective scan matches the CPU engine's (awkward lengths, b
                         CHECK(test::rel_error(other, got) < 1e-6);
                     }
                 }
+            }
+        }
+    }
+}
+TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed sequences)", "[gpu]") {
+    if (!have_gpu()) return;
+    std::mt19937 g(12);
+    const int di = 45, K = 4;
+    for (const int L : {1, 3, 2047, 5000}) {
+        const Matrix xz = random_matrix(L, 2 * di, g, -2, 2);
+        const Matrix w = random_matrix(di, K, g, -1, 1);
+        const Vector b = random_matrix(di, 1, g, -1, 1);
+        std::vector<std::vector<std::size_t>> packings = {{static_cast<std::size_t>(L)}};
+        if (L >= 3) packings.push_back({2, static_cast<std::size_t>(L - 3), 1});
+        for (const auto& lengths : packings) {
+            const cpu::Segments seg = cpu::Segments::from_lengths(lengths);
+            std::vector<int> sb(seg.begin.begin(), seg.begin.end()), se(seg.end.begin(), seg.end.end());
+            DeviceMatrix dx(xz.data(), xz.size()), dw(w.data(), w.size()), db(b.data(), b.size()), du(nullptr, L * di);
+            void *pb = nullptr, *pe = nullptr;
+            REQUIRE(kernels::device_alloc(&pb, sb.size() * sizeof(int)) == "");
+            REQUIRE(kernels::device_alloc(&pe, se.size() * sizeof(int)) == "");
+            REQUIRE(kernels::copy_to_device(pb, sb.data(), sb.size() * sizeof(int)) == "");
+            REQUIRE(kernels::copy_to_device(pe, se.data(), se.size() * sizeof(int)) == "");
+            for (const bool reverse : {false, true}) {
+                INFO("L " << L << " sequences " << lengths.size() << " reverse " << reverse);
+                Matrix want;
+                cpu::conv1d_silu(xz, w, b, reverse, seg, want);
+                REQUIRE(kernels::conv1d_silu(dx.ptr, 2 * di, dw.ptr, db.ptr, L, di, K, reverse,
+                                             static_cast<const int*>(pb), static_cast<const int*>(pe), du.ptr) == "");
+                REQUIRE(kernels::device_synchronize() == "");
+                Matrix got(L, di);
+                REQUIRE(kernels::copy_to_host(got.data(), du.ptr, got.size() * sizeof(float)) == "");
+                const double err = test::rel_error(got, want);
+                INFO("relative error " << err);
+                CHECK(err < 1e-5);
+            }
+            kernels::device_free(pb);
+            kernels::device_free(pe);
+        }
+    }
+}
+
+TEST_CASE("cuda: RMSNorm and LayerNorm rows match the CPU engine's (plain and reversed weights)", "[gpu]") {
+    if (!have_gpu()) return;
+    std::mt19937 g(13);
+    for (const int d : {1, 31, 32, 256, 300}) {
+        const int L = 777;
+        const Matrix X = random_matrix(L, 2 * d, g, -3, 3);
+        const Vector w = random_matrix(d, 1, g, 0.5f, 1.5f);
+        const Vector b = random_matrix(d, 1, g, -1, 1);
+        DeviceMatrix dx(X.data(), X.size()), dw(w.data(), w.size()), db(b.data(), b.size()), dy(nullptr, X.size());
+        for (const bool layer : {false, true}) {
+            for (const bool rev : {false, true}) {
+                INFO("d " << d << " layer_norm " << layer << " reversed weight " << rev);
+                Matrix want = Matrix::Zero(L, 2 * d);
+                cpu::norm_rows(X, d, d, w, layer ? b : Vector(), layer ? NormKind::layer : NormKind::rms, 1e-5f, rev, want, 0);
+                REQUIRE(kernels::norm_rows(dx.ptr, 2 * d, d, d, dw.ptr, layer ? db.ptr : nullptr, layer, 1e-5f, rev, L,
+                                           dy.ptr, 2 * d, 0) == "");
+                REQUIRE(kernels::device_synchronize() == "");
+                Matrix got(L, 2 * d);
+                REQUIRE(kernels::copy_to_host(got.data(), dy.ptr, got.size() * sizeof(float)) == "");
+                const double err = test::rel_error(Matrix(got.leftCols(d)), Matrix(want.leftCols(d)));
+                INFO("relative error " << err);
+                CHECK(err < 1e-5);
             }
         }
     }
