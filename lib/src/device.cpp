@@ -6,6 +6,7 @@
 #include "dnamba/log.hpp"
 
 #ifdef DNAMBA_HAVE_CUDA
+#include "cuda/engine_cuda.hpp"
 #include "device_query.hpp"
 #endif
 
@@ -45,11 +46,17 @@ std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device
     switch (device.kind) {
     case DeviceKind::cpu: break;
     case DeviceKind::automatic:
-        if (gpus > 0) log_info("a CUDA GPU is present, but this version has only the CPU engine; running on the CPU");
+        // The CUDA engine runs fp32 and is being completed (GPU-engine issue): `auto` keeps the
+        // CPU until it is the faster, fully checked default; `--device cuda` asks for it.
+        if (gpus > 0) log_info("a CUDA GPU is present; running on the CPU (use --device cuda for the GPU engine)");
         break;
     case DeviceKind::cuda:
-        fail(ErrorKind::device, "--device cuda: the CUDA engine is not part of this version of dnamba "
-                                "(" + std::to_string(gpus) + " CUDA device(s) visible); use --device cpu or auto");
+#ifdef DNAMBA_HAVE_CUDA
+        return make_cuda_engine(model, device.index);
+#else
+        fail(ErrorKind::device, "--device cuda: this dnamba was built without the CUDA kernels (no nvcc at build "
+                                "time; " + std::to_string(gpus) + " CUDA device(s) visible); use --device cpu or auto");
+#endif
     }
     return make_cpu_engine(model, options);
 }

@@ -1,0 +1,14 @@
+// Private: the CUDA engine (engine_cuda.cpp), built when the kernels are (DNAMBA_HAVE_CUDA).
+#pragma once
+
+#include <memory>
+
+#include "dnamba/engine.hpp"
+
+namespace dnamba {
+
+// The fp32 CUDA engine on `device`. Throws Error(device) when no GPU is visible or the index is
+// out of range, or when the weights do not fit.
+[[nodiscard]] std::unique_ptr<Engine> make_cuda_engine(const Model& model, int device);
+
+}  // namespace dnamba

@@ -1,0 +1,98 @@
+// [gpu] The CUDA engine (fp32) against the CPU engine: every golden checkpoint (all layouts
+// and variants), the shipped pretrained model, random weights at awkward lengths, and packed
+// batches against single sequences. Built with the CUDA kernels; without a GPU each test says
+// so and checks nothing.
+#ifdef DNAMBA_HAVE_CUDA
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <filesystem>
+#include <random>
+
+#include "dnamba/engine.hpp"
+#include "dnamba/tokenizer.hpp"
+#include "test_util.hpp"
+
+using namespace dnamba;
+
+namespace {
+
+bool gpu_present() {
+    if (cuda_device_count() > 0) return true;
+    WARN("no CUDA device: this [gpu] test checks nothing here (run it on the GPU machine)");
+    return false;
+}
+
+std::vector<std::int32_t> random_ids(std::size_t n, std::mt19937& g) {
+    std::vector<std::int32_t> ids(n);
+    for (auto& id : ids) id = 7 + static_cast<std::int32_t>(g() % 5);
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE("cuda engine: golden checkpoints and the pretrained model match the CPU engine within 1e-5", "[gpu]") {
+    if (!gpu_present()) return;
+    std::vector<std::string> dirs;
+    for (const auto& e : std::filesystem::directory_iterator(test::testdata("golden")))
+        if (e.is_directory()) dirs.push_back(e.path().string());
+    std::sort(dirs.begin(), dirs.end());
+    dirs.push_back(test::testdata("../models/caduceus-ps-1m-debian"));
+    const auto inputs = test::read_fasta_simple(test::testdata("golden/inputs.fa"));
+    for (const auto& dir : dirs) {
+        const Model model = load_model(dir);
+        auto cpu = make_cpu_engine(model, EngineOptions{});
+        auto gpu = make_engine(model, parse_device("cuda"), EngineOptions{});
+        CHECK_THAT(gpu->description(), Catch::Contains("cuda:0"));
+        for (const auto& [name, seq] : inputs) {
+            INFO(dir << " sequence " << name << " (" << seq.size() << " bases)");
+            const auto ids = tokenize(seq, false);
+            const double err = test::rel_error(gpu->forward(ids), cpu->forward(ids));
+            INFO("relative error " << err);
+            CHECK(err < 1e-5);
+        }
+    }
+}
+
+TEST_CASE("cuda engine: awkward lengths and packed batches (random weights)", "[gpu]") {
+    if (!gpu_present()) return;
+    ModelConfig c = preset_config("caduceus-1k");
+    c.d_model = 64;
+    c.d_inner = 128;
+    c.dt_rank = 4;
+    c.n_layer = 2;
+    for (const bool rcps : {false, true}) {
+        c.rcps = rcps;
+        c.fused_add_norm = rcps;
+        const Model model = make_random_model(c, 3);
+        auto cpu = make_cpu_engine(model, EngineOptions{});
+        auto gpu = make_engine(model, parse_device("cuda"), EngineOptions{});
+        std::mt19937 g(5);
+        std::vector<std::vector<std::int32_t>> seqs;
+        for (const std::size_t L : {1, 3, 2047, 2049, 5000, 70001}) {
+            seqs.push_back(random_ids(L, g));
+            INFO("rcps " << rcps << " L " << L);
+            const Matrix want = cpu->forward(seqs.back());
+            const Matrix got = gpu->forward(seqs.back());
+            const double err = test::rel_error(got, want);
+            INFO("relative error " << err);
+            CHECK(err < 1e-5);
+        }
+        // packed: each sequence's rows equal its single run (within rounding)
+        std::vector<std::int32_t> packed;
+        std::vector<std::size_t> lengths;
+        for (std::size_t i = 0; i + 1 < seqs.size(); ++i) {  // all but the 70001 one
+            packed.insert(packed.end(), seqs[i].begin(), seqs[i].end());
+            lengths.push_back(seqs[i].size());
+        }
+        const Matrix all = gpu->forward_packed(packed, lengths);
+        Eigen::Index row = 0;
+        for (std::size_t i = 0; i < lengths.size(); ++i) {
+            const auto n = static_cast<Eigen::Index>(lengths[i]);
+            const Matrix single = gpu->forward(seqs[i]);
+            INFO("rcps " << rcps << " packed sequence " << i);
+            CHECK(test::rel_error(Matrix(all.middleRows(row, n)), single) < 1e-6);
+            row += n;
+        }
+    }
+}
+#endif  // DNAMBA_HAVE_CUDA
