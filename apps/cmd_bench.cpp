@@ -26,7 +26,7 @@ int cmd_bench(int argc, char** argv) {
     std::string preset = "caduceus-131k";
     long long length = 0;
     int repeat = 3, warmup = 0;
-    bool quiet = false;
+    bool quiet = false, stages = false;
     ComputeOptions compute;
     po::options_description desc("options");
     desc.add_options()("preset", po::value(&preset)->default_value(preset),
@@ -34,7 +34,10 @@ int cmd_bench(int argc, char** argv) {
                        "bidirectional, tied projections, RMSNorm, random weights")(
         "length,L", po::value(&length)->default_value(0), "sequence length in nt (0: 131072 or 1000 by preset)")(
         "repeat,r", po::value(&repeat)->default_value(3), "timed runs")(
-        "warmup", po::value(&warmup)->default_value(0), "untimed runs first");
+        "warmup", po::value(&warmup)->default_value(0), "untimed runs first")(
+        "stages", po::bool_switch(&stages),
+        "after the timed runs, one more run that waits for every stage and prints where the time goes "
+        "(GPU engine)");
     add_compute_options(desc, compute);
     add_common_options(desc, quiet);
     if (!parse_command_line(argc, argv, desc, "usage: dnamba bench [--preset P] [--length N] [--device cpu]")) return 0;
@@ -72,6 +75,20 @@ int cmd_bench(int argc, char** argv) {
     std::printf("median %.3f s  min %.3f s  max %.3f s\n", median, times.front(), times.back());
     std::printf("throughput %.0f nt/s (median)\n", static_cast<double>(length) / median);
     std::printf("peak RSS %.0f MiB\n", peak_rss_mib());
+    if (engine->device_bytes() > 0)
+        std::printf("device memory held by the engine %.0f MiB (weights and buffers)\n",
+                    static_cast<double>(engine->device_bytes()) / (1 << 20));
+    if (stages) {
+        engine->set_profiling(true);
+        const auto t0 = std::chrono::steady_clock::now();
+        (void)engine->forward(ids);
+        const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const auto parts = engine->stage_seconds();
+        if (parts.empty()) std::printf("stages: not measured by this engine\n");
+        for (const auto& [name, s] : parts)
+            std::printf("stage %-24s %8.1f ms  %5.1f %%\n", name.c_str(), s * 1e3, 100.0 * s / total);
+        engine->set_profiling(false);
+    }
     std::printf("checksum %.6g\n", checksum);
     return 0;
 }

@@ -164,6 +164,15 @@ std::string copy_to_host(void* dst, const void* src, std::size_t bytes) noexcept
     return "";
 }
 
+std::string host_alloc_pinned(void** ptr, std::size_t bytes) noexcept {
+    DNAMBA_CUDA_RETURN(cudaMallocHost(ptr, bytes == 0 ? 1 : bytes));
+    return "";
+}
+
+void host_free_pinned(void* ptr) noexcept {
+    if (ptr) cudaFreeHost(ptr);
+}
+
 std::string device_synchronize() noexcept {
     DNAMBA_CUDA_RETURN(cudaDeviceSynchronize());
     return "";

@@ -16,6 +16,9 @@ void device_free(void* ptr) noexcept;
 [[nodiscard]] std::string copy_to_device(void* device_dst, const void* host_src, std::size_t bytes) noexcept;
 [[nodiscard]] std::string copy_to_host(void* host_dst, const void* device_src, std::size_t bytes) noexcept;
 [[nodiscard]] std::string device_synchronize() noexcept;
+// Page-locked host memory (fast device-to-host copies).
+[[nodiscard]] std::string host_alloc_pinned(void** ptr, std::size_t bytes) noexcept;
+void host_free_pinned(void* ptr) noexcept;
 
 // ---- the scan ----------------------------------------------------------------------------
 //   h_t = exp(delta_t * A) h_{t-1} + delta_t * B_t * u_t     (fp32 state, d_state per channel)

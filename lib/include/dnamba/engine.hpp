@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dnamba/model.hpp"
@@ -40,6 +41,14 @@ public:
     // One sequence (non-empty).
     [[nodiscard]] Matrix forward(const std::vector<std::int32_t>& ids) { return forward_packed(ids, {ids.size()}); }
     [[nodiscard]] virtual std::string description() const = 0;  // "cpu (2 threads)"
+
+    // Per-stage timing (benchmarks): when on, the engine waits for each stage to finish and
+    // adds its wall time to stage_seconds() (slower overall). Engines without it ignore it.
+    virtual void set_profiling(bool on) { (void)on; }
+    // (stage, seconds) summed over the forward passes since profiling was switched on.
+    [[nodiscard]] virtual std::vector<std::pair<std::string, double>> stage_seconds() const { return {}; }
+    // Device memory the engine holds (weights and buffers), in bytes; 0 on the CPU.
+    [[nodiscard]] virtual std::size_t device_bytes() const { return 0; }
 };
 
 struct EngineOptions {

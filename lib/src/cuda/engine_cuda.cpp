@@ -8,7 +8,9 @@
 // device, chunked inputs longer than memory, OOM retry with smaller batches.
 #ifdef DNAMBA_HAVE_CUDA
 
+#include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,16 +30,23 @@ void check(const std::string& e, const char* what) {
 }
 
 // A device array that only grows.
+// Bytes held by every DeviceArray of the process (the engine's device memory).
+std::size_t g_device_bytes = 0;
+
 template <typename T>
 class DeviceArray {
 public:
     DeviceArray() = default;
     DeviceArray(const DeviceArray&) = delete;
     DeviceArray& operator=(const DeviceArray&) = delete;
-    ~DeviceArray() { kernels::device_free(ptr_); }
+    ~DeviceArray() {
+        kernels::device_free(ptr_);
+        g_device_bytes -= size_ * sizeof(T);
+    }
     T* reserve(std::size_t n, const char* what) {
         if (n > size_) {
             kernels::device_free(ptr_);
+            g_device_bytes -= size_ * sizeof(T);
             ptr_ = nullptr;
             size_ = 0;
             void* p = nullptr;
@@ -47,6 +56,7 @@ public:
                                             " MiB for " + what + " (" + e + "); use a shorter input or --batch-tokens");
             ptr_ = static_cast<T*>(p);
             size_ = n;
+            g_device_bytes += n * sizeof(T);
         }
         return ptr_;
     }
@@ -123,6 +133,13 @@ public:
         return "cuda:" + std::to_string(device_) + " (" + name_ + ", fp32)";
     }
 
+    void set_profiling(bool on) override {
+        profile_ = on;
+        stages_.clear();
+    }
+    std::vector<std::pair<std::string, double>> stage_seconds() const override { return stages_; }
+    std::size_t device_bytes() const override { return g_device_bytes; }
+
     Matrix forward_packed(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths) override {
         check(kernels::set_device(device_), "select the device");  // the calling thread may be new
         const ModelConfig& c = model_.config;
@@ -168,38 +185,50 @@ public:
         out_rev_.reserve(Ls * d, "mixer output");
         workspace_.reserve(kernels::scan_workspace_floats(L, di, N, 0), "scan workspace");
 
-        check(kernels::embed_rows(dids, L, embedding_.get(), d, complement_.get(), c.rcps, hidden), "embedding");
+        if (profile_) {
+            check(kernels::device_synchronize(), "uploads");
+            mark_ = std::chrono::steady_clock::now();
+        }
+        step(kernels::embed_rows(dids, L, embedding_.get(), d, complement_.get(), c.rcps, hidden), "embedding", "embedding");
         for (int i = 0; i < c.n_layer; ++i) {
             const DeviceLayer& layer = *layers_[static_cast<std::size_t>(i)];
             const bool swap = c.rcps && c.fused_add_norm;
-            check(kernels::residual_update(residual, hidden, L, C, i == 0, swap, d), "residual");
+            step(kernels::residual_update(residual, hidden, L, C, i == 0, swap, d), "residual", "residual + norm");
             const float* nb = layer.has_norm_b ? layer.norm_b.get() : nullptr;
             const bool ln = c.norm == NormKind::layer;
-            check(kernels::norm_rows(residual, C, 0, d, layer.norm_w.get(), nb, ln, c.norm_eps, false, L, normed, C, 0),
-                  "norm");
+            step(kernels::norm_rows(residual, C, 0, d, layer.norm_w.get(), nb, ln, c.norm_eps, false, L, normed, C, 0), "norm", "residual + norm");
             if (c.rcps) {
-                check(kernels::norm_rows(residual, C, d, d, layer.norm_w.get(), nb, ln, c.norm_eps, true, L, normed, C, d),
-                      "norm");
+                step(kernels::norm_rows(residual, C, d, d, layer.norm_w.get(), nb, ln, c.norm_eps, true, L, normed, C, d), "norm", "residual + norm");
                 // RCPSWrapper: [M(x1), rc(M(rc(x2)))]
                 mixer(layer, normed, C, L, out_.get());
-                check(kernels::copy_columns(out_.get(), d, 0, d, L, hidden, C, 0), "copy");
-                check(kernels::flip_both(normed, C, d, d, seg_begin_.get(), seg_end_.get(), L, half_.get(), d, 0), "flip");
+                step(kernels::copy_columns(out_.get(), d, 0, d, L, hidden, C, 0), "copy", "flips and copies");
+                step(kernels::flip_both(normed, C, d, d, seg_begin_.get(), seg_end_.get(), L, half_.get(), d, 0), "flip", "flips and copies");
                 mixer(layer, half_.get(), d, L, out_.get());
-                check(kernels::flip_both(out_.get(), d, 0, d, seg_begin_.get(), seg_end_.get(), L, hidden, C, d), "flip");
+                step(kernels::flip_both(out_.get(), d, 0, d, seg_begin_.get(), seg_end_.get(), L, hidden, C, d), "flip", "flips and copies");
             } else {
                 mixer(layer, normed, C, L, hidden);
             }
         }
-        check(kernels::residual_update(residual, hidden, L, C, false, false, d), "residual");
+        step(kernels::residual_update(residual, hidden, L, C, false, false, d), "residual", "residual + norm");
         float* out = normed;
         const float* fb = has_norm_f_b_ ? norm_f_b_.get() : nullptr;
         const bool ln = c.norm == NormKind::layer;
-        check(kernels::norm_rows(residual, C, 0, d, norm_f_w_.get(), fb, ln, c.norm_eps, false, L, out, C, 0), "norm_f");
+        step(kernels::norm_rows(residual, C, 0, d, norm_f_w_.get(), fb, ln, c.norm_eps, false, L, out, C, 0), "norm_f", "residual + norm");
         if (c.rcps)
-            check(kernels::norm_rows(residual, C, d, d, norm_f_w_.get(), fb, ln, c.norm_eps, true, L, out, C, d), "norm_f");
+            step(kernels::norm_rows(residual, C, d, d, norm_f_w_.get(), fb, ln, c.norm_eps, true, L, out, C, d), "norm_f", "residual + norm");
+        // through a pinned staging buffer: a device-to-pageable copy runs at a fraction of the bus speed
+        const std::size_t bytes = Ls * C * sizeof(float);
+        if (bytes > staging_bytes_) {
+            kernels::host_free_pinned(staging_);
+            staging_ = nullptr;
+            staging_bytes_ = 0;
+            check(kernels::host_alloc_pinned(&staging_, bytes), "pinned host buffer");
+            staging_bytes_ = bytes;
+        }
+        step(kernels::copy_to_host(staging_, out, bytes), "copy to host", "copy to host");
         Matrix result(L, C);
-        check(kernels::copy_to_host(result.data(), out, Ls * C * sizeof(float)), "copy to host");
-        check(kernels::device_synchronize(), "forward pass");
+        std::memcpy(result.data(), staging_, bytes);
+        step("", "copy to host", "copy to host");
         return result;
     }
 
@@ -211,8 +240,8 @@ private:
         const int d = c.d_model, di = c.d_inner;
         const DeviceMamba& f = layer.fwd;
         float* xz = xz_.get();
-        check(kernels::gemm_xwt(x, ldx, f.in_proj.get(), 2 * di, d, L, xz, 2 * di), "in_proj");
-        if (f.has_in_bias) check(kernels::add_bias(xz, L, 2 * di, 2 * di, f.in_bias.get(), 1.0f), "in_proj bias");
+        step(kernels::gemm_xwt(x, ldx, f.in_proj.get(), 2 * di, d, L, xz, 2 * di), "in_proj", "in_proj GEMM");
+        if (f.has_in_bias) step(kernels::add_bias(xz, L, 2 * di, 2 * di, f.in_bias.get(), 1.0f), "in_proj bias", "in_proj GEMM");
         direction(f, xz, false, L, y_fwd_.get());
         if (!c.bidirectional) {
             project_out(f, y_fwd_.get(), L, out, d, 1.0f);
@@ -221,27 +250,27 @@ private:
         const DeviceMamba& r = layer.rev;
         const bool tied = c.weight_tie;
         if (!tied) {
-            check(kernels::gemm_xwt(x, ldx, r.in_proj.get(), 2 * di, d, L, xz, 2 * di), "in_proj (reverse)");
-            if (r.has_in_bias) check(kernels::add_bias(xz, L, 2 * di, 2 * di, r.in_bias.get(), 1.0f), "in_proj bias");
+            step(kernels::gemm_xwt(x, ldx, r.in_proj.get(), 2 * di, d, L, xz, 2 * di), "in_proj (reverse)", "in_proj GEMM");
+            if (r.has_in_bias) step(kernels::add_bias(xz, L, 2 * di, 2 * di, r.in_bias.get(), 1.0f), "in_proj bias", "in_proj GEMM");
         }
         direction(r, xz, true, L, y_rev_.get());
         const std::size_t n = static_cast<std::size_t>(L) * di;
         if (c.combine == Combine::add && tied) {
-            check(kernels::add_inplace(y_fwd_.get(), y_rev_.get(), n), "combine");
+            step(kernels::add_inplace(y_fwd_.get(), y_rev_.get(), n), "combine", "combine");
             project_out(f, y_fwd_.get(), L, out, d, 2.0f);
             return;
         }
         project_out(f, y_fwd_.get(), L, out, d, 1.0f);
         project_out(tied ? f : r, y_rev_.get(), L, out_rev_.get(), d, 1.0f);
         const std::size_t m = static_cast<std::size_t>(L) * d;
-        if (c.combine == Combine::add) check(kernels::add_inplace(out, out_rev_.get(), m), "combine");
-        else check(kernels::mul_inplace(out, out_rev_.get(), m), "combine");
+        if (c.combine == Combine::add) step(kernels::add_inplace(out, out_rev_.get(), m), "combine", "combine");
+        else step(kernels::mul_inplace(out, out_rev_.get(), m), "combine", "combine");
     }
 
     void project_out(const DeviceMamba& m, const float* y, int L, float* out, int ldo, float bias_scale) {
         const ModelConfig& c = model_.config;
-        check(kernels::gemm_xwt(y, c.d_inner, m.out_proj.get(), c.d_model, c.d_inner, L, out, ldo), "out_proj");
-        if (m.has_out_bias) check(kernels::add_bias(out, L, c.d_model, ldo, m.out_bias.get(), bias_scale), "out_proj bias");
+        step(kernels::gemm_xwt(y, c.d_inner, m.out_proj.get(), c.d_model, c.d_inner, L, out, ldo), "out_proj", "out_proj GEMM");
+        if (m.has_out_bias) step(kernels::add_bias(out, L, c.d_model, ldo, m.out_bias.get(), bias_scale), "out_proj bias", "out_proj GEMM");
     }
 
     // One direction: conv + SiLU, x_proj, dt_proj + softplus, scan with the z gate.
@@ -249,12 +278,11 @@ private:
         const ModelConfig& c = model_.config;
         const int di = c.d_inner, N = c.d_state, R = c.dt_rank, K = c.d_conv;
         const int ldb = R + 2 * N;
-        check(kernels::conv1d_silu(xz, 2 * di, m.conv_w.get(), m.has_conv_b ? m.conv_b.get() : nullptr, L, di, K, reverse,
-                                   seg_begin_.get(), seg_end_.get(), u_.get()),
-              "conv1d");
-        check(kernels::gemm_xwt(u_.get(), di, m.x_proj.get(), ldb, di, L, x_dbl_.get(), ldb), "x_proj");
-        check(kernels::gemm_xwt(x_dbl_.get(), ldb, m.dt_proj.get(), di, R, L, delta_.get(), di), "dt_proj");
-        check(kernels::bias_softplus(delta_.get(), L, di, m.dt_bias.get()), "softplus");
+        step(kernels::conv1d_silu(xz, 2 * di, m.conv_w.get(), m.has_conv_b ? m.conv_b.get() : nullptr, L, di, K, reverse,
+                                   seg_begin_.get(), seg_end_.get(), u_.get()), "conv1d", "conv1d + SiLU");
+        step(kernels::gemm_xwt(u_.get(), di, m.x_proj.get(), ldb, di, L, x_dbl_.get(), ldb), "x_proj", "x_proj + dt_proj GEMMs");
+        step(kernels::gemm_xwt(x_dbl_.get(), ldb, m.dt_proj.get(), di, R, L, delta_.get(), di), "dt_proj", "x_proj + dt_proj GEMMs");
+        step(kernels::bias_softplus(delta_.get(), L, di, m.dt_bias.get()), "softplus", "softplus");
         kernels::ScanArgs a;
         a.length = L;
         a.d_inner = di;
@@ -272,10 +300,36 @@ private:
         a.reverse = reverse;
         a.y = y;
         a.workspace = workspace_.get();
-        check(kernels::selective_scan(a), "selective scan");
+        step(kernels::selective_scan(a), "selective scan", "selective scan");
     }
 
+    // Checks a launch; when profiling, waits for it and books its time under `stage`.
+    void step(const std::string& error, const char* what, const char* stage) {
+        check(error, what);
+        if (!profile_) return;
+        check(kernels::device_synchronize(), what);
+        const auto now = std::chrono::steady_clock::now();
+        const double s = std::chrono::duration<double>(now - mark_).count();
+        mark_ = now;
+        for (auto& [name, total] : stages_)
+            if (name == stage) {
+                total += s;
+                return;
+            }
+        stages_.emplace_back(stage, s);
+    }
+
+    void* staging_ = nullptr;  // pinned host memory for the result
+    std::size_t staging_bytes_ = 0;
+
+public:
+    ~CudaEngine() override { kernels::host_free_pinned(staging_); }
+
+private:
     const Model& model_;
+    bool profile_ = false;
+    std::vector<std::pair<std::string, double>> stages_;
+    std::chrono::steady_clock::time_point mark_;
     int device_ = 0;
     std::string name_;
     DeviceArray<float> embedding_, norm_f_w_, norm_f_b_;
