@@ -129,6 +129,10 @@ public:
         name_ = name;
     }
 
+    ~CudaEngine() override { kernels::host_free_pinned(staging_); }
+    CudaEngine(const CudaEngine&) = delete;
+    CudaEngine& operator=(const CudaEngine&) = delete;
+
     std::string description() const override {
         return "cuda:" + std::to_string(device_) + " (" + name_ + ", fp32)";
     }
@@ -321,11 +325,6 @@ private:
 
     void* staging_ = nullptr;  // pinned host memory for the result
     std::size_t staging_bytes_ = 0;
-
-public:
-    ~CudaEngine() override { kernels::host_free_pinned(staging_); }
-
-private:
     const Model& model_;
     bool profile_ = false;
     std::vector<std::pair<std::string, double>> stages_;
