@@ -27,6 +27,7 @@ int cmd_bench(int argc, char** argv) {
     long long length = 0;
     int repeat = 3, warmup = 0;
     bool quiet = false, stages = false;
+    long long count = 1, batch_tokens = 65536;
     ComputeOptions compute;
     po::options_description desc("options");
     desc.add_options()("preset", po::value(&preset)->default_value(preset),
@@ -35,6 +36,10 @@ int cmd_bench(int argc, char** argv) {
         "length,L", po::value(&length)->default_value(0), "sequence length in nt (0: 131072 or 1000 by preset)")(
         "repeat,r", po::value(&repeat)->default_value(3), "timed runs")(
         "warmup", po::value(&warmup)->default_value(0), "untimed runs first")(
+        "count", po::value(&count)->default_value(1),
+        "sequences of --length per run (many short inputs), packed into forward passes of up to "
+        "--batch-tokens tokens")(
+        "batch-tokens", po::value(&batch_tokens)->default_value(65536)->value_name("N"), "tokens per packed pass")(
         "stages", po::bool_switch(&stages),
         "after the timed runs, one more run that waits for every stage and prints where the time goes "
         "(GPU engine)");
@@ -45,6 +50,7 @@ int cmd_bench(int argc, char** argv) {
     const ModelConfig config = preset_config(preset);
     if (length == 0) length = preset == "caduceus-1k" ? 1000 : 131072;
     if (length < 1) fail(ErrorKind::usage, "--length must be positive");
+    if (count < 1 || batch_tokens < 1) fail(ErrorKind::usage, "--count and --batch-tokens must be positive");
 
     const Model model = make_random_model(config, 42);
     const EngineOptions eo = make_engine_options(compute);
@@ -59,21 +65,38 @@ int cmd_bench(int argc, char** argv) {
                 static_cast<long long>(model.parameter_count));
     std::printf("engine %s, length %lld nt, %d warm-up + %d timed run(s)\n", engine->description().c_str(), length,
                 warmup, repeat);
-    for (int i = 0; i < warmup; ++i) (void)engine->forward(ids);
+    // One run: `count` copies of the sequence, packed into passes of up to batch_tokens tokens.
+    const long long per_pass = std::max(1LL, std::min(count, batch_tokens / length));
+    auto run_once = [&]() -> double {
+        double sum = 0;
+        for (long long done = 0; done < count;) {
+            const long long n = std::min(per_pass, count - done);
+            std::vector<std::int32_t> packed;
+            packed.reserve(static_cast<std::size_t>(n * length));
+            for (long long k = 0; k < n; ++k) packed.insert(packed.end(), ids.begin(), ids.end());
+            const Matrix h = engine->forward_packed(packed, std::vector<std::size_t>(static_cast<std::size_t>(n),
+                                                                                    static_cast<std::size_t>(length)));
+            sum += h.sum();
+            done += n;
+        }
+        return sum;
+    };
+    if (count > 1)
+        std::printf("%lld sequences of %lld nt per run, %lld per pass\n", count, length, per_pass);
+    for (int i = 0; i < warmup; ++i) (void)run_once();
     std::vector<double> times;
     double checksum = 0;
     for (int i = 0; i < repeat; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
-        const Matrix h = engine->forward(ids);
+        checksum = run_once();
         times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        checksum = h.sum();
         std::printf("run %d: %.3f s\n", i + 1, times.back());
         std::fflush(stdout);
     }
     std::sort(times.begin(), times.end());
     const double median = times[times.size() / 2];
     std::printf("median %.3f s  min %.3f s  max %.3f s\n", median, times.front(), times.back());
-    std::printf("throughput %.0f nt/s (median)\n", static_cast<double>(length) / median);
+    std::printf("throughput %.0f nt/s (median)\n", static_cast<double>(length) * static_cast<double>(count) / median);
     std::printf("peak RSS %.0f MiB\n", peak_rss_mib());
     if (engine->device_bytes() > 0)
         std::printf("device memory held by the engine %.0f MiB (weights and buffers)\n",
