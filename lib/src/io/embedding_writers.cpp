@@ -12,6 +12,7 @@
 #include <string>
 
 #include "dnamba/error.hpp"
+#include "io/text_util.hpp"
 #include "dnamba/io.hpp"
 #include "io/npy.hpp"
 #include "io/npz_writer.hpp"
@@ -54,13 +55,8 @@ void append_row_info(std::string& line, const RowInfo& info) {
     line += info.strand;
 }
 
-std::string lower_case(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
 bool has_extension(const std::string& path, const char* ext) {
-    const std::string p = lower_case(path);
+    const std::string p = io_detail::lower_case(path);
     const std::size_t n = std::strlen(ext);
     return p.size() > n && p.compare(p.size() - n, n, ext) == 0 && p[p.size() - n - 1] != '/';
 }

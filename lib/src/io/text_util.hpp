@@ -1,10 +1,12 @@
-// Small text helpers shared by the readers (private to lib/src/io).
+// Small text helpers shared by the readers and writers (private to lib/src).
 #pragma once
 
 #include <htslib/bgzf.h>
 #include <htslib/hts_log.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -14,6 +16,20 @@
 #include "dnamba/error.hpp"
 
 namespace dnamba::io_detail {
+
+// ASCII lower case (file extensions are matched case-insensitively).
+inline std::string lower_case(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+// The last extension of a path's file name, lower-cased with its dot (".npz"); "" if none.
+inline std::string lower_extension(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    const auto dot = path.find_last_of('.');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+    return lower_case(path.substr(dot));
+}
 
 // Printable rendering of (the start of) a piece of text for error messages: bytes outside
 // printable ASCII become \xNN, and "..." marks a cut after `limit` bytes.

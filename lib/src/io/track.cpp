@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "dnamba/error.hpp"
+#include "io/text_util.hpp"
 #include "dnamba/io.hpp"
 #include "dnamba/track.hpp"
 
@@ -48,11 +49,6 @@ struct Interval {
 };
 
 constexpr std::int64_t k_bigwig_max_coord = 0xFFFFFFFFLL;  // coordinates are uint32 in bigWig
-
-std::string lower_case(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -198,7 +194,7 @@ std::string local_name(const std::string& path) { return path.empty() || path[0]
 }  // namespace
 
 TrackFormat track_format_for_path(const std::string& path) {
-    const std::string p = lower_case(path);
+    const std::string p = io_detail::lower_case(path);
     if (ends_with(p, ".bedgraph") || ends_with(p, ".bg")) return TrackFormat::bedgraph;
     if (ends_with(p, ".bw") || ends_with(p, ".bigwig")) return TrackFormat::bigwig;
     throw Error(ErrorKind::usage, path + ": unknown track format; expected a file name ending in .bedGraph or .bg "

@@ -9,18 +9,10 @@
 #include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
 #include "io/npz_reader.hpp"
+#include "io/text_util.hpp"
 
 namespace dnamba {
 namespace {
-
-std::string lower_extension(const std::string& path) {
-    const auto slash = path.find_last_of('/');
-    const auto dot = path.find_last_of('.');
-    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
-    std::string ext = path.substr(dot);
-    for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return ext;
-}
 
 // Tables with one header line: the header must agree, bodies are copied as they are.
 std::uint64_t merge_tables(const std::vector<std::string>& inputs, const std::string& output) {
@@ -189,9 +181,9 @@ void write_shard_plan(const std::vector<Shard>& shards, const std::string& path)
 
 std::uint64_t merge_shard_outputs(const std::vector<std::string>& inputs, const std::string& output) {
     if (inputs.empty()) fail(ErrorKind::usage, "no shard outputs to merge");
-    const std::string ext = lower_extension(output);
+    const std::string ext = io_detail::lower_extension(output);
     for (const auto& in : inputs) {
-        if (lower_extension(in) != ext)
+        if (io_detail::lower_extension(in) != ext)
             fail(ErrorKind::usage, in + ": every shard output must have the output's extension (" + ext + ")");
         if (in == output) fail(ErrorKind::usage, output + " is both an input and the output");
     }
