@@ -79,22 +79,17 @@ InputOptions make_input_options(const InputCli& in) {
 
 void add_compute_options(po::options_description& desc, ComputeOptions& compute) {
     desc.add_options()("device", po::value(&compute.device)->default_value("auto")->value_name("DEV"),
-                       "auto | cpu | cuda[:N]  (auto uses a GPU when the GPU engine is available)")(
+                       "auto | cpu | cuda[:N]  (auto: the GPU engine on device 0 when a GPU is visible, else the CPU)")(
         "precision", po::value(&compute.precision)->default_value("fp32")->value_name("P"),
-        "fp32 | bf16 (bf16 needs the GPU engine; the CPU engine computes in fp32)")(
+        "fp32 | bf16 (bf16: GPU engine only; activations and GEMMs in bf16, fp32 accumulation and scan states)")(
         "threads,t", po::value(&compute.threads)->default_value(0)->value_name("N"),
         "CPU threads (0 = all cores)");
 }
 
 EngineOptions make_engine_options(const ComputeOptions& compute) {
-    if (compute.precision != "fp32") {
-        if (compute.precision == "bf16")
-            fail(ErrorKind::usage, "--precision bf16 needs the GPU engine, which is not part of this version; "
-                                   "use --precision fp32 (the CPU engine computes in fp32)");
-        fail(ErrorKind::usage, "--precision " + compute.precision + ": expected fp32 or bf16");
-    }
     EngineOptions e;
     e.threads = compute.threads;
+    e.precision = parse_precision(compute.precision);
     return e;
 }
 

@@ -1,29 +1,91 @@
 // Causal depthwise conv1d + SiLU and row norms (see conv_norm.hpp). Both are memory-bound
 // elementwise/row kernels: one thread per (row, channel) for the conv, one warp per row for
 // the norms (two warp reductions: sum and sum of squares of the centred values).
-#include <cuda_runtime.h>
-
 #include "conv_norm.hpp"
+#include "device_common.cuh"
 
 namespace dnamba::kernels {
 namespace {
 
-__global__ void conv1d_silu_kernel(const float* x, int ld_x, const float* w, const float* bias, int length,
-                                   int d_inner, int K, bool reverse, const int* seg_begin, const int* seg_end,
-                                   float* U) {
-    const int blocks_per_row = (d_inner + blockDim.x - 1) / blockDim.x;
-    const int t = blockIdx.x / blocks_per_row;
-    const int d = (blockIdx.x % blocks_per_row) * blockDim.x + threadIdx.x;
+constexpr int k_conv_rows = 32;  // output rows per thread
+constexpr int k_conv_max_taps = 8;  // taps kept in registers (d_conv is 4 in every Mamba model)
+
+// One thread per (channel, tile of k_conv_rows rows): the x values of the tile and its halo
+// are loaded once each and slide through a register window. Taps outside the row's sequence
+// [seg_begin, seg_end) contribute zero.
+template <int K, typename V>
+__global__ void conv1d_silu_kernel(const V* x, int ld_x, int x_row0, const float* w, const float* bias, int row0,
+                                   int length, int total_rows, int d_inner, bool reverse, const int* seg_begin,
+                                   const int* seg_end, V* U) {
+    const int d = blockIdx.y * blockDim.x + threadIdx.x;
     if (d >= d_inner) return;
-    const int lo = seg_begin ? seg_begin[t] : 0;
-    const int hi = seg_end ? seg_end[t] : length;
-    float acc = bias ? bias[d] : 0.0f;
+    const int t0 = blockIdx.x * k_conv_rows, t1 = min(length, t0 + k_conv_rows);
+    const float b = bias ? bias[d] : 0.0f;
+    float wk[K], win[K];
+    // window position i holds the row read by tap i (forward: g-(K-1)+i; reverse: g+(K-1)-i)
+#pragma unroll
     for (int k = 0; k < K; ++k) {
-        const int s = reverse ? t + (K - 1) - k : t - (K - 1) + k;
-        if (s < lo || s >= hi) continue;
-        acc += w[d * K + k] * x[(size_t)s * ld_x + d];
+        wk[k] = w[d * K + k];
+        win[k] = 0.0f;
     }
-    U[(size_t)t * d_inner + d] = acc / (1.0f + expf(-acc));
+    const int step = reverse ? -1 : 1;
+    auto fetch = [&](int s) -> float {
+        return (s >= 0 && s < total_rows) ? load_f(x + (size_t)(s - x_row0) * ld_x + d) : 0.0f;
+    };
+    // rows are walked in scan order so that every new output needs one new row
+    const int first = reverse ? t1 - 1 : t0;
+    const int count = t1 - t0;
+    {
+        const int g = row0 + first;
+#pragma unroll
+        for (int k = 0; k + 1 < K; ++k) win[k + 1] = fetch(g - step * (K - 1) + step * k);
+    }
+    for (int i = 0; i < count; ++i) {
+        const int t = first + step * i;
+        const int g = row0 + t;
+#pragma unroll
+        for (int k = 0; k + 1 < K; ++k) win[k] = win[k + 1];
+        win[K - 1] = fetch(g);
+        const int lo = seg_begin ? seg_begin[g] : 0;
+        const int hi = seg_end ? seg_end[g] : total_rows;
+        float acc = b;
+#pragma unroll
+        for (int k = 0; k < K; ++k) {
+            const int s = g - step * (K - 1 - k);
+            if (s >= lo && s < hi) acc += wk[k] * win[k];
+        }
+        store_f(U + (size_t)t * d_inner + d, acc / (1.0f + __expf(-acc)));
+    }
+}
+
+template <typename T>
+std::string conv_any(const ConvArgs<T>& a) noexcept {
+    if (a.length <= 0 || a.d_inner <= 0 || a.kernel <= 0) return "conv1d_silu: empty input";
+    if (!a.x || !a.w || !a.U) return "conv1d_silu: missing buffer";
+    if (a.kernel > k_conv_max_taps) return "conv1d_silu: at most 8 taps (d_conv) are supported";
+    const int threads = 128;
+    const int channel_blocks = (a.d_inner + threads - 1) / threads;
+    if (channel_blocks > 65535) return "conv1d_silu: d_inner too large for one launch";
+    const dim3 grid((unsigned)((a.length + k_conv_rows - 1) / k_conv_rows), (unsigned)channel_blocks);
+    const auto x = device_ptr(a.x);
+    const auto U = device_ptr(a.U);
+#define DNAMBA_CONV_CASE(KT)                                                                                      \
+    case KT:                                                                                                      \
+        conv1d_silu_kernel<KT><<<grid, threads>>>(x, a.ld_x, a.x_row0, a.w, a.bias, a.row0, a.length, a.total_rows, \
+                                                  a.d_inner, a.reverse, a.seg_begin, a.seg_end, U);              \
+        break;
+    switch (a.kernel) {
+        DNAMBA_CONV_CASE(1)
+        DNAMBA_CONV_CASE(2)
+        DNAMBA_CONV_CASE(3)
+        DNAMBA_CONV_CASE(4)
+        DNAMBA_CONV_CASE(5)
+        DNAMBA_CONV_CASE(6)
+        DNAMBA_CONV_CASE(7)
+        DNAMBA_CONV_CASE(8)
+    }
+#undef DNAMBA_CONV_CASE
+    return launch_status("conv1d_silu");
 }
 
 __device__ __forceinline__ float warp_sum(float v) {
@@ -31,14 +93,15 @@ __device__ __forceinline__ float warp_sum(float v) {
     return v;
 }
 
+template <typename V>
 __global__ void norm_rows_kernel(const float* x, int ld_x, int col0, int d, const float* weight, const float* bias,
-                                 bool layer_norm, float eps, bool reverse_weight, int length, float* y, int ld_y,
+                                 bool layer_norm, float eps, bool reverse_weight, int length, V* y, int ld_y,
                                  int ycol0) {
     const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     const int lane = threadIdx.x % 32;
     if (row >= length) return;
     const float* xr = x + (size_t)row * ld_x + col0;
-    float* yr = y + (size_t)row * ld_y + ycol0;
+    V* yr = y + (size_t)row * ld_y + ycol0;
     float sum = 0.0f;
     for (int i = lane; i < d; i += 32) sum += xr[i];
     const float mean = layer_norm ? warp_sum(sum) / d : 0.0f;
@@ -52,36 +115,35 @@ __global__ void norm_rows_kernel(const float* x, int ld_x, int col0, int d, cons
         const int wi = reverse_weight ? d - 1 - i : i;
         float v = (xr[i] - mean) * r * weight[wi];
         if (layer_norm && bias) v += bias[wi];
-        yr[i] = v;
+        store_f(yr + i, v);
     }
 }
 
-std::string check_launch() {
-    const cudaError_t e = cudaGetLastError();
-    return e == cudaSuccess ? std::string() : std::string("kernel launch: ") + cudaGetErrorString(e);
+template <typename T>
+std::string norm_any(const float* x, int ld_x, int col0, int d, const float* weight, const float* bias,
+                     bool layer_norm, float eps, bool reverse_weight, int length, T* y, int ld_y, int ycol0) noexcept {
+    if (length <= 0 || d <= 0) return "norm_rows: empty input";
+    const int rows_per_block = 4;
+    norm_rows_kernel<<<(length + rows_per_block - 1) / rows_per_block, 32 * rows_per_block>>>(
+        x, ld_x, col0, d, weight, bias, layer_norm, eps, reverse_weight, length, device_ptr(y), ld_y, ycol0);
+    return launch_status("norm_rows");
 }
 
 }  // namespace
 
-std::string conv1d_silu(const float* x, int ld_x, const float* w, const float* bias, int length, int d_inner,
-                        int kernel, bool reverse, const int* seg_begin, const int* seg_end, float* U) noexcept {
-    if (length <= 0 || d_inner <= 0 || kernel <= 0) return "conv1d_silu: empty input";
-    const int threads = 128;
-    const long long blocks = (long long)((d_inner + threads - 1) / threads) * length;
-    if (blocks > 0x7fffffffLL) return "conv1d_silu: input too long for one launch";
-    conv1d_silu_kernel<<<(unsigned)blocks, threads>>>(x, ld_x, w, bias, length, d_inner, kernel, reverse, seg_begin,
-                                                     seg_end, U);
-    return check_launch();
-}
+std::string conv1d_silu(const ConvArgs<float>& a) noexcept { return conv_any(a); }
+std::string conv1d_silu(const ConvArgs<bf16>& a) noexcept { return conv_any(a); }
 
 std::string norm_rows(const float* x, int ld_x, int col0, int d, const float* weight, const float* bias,
                       bool layer_norm, float eps, bool reverse_weight, int length, float* y, int ld_y,
                       int ycol0) noexcept {
-    if (length <= 0 || d <= 0) return "norm_rows: empty input";
-    const int rows_per_block = 4;
-    norm_rows_kernel<<<(length + rows_per_block - 1) / rows_per_block, 32 * rows_per_block>>>(
-        x, ld_x, col0, d, weight, bias, layer_norm, eps, reverse_weight, length, y, ld_y, ycol0);
-    return check_launch();
+    return norm_any(x, ld_x, col0, d, weight, bias, layer_norm, eps, reverse_weight, length, y, ld_y, ycol0);
+}
+
+std::string norm_rows(const float* x, int ld_x, int col0, int d, const float* weight, const float* bias,
+                      bool layer_norm, float eps, bool reverse_weight, int length, bf16* y, int ld_y,
+                      int ycol0) noexcept {
+    return norm_any(x, ld_x, col0, d, weight, bias, layer_norm, eps, reverse_weight, length, y, ld_y, ycol0);
 }
 
 }  // namespace dnamba::kernels

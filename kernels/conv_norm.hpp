@@ -6,21 +6,45 @@
 
 #include <string>
 
+#include "dtype.hpp"
+
 namespace dnamba::kernels {
 
-// U[t, d] = silu(bias[d] + sum_k w[d, k] * x[s, d]) with s = t-(K-1)+k, or t+(K-1)-k when
-// `reverse` (the conv of the flipped sequence, read in original order). x_t = x + t * ld_x.
-// Taps outside [seg_begin[t], seg_end[t]) are zero (no read across a packed sequence);
-// null segment arrays mean one sequence. w: [d_inner, K] row-major; bias may be null.
-[[nodiscard]] std::string conv1d_silu(const float* x, int ld_x, const float* w, const float* bias, int length,
-                                      int d_inner, int kernel, bool reverse, const int* seg_begin,
-                                      const int* seg_end, float* U) noexcept;
+// Output rows g = row0 .. row0+length-1 of a sequence of total_rows rows (global row numbers):
+//   U[g - row0, d] = silu(bias[d] + sum_k w[d, k] * x[s, d]),  s = g-(K-1)+k, or g+(K-1)-k when
+// `reverse` (the conv of the flipped sequence, read in original order). Row s of x is at
+// x + (s - x_row0) * ld_x: x may hold only a window of the sequence, which must cover every
+// tap that is inside [seg_begin[g], seg_end[g]) (whole-sequence arrays, global rows; null: one
+// sequence [0, total_rows)); taps outside it are zero, so the conv never reaches across a
+// packed sequence. w: [d_inner, K] row-major; bias may be null. T: float or bf16.
+template <typename T>
+struct ConvArgs {
+    const T* x = nullptr;
+    int ld_x = 0;
+    int x_row0 = 0;
+    const float* w = nullptr;
+    const float* bias = nullptr;
+    int row0 = 0;
+    int length = 0;
+    int total_rows = 0;
+    int d_inner = 0;
+    int kernel = 0;
+    bool reverse = false;
+    const int* seg_begin = nullptr;
+    const int* seg_end = nullptr;
+    T* U = nullptr;  // [length, d_inner] contiguous
+};
+[[nodiscard]] std::string conv1d_silu(const ConvArgs<float>& args) noexcept;
+[[nodiscard]] std::string conv1d_silu(const ConvArgs<bf16>& args) noexcept;
 
-// Row-wise RMSNorm (bias ignored) or LayerNorm of x[t, col0 : col0+d] (row stride ld_x) into
-// y[t, ycol0 : ycol0+d] (row stride ld_y), eps inside the square root; `reverse_weight`
-// applies weight and bias channel-reversed (RCPS). One warp per row.
+// Row-wise RMSNorm (bias ignored) or LayerNorm of the fp32 x[t, col0 : col0+d] (row stride
+// ld_x) into y[t, ycol0 : ycol0+d] (row stride ld_y), eps inside the square root;
+// `reverse_weight` applies weight and bias channel-reversed (RCPS). One warp per row.
 [[nodiscard]] std::string norm_rows(const float* x, int ld_x, int col0, int d, const float* weight, const float* bias,
                                     bool layer_norm, float eps, bool reverse_weight, int length, float* y, int ld_y,
+                                    int ycol0) noexcept;
+[[nodiscard]] std::string norm_rows(const float* x, int ld_x, int col0, int d, const float* weight, const float* bias,
+                                    bool layer_norm, float eps, bool reverse_weight, int length, bf16* y, int ld_y,
                                     int ycol0) noexcept;
 
 }  // namespace dnamba::kernels

@@ -1,162 +1,271 @@
 // Device operations of the forward pass besides the scan, conv and norms (see engine_ops.hpp).
-// All elementwise: one thread per element, grid-stride loops.
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
+// Elementwise kernels: one thread per element, grid-stride loops. GEMMs: cuBLASLt, one plan
+// (operation, layouts, heuristic algorithm) per shape and alignment, made once and cached.
+#include <cublasLt.h>
 
+#include <cstdint>
+#include <map>
 #include <mutex>
+#include <tuple>
 
+#include "device_common.cuh"
 #include "engine_ops.hpp"
 
 namespace dnamba::kernels {
 namespace {
 
 constexpr int k_threads = 256;
+constexpr std::size_t k_gemm_workspace = 32u << 20;
 
 unsigned blocks_for(std::size_t n) {
     const std::size_t b = (n + k_threads - 1) / k_threads;
     return static_cast<unsigned>(b < 65535u * 16u ? (b == 0 ? 1 : b) : 65535u * 16u);
 }
 
-std::string launched() {
-    const cudaError_t e = cudaGetLastError();
-    return e == cudaSuccess ? std::string() : std::string("kernel launch: ") + cudaGetErrorString(e);
+// ---- cuBLASLt ------------------------------------------------------------------------------
+
+// (bf16, out, in, L, ldx, ldy, accumulate, alignment of W, X, Y)
+using GemmKey = std::tuple<bool, int, int, int, int, int, bool, int, int, int>;
+
+struct GemmPlan {
+    cublasLtMatmulDesc_t op = nullptr;
+    cublasLtMatrixLayout_t w = nullptr, x = nullptr, y = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+};
+
+struct Blas {
+    std::mutex mutex;
+    cublasLtHandle_t handle = nullptr;
+    void* workspace = nullptr;
+    std::map<GemmKey, GemmPlan> plans;
+};
+
+Blas& blas() {
+    static Blas b;
+    return b;
 }
 
-// One cuBLAS handle for the process, made on first use (fp32 math: no TF32).
-cublasHandle_t blas(std::string& error) {
-    static std::once_flag once;
-    static cublasHandle_t handle = nullptr;
-    static cublasStatus_t status = CUBLAS_STATUS_SUCCESS;
-    std::call_once(once, [] {
-        status = cublasCreate(&handle);
-        if (status == CUBLAS_STATUS_SUCCESS) status = cublasSetMathMode(handle, CUBLAS_PEDANTIC_MATH);
-    });
-    if (status != CUBLAS_STATUS_SUCCESS) error = std::string("cuBLAS: ") + cublasGetStatusString(status);
-    return handle;
+std::string lt_error(cublasStatus_t s, const char* what) {
+    return std::string("cuBLASLt ") + what + ": " + cublasGetStatusString(s);
 }
+
+#define DNAMBA_LT_RETURN(call, what)                                  \
+    do {                                                              \
+        const cublasStatus_t dnamba_s = (call);                       \
+        if (dnamba_s != CUBLAS_STATUS_SUCCESS) return lt_error(dnamba_s, what); \
+    } while (0)
+
+int alignment(const void* p) {
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    int bytes = 1;
+    while (bytes < 256 && (a & static_cast<std::uintptr_t>(bytes)) == 0) bytes <<= 1;
+    return bytes;
+}
+
+std::string make_plan(Blas& b, const GemmKey& key, GemmPlan& plan) {
+    const auto [is_bf16, out, in, L, ldx, ldy, accumulate, align_w, align_x, align_y] = key;
+    const cudaDataType_t type = is_bf16 ? CUDA_R_16BF : CUDA_R_32F;
+    DNAMBA_LT_RETURN(cublasLtMatmulDescCreate(&plan.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul description");
+    const cublasOperation_t transpose = CUBLAS_OP_T;
+    DNAMBA_LT_RETURN(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof transpose),
+                     "transpose");
+    // column-major view: Y^T (out x L) = (W stored as in x out)^T * X^T (in x L)
+    DNAMBA_LT_RETURN(cublasLtMatrixLayoutCreate(&plan.w, type, in, out, in), "W layout");
+    DNAMBA_LT_RETURN(cublasLtMatrixLayoutCreate(&plan.x, type, in, L, ldx), "X layout");
+    DNAMBA_LT_RETURN(cublasLtMatrixLayoutCreate(&plan.y, type, out, L, ldy), "Y layout");
+    cublasLtMatmulPreference_t pref = nullptr;
+    DNAMBA_LT_RETURN(cublasLtMatmulPreferenceCreate(&pref), "preference");
+    const std::uint64_t ws = k_gemm_workspace;
+    const std::uint32_t aw = align_w, ax = align_x, ay = align_y;
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &aw, sizeof aw);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &ax, sizeof ax);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &ay, sizeof ay);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &ay, sizeof ay);
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    const cublasStatus_t s =
+        cublasLtMatmulAlgoGetHeuristic(b.handle, plan.op, plan.w, plan.x, plan.y, plan.y, pref, 1, &result, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    if (s != CUBLAS_STATUS_SUCCESS) return lt_error(s, "algorithm heuristic");
+    if (found == 0)
+        return "cuBLASLt: no GEMM algorithm for " + std::to_string(L) + " x " + std::to_string(in) + " -> " +
+               std::to_string(out) + (is_bf16 ? " (bf16)" : " (fp32)");
+    plan.algo = result.algo;
+    (void)accumulate;
+    return "";
+}
+
+template <typename T>
+std::string gemm_any(const T* X, int ldx, const T* W, int out, int in, int L, T* Y, int ldy, bool accumulate) noexcept {
+    if (L <= 0 || out <= 0 || in <= 0) return "gemm_xwt: empty matrix";
+    Blas& b = blas();
+    std::lock_guard<std::mutex> lock(b.mutex);
+    if (!b.handle) {
+        DNAMBA_LT_RETURN(cublasLtCreate(&b.handle), "create");
+        DNAMBA_CUDA_RETURN(cudaMalloc(&b.workspace, k_gemm_workspace));
+    }
+    const GemmKey key{sizeof(T) == 2, out, in, L, ldx, ldy, accumulate, alignment(W), alignment(X), alignment(Y)};
+    auto it = b.plans.find(key);
+    if (it == b.plans.end()) {
+        GemmPlan plan;
+        const std::string e = make_plan(b, key, plan);
+        if (!e.empty()) return e;
+        it = b.plans.emplace(key, plan).first;
+    }
+    const GemmPlan& p = it->second;
+    const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    DNAMBA_LT_RETURN(cublasLtMatmul(b.handle, p.op, &one, W, p.w, X, p.x, &beta, Y, p.y, Y, p.y, &p.algo, b.workspace,
+                                    k_gemm_workspace, 0),
+                     "matmul");
+    return "";
+}
+
+// ---- elementwise ---------------------------------------------------------------------------
 
 __global__ void embed_kernel(const int* ids, int L, const float* E, int d, const int* comp, bool rcps, float* out) {
     const int C = rcps ? 2 * d : d;
     for (std::size_t i = blockIdx.x * (std::size_t)blockDim.x + threadIdx.x; i < (std::size_t)L * C;
          i += (std::size_t)gridDim.x * blockDim.x) {
-        const int t = static_cast<int>(i / C), j = static_cast<int>(i % C);
+        const std::size_t t = i / C;
+        const int j = static_cast<int>(i % C);
         out[i] = j < d ? E[(std::size_t)ids[t] * d + j] : E[(std::size_t)comp[ids[t]] * d + (2 * d - 1 - j)];
     }
 }
 
-__global__ void residual_kernel(float* r, const float* h, int L, int C, bool first, bool swap, int d) {
-    for (std::size_t i = blockIdx.x * (std::size_t)blockDim.x + threadIdx.x; i < (std::size_t)L * C;
+template <typename V>
+__global__ void residual_kernel(float* r, const V* h, int L, int C, bool swap, int d) {
+    const int width = swap ? d : C;  // with the swap each thread owns a pair (j, j+d)
+    for (std::size_t i = blockIdx.x * (std::size_t)blockDim.x + threadIdx.x; i < (std::size_t)L * width;
          i += (std::size_t)gridDim.x * blockDim.x) {
-        const std::size_t t = i / C;
-        const int j = static_cast<int>(i % C);
-        if (swap) {  // each thread owns a pair (j, j+d) of the first half
-            if (j >= d) continue;
-            const std::size_t a = t * C + j, b = a + d;
-            const float va = first ? h[a] : r[a] + h[a];
-            const float vb = first ? h[b] : r[b] + h[b];
+        const std::size_t t = i / width;
+        const int j = static_cast<int>(i % width);
+        const std::size_t a = t * C + j;
+        if (swap) {
+            const std::size_t b = a + d;
+            const float va = h ? r[a] + load_f(h + a) : r[a];
+            const float vb = h ? r[b] + load_f(h + b) : r[b];
             r[a] = vb;
             r[b] = va;
-        } else {
-            r[i] = first ? h[i] : r[i] + h[i];
+        } else if (h) {
+            r[a] += load_f(h + a);
         }
     }
 }
 
-__global__ void flip_kernel(const float* src, int ld_src, int col0, int d, const int* sb, const int* se, int L,
-                            float* dst, int ld_dst, int dcol0) {
-    for (std::size_t i = blockIdx.x * (std::size_t)blockDim.x + threadIdx.x; i < (std::size_t)L * d;
-         i += (std::size_t)gridDim.x * blockDim.x) {
-        const int t = static_cast<int>(i / d), j = static_cast<int>(i % d);
-        const int mirror = sb[t] + se[t] - 1 - t;
-        dst[(std::size_t)t * ld_dst + dcol0 + j] = src[(std::size_t)mirror * ld_src + col0 + d - 1 - j];
-    }
-}
-
-__global__ void softplus_kernel(float* x, int L, int n, const float* bias) {
-    for (std::size_t i = blockIdx.x * (std::size_t)blockDim.x + threadIdx.x; i < (std::size_t)L * n;
-         i += (std::size_t)gridDim.x * blockDim.x) {
-        const float v = x[i] + bias[i % n];
-        x[i] = fmaxf(v, 0.0f) + log1pf(expf(-fabsf(v)));
-    }
-}
-
-__global__ void bias_kernel(float* y, int L, int n, int ld, const float* bias, float scale) {
+template <typename V>
+__global__ void bias_kernel(V* y, int L, int n, int ld, const float* bias, float scale) {
     for (std::size_t i = blockIdx.x * (std::size_t)blockDim.x + threadIdx.x; i < (std::size_t)L * n;
          i += (std::size_t)gridDim.x * blockDim.x) {
         const std::size_t t = i / n;
         const int j = static_cast<int>(i % n);
-        y[t * ld + j] += scale * bias[j];
+        V* p = y + t * ld + j;
+        store_f(p, load_f(p) + scale * bias[j]);
     }
 }
 
-__global__ void add_kernel(float* a, const float* b, std::size_t n, bool multiply) {
-    for (std::size_t i = blockIdx.x * (std::size_t)blockDim.x + threadIdx.x; i < n; i += (std::size_t)gridDim.x * blockDim.x)
-        a[i] = multiply ? a[i] * b[i] : a[i] + b[i];
+template <typename V>
+__global__ void combine_kernel(V* a, int lda, const V* b, int ldb, int L, int n, bool multiply) {
+    for (std::size_t i = blockIdx.x * (std::size_t)blockDim.x + threadIdx.x; i < (std::size_t)L * n;
+         i += (std::size_t)gridDim.x * blockDim.x) {
+        const std::size_t t = i / n;
+        const int j = static_cast<int>(i % n);
+        V* p = a + t * lda + j;
+        const float x = load_f(p), y = load_f(b + t * ldb + j);
+        store_f(p, multiply ? x * y : x + y);
+    }
+}
+
+__global__ void sub_sums_kernel(const float* x, int C, const int* begin, const int* end, double* partial) {
+    const int i = blockIdx.x;
+    const int j = blockIdx.y * blockDim.x + threadIdx.x;
+    if (j >= C) return;
+    double acc = 0.0;
+    for (int t = begin[i]; t < end[i]; ++t) acc += x[(std::size_t)t * C + j];
+    partial[(std::size_t)i * C + j] = acc;
+}
+
+__global__ void piece_sums_kernel(int C, const double* partial, const int* seq, const int* first, double* sums) {
+    const int p = blockIdx.x;
+    const int j = blockIdx.y * blockDim.x + threadIdx.x;
+    if (j >= C) return;
+    double acc = sums[(std::size_t)seq[p] * C + j];
+    for (int i = first[p]; i < first[p + 1]; ++i) acc += partial[(std::size_t)i * C + j];
+    sums[(std::size_t)seq[p] * C + j] = acc;
 }
 
 }  // namespace
 
-std::string gemm_xwt(const float* X, int ldx, const float* W, int out, int in, int L, float* Y, int ldy) noexcept {
-    std::string error;
-    cublasHandle_t h = blas(error);
-    if (!error.empty()) return error;
-    const float one = 1.0f, zero = 0.0f;
-    // column-major view: Y^T (out x L) = W (as stored: in x out, transposed) * X^T (in x L)
-    const cublasStatus_t s = cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, out, L, in, &one, W, in, X, ldx, &zero, Y, ldy);
-    if (s != CUBLAS_STATUS_SUCCESS) return std::string("cublasSgemm: ") + cublasGetStatusString(s);
-    return "";
+std::string gemm_xwt(const float* X, int ldx, const float* W, int out, int in, int L, float* Y, int ldy,
+                     bool accumulate) noexcept {
+    return gemm_any(X, ldx, W, out, in, L, Y, ldy, accumulate);
 }
+
+std::string gemm_xwt(const bf16* X, int ldx, const bf16* W, int out, int in, int L, bf16* Y, int ldy,
+                     bool accumulate) noexcept {
+    return gemm_any(X, ldx, W, out, in, L, Y, ldy, accumulate);
+}
+
+std::size_t gemm_workspace_bytes() noexcept { return blas().workspace ? k_gemm_workspace : 0; }
 
 std::string embed_rows(const int* ids, int L, const float* E, int d, const int* complement, bool rcps,
                        float* out) noexcept {
     embed_kernel<<<blocks_for((std::size_t)L * d * (rcps ? 2 : 1)), k_threads>>>(ids, L, E, d, complement, rcps, out);
-    return launched();
+    return launch_status("embed_rows");
 }
 
-std::string residual_update(float* residual, const float* hidden, int L, int C, bool first, bool swap_halves,
-                            int d) noexcept {
-    residual_kernel<<<blocks_for((std::size_t)L * C), k_threads>>>(residual, hidden, L, C, first, swap_halves, d);
-    return launched();
+std::string residual_update(float* residual, const float* hidden, int L, int C, bool swap_halves, int d) noexcept {
+    residual_kernel<<<blocks_for((std::size_t)L * C), k_threads>>>(residual, hidden, L, C, swap_halves, d);
+    return launch_status("residual_update");
 }
 
-std::string flip_both(const float* src, int ld_src, int col0, int d, const int* seg_begin, const int* seg_end, int L,
-                      float* dst, int ld_dst, int dcol0) noexcept {
-    flip_kernel<<<blocks_for((std::size_t)L * d), k_threads>>>(src, ld_src, col0, d, seg_begin, seg_end, L, dst, ld_dst,
-                                                                dcol0);
-    return launched();
-}
-
-std::string bias_softplus(float* x, int L, int n, const float* bias) noexcept {
-    softplus_kernel<<<blocks_for((std::size_t)L * n), k_threads>>>(x, L, n, bias);
-    return launched();
+std::string residual_update(float* residual, const bf16* hidden, int L, int C, bool swap_halves, int d) noexcept {
+    residual_kernel<<<blocks_for((std::size_t)L * C), k_threads>>>(residual, device_ptr(hidden), L, C, swap_halves, d);
+    return launch_status("residual_update");
 }
 
 std::string add_bias(float* y, int L, int n, int ld, const float* bias, float scale) noexcept {
     bias_kernel<<<blocks_for((std::size_t)L * n), k_threads>>>(y, L, n, ld, bias, scale);
-    return launched();
+    return launch_status("add_bias");
 }
 
-std::string copy_columns(const float* src, int ld_src, int col0, int n, int L, float* dst, int ld_dst,
-                         int dcol0) noexcept {
-    const cudaError_t e = cudaMemcpy2DAsync(dst + dcol0, (size_t)ld_dst * sizeof(float), src + col0,
-                                            (size_t)ld_src * sizeof(float), (size_t)n * sizeof(float), (size_t)L,
-                                            cudaMemcpyDeviceToDevice);
-    return e == cudaSuccess ? std::string() : std::string("cudaMemcpy2DAsync: ") + cudaGetErrorString(e);
+std::string add_bias(bf16* y, int L, int n, int ld, const float* bias, float scale) noexcept {
+    bias_kernel<<<blocks_for((std::size_t)L * n), k_threads>>>(device_ptr(y), L, n, ld, bias, scale);
+    return launch_status("add_bias");
+}
+
+std::string combine_rows(float* a, int lda, const float* b, int ldb, int L, int n, bool multiply) noexcept {
+    combine_kernel<<<blocks_for((std::size_t)L * n), k_threads>>>(a, lda, b, ldb, L, n, multiply);
+    return launch_status("combine_rows");
+}
+
+std::string combine_rows(bf16* a, int lda, const bf16* b, int ldb, int L, int n, bool multiply) noexcept {
+    combine_kernel<<<blocks_for((std::size_t)L * n), k_threads>>>(device_ptr(a), lda, device_ptr(b), ldb, L, n,
+                                                                   multiply);
+    return launch_status("combine_rows");
+}
+
+std::string add_row_sums(const float* x, int C, int subs, const int* sub_begin, const int* sub_end, double* partial,
+                         int pieces, const int* piece_seq, const int* piece_first, double* sums) noexcept {
+    if (pieces <= 0 || subs <= 0) return "";
+    const int threads = 128;
+    const unsigned col_blocks = static_cast<unsigned>((C + threads - 1) / threads);
+    sub_sums_kernel<<<dim3(static_cast<unsigned>(subs), col_blocks), threads>>>(x, C, sub_begin, sub_end, partial);
+    const std::string e = launch_status("add_row_sums");
+    if (!e.empty()) return e;
+    piece_sums_kernel<<<dim3(static_cast<unsigned>(pieces), col_blocks), threads>>>(C, partial, piece_seq, piece_first,
+                                                                                    sums);
+    return launch_status("add_row_sums");
+}
+
+std::string fill_zero(void* ptr, std::size_t bytes) noexcept {
+    DNAMBA_CUDA_RETURN(cudaMemsetAsync(ptr, 0, bytes, 0));
+    return "";
 }
 
 std::string set_device(int device) noexcept {
-    const cudaError_t e = cudaSetDevice(device);
-    return e == cudaSuccess ? std::string() : std::string("cudaSetDevice: ") + cudaGetErrorString(e);
-}
-
-std::string add_inplace(float* a, const float* b, std::size_t n) noexcept {
-    add_kernel<<<blocks_for(n), k_threads>>>(a, b, n, false);
-    return launched();
-}
-
-std::string mul_inplace(float* a, const float* b, std::size_t n) noexcept {
-    add_kernel<<<blocks_for(n), k_threads>>>(a, b, n, true);
-    return launched();
+    DNAMBA_CUDA_RETURN(cudaSetDevice(device));
+    return "";
 }
 
 }  // namespace dnamba::kernels

@@ -1,15 +1,17 @@
 // The fused selective scan (see selective_scan.hpp), parallel in time by chunks:
 //   1. chunk summaries: every chunk scans its rows from a zero state, giving the affine map
 //      h_end = P * h_start + S of the chunk (P = product of the decays since the last reset);
-//   2. carried states: one pass along the chunks gives each chunk's true starting state;
+//   2. carried states: one pass along the chunks, from state_in, gives each chunk's true
+//      starting state (and state_out after the last chunk);
 //   3. outputs: every chunk scans again from its starting state and writes y.
 // One thread owns one channel and keeps its d_state states in registers (a template over the
-// state count rounded up to a power of two); B_t and C_t are read by every thread of a block
-// (broadcast loads). All arithmetic is fp32.
-#include <cuda_runtime.h>
-
+// state count rounded up to a power of two); B_t and C_t, the same for every thread of a
+// block, are staged in shared memory per tile of steps. Inputs are fp32 or bf16; all
+// arithmetic and states are fp32.
+#include <cstdint>
 #include <string>
 
+#include "device_common.cuh"
 #include "selective_scan.hpp"
 
 namespace dnamba::kernels {
@@ -17,130 +19,213 @@ namespace {
 
 constexpr int k_threads = 128;
 
-std::string cuda_error(cudaError_t e, const char* what) {
-    return std::string(what) + ": " + cudaGetErrorString(e);
-}
+// The scan's arguments with device element types.
+template <typename V>
+struct Scan {
+    int length, d_inner, d_state, ld_bc, ld_z;
+    const V *u, *delta, *B, *C, *z;
+    const float *delta_bias, *A, *D, *state_in;
+    bool delta_softplus, reverse;
+    const unsigned char* reset;
+    V* y;
+    float* state_out;
+};
 
-#define DNAMBA_CUDA_RETURN(call)                                                   \
-    do {                                                                           \
-        const cudaError_t dnamba_e = (call);                                       \
-        if (dnamba_e != cudaSuccess)                                               \
-            return cuda_error(dnamba_e, __FILE__ ":" DNAMBA_STRINGIFY(__LINE__) " " #call); \
-    } while (0)
-#define DNAMBA_STRINGIFY2(x) #x
-#define DNAMBA_STRINGIFY(x) DNAMBA_STRINGIFY2(x)
+template <typename T>
+Scan<device_t<T>> device_args(const ScanArgsT<T>& a) {
+    Scan<device_t<T>> s;
+    s.length = a.length;
+    s.d_inner = a.d_inner;
+    s.d_state = a.d_state;
+    s.ld_bc = a.ld_bc;
+    s.ld_z = a.ld_z;
+    s.u = device_ptr(a.u);
+    s.delta = device_ptr(a.delta);
+    s.B = device_ptr(a.B);
+    s.C = device_ptr(a.C);
+    s.z = device_ptr(a.z);
+    s.delta_bias = a.delta_bias;
+    s.A = a.A;
+    s.D = a.D;
+    s.state_in = a.state_in;
+    s.delta_softplus = a.delta_softplus;
+    s.reverse = a.reverse;
+    s.reset = a.reset;
+    s.y = device_ptr(a.y);
+    s.state_out = a.state_out;
+    return s;
+}
 
 __device__ __forceinline__ int row_at(int s, int length, bool reverse) { return reverse ? length - 1 - s : s; }
 
-template <int NS>
-__global__ void scan_chunk_summaries(ScanArgs a, int chunk, int n_chunks, float* P, float* S) {
+constexpr int k_tile = 16;  // time steps loaded ahead of the recurrence
+
+__device__ __forceinline__ float softplus(float v) { return v > 20.0f ? v : log1pf(__expf(v)); }
+
+// 2^x in one SFU instruction (denormal results flush to zero: a decay that small is zero).
+__device__ __forceinline__ float fast_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+// One pass over a chunk of rows for every channel of the block. The recurrence itself is a
+// short dependent chain per step, so the loads are taken out of it: per tile of k_tile steps
+// each thread first loads its u, dt (and z) for all of them, and the block stages B_t (and
+// C_t) and the reset flags in shared memory; then the tile's steps run from registers. The
+// state loop always runs NS states: states past d_state see B = C = 0 and A = 0 and stay zero,
+// which is cheaper than a bound check per state.
+//   OUT false: chunk summaries (P = product of decays since the last reset, S = state from 0).
+//   OUT true: outputs from the chunk's carried starting state H.
+template <int NS, bool OUT, typename V>
+__global__ void __launch_bounds__(k_threads) scan_pass(Scan<V> a, int chunk, float* P, float* S, const float* H) {
+    __shared__ float4 sB[k_tile][NS / 4];
+    __shared__ float4 sC[OUT ? k_tile : 1][NS / 4];
+    __shared__ unsigned char sR[k_tile];
     const int d = blockIdx.x * blockDim.x + threadIdx.x;
+    const bool active = d < a.d_inner;
     const int c = blockIdx.y;
-    if (d >= a.d_inner) return;
-    float A[NS], h[NS], p[NS];
+    const int N = a.d_state;
+    constexpr float log2e = 1.4426950408889634f;
+    const size_t base = ((size_t)c * a.d_inner + d) * N;
+    float A2[NS], h[NS], p[NS];
 #pragma unroll
     for (int n = 0; n < NS; ++n) {
-        A[n] = n < a.d_state ? a.A[d * a.d_state + n] : 0.0f;
-        h[n] = 0.0f;
+        const bool in = active && n < N;
+        A2[n] = in ? a.A[d * N + n] * log2e : 0.0f;
+        h[n] = (OUT && in) ? H[base + n] : 0.0f;
         p[n] = 1.0f;
     }
+    const float Dd = (OUT && active && a.D) ? a.D[d] : 0.0f;
+    const float bias = (active && a.delta_bias) ? a.delta_bias[d] : 0.0f;
+    float* sBf = reinterpret_cast<float*>(sB);
+    float* sCf = reinterpret_cast<float*>(sC);
     const int s0 = c * chunk, s1 = min(a.length, s0 + chunk);
-    for (int s = s0; s < s1; ++s) {
-        const int t = row_at(s, a.length, a.reverse);
-        const float dt = a.delta[(size_t)t * a.d_inner + d];
-        const float du = dt * a.u[(size_t)t * a.d_inner + d];
-        const float* Bt = a.B + (size_t)t * a.ld_bc;
-        const bool restart = a.reset != nullptr && a.reset[t] != 0;
+    for (int at = s0; at < s1; at += k_tile) {
+        const int steps = min(k_tile, s1 - at);
+        for (int i = threadIdx.x; i < k_tile * NS; i += blockDim.x) {
+            const int j = i / NS, n = i % NS;
+            float b = 0.0f, cc = 0.0f;
+            if (j < steps && n < N) {
+                const size_t t = row_at(at + j, a.length, a.reverse);
+                b = load_f(a.B + t * a.ld_bc + n);
+                if (OUT) cc = load_f(a.C + t * a.ld_bc + n);
+            }
+            sBf[i] = b;
+            if (OUT) sCf[i] = cc;
+        }
+        for (int j = threadIdx.x; j < steps; j += blockDim.x)
+            sR[j] = a.reset ? a.reset[row_at(at + j, a.length, a.reverse)] : 0;
+        __syncthreads();
+        if (active) {
+            float dt[k_tile], uu[k_tile], zz[k_tile];
+#pragma unroll
+            for (int j = 0; j < k_tile; ++j) {
+                if (j < steps) {
+                    const size_t t = row_at(at + j, a.length, a.reverse);
+                    dt[j] = load_f(a.delta + t * a.d_inner + d);
+                    uu[j] = load_f(a.u + t * a.d_inner + d);
+                    zz[j] = (OUT && a.z) ? load_f(a.z + t * a.ld_z + d) : 0.0f;
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < k_tile; ++j) {
+                if (j >= steps) break;
+                const float v = dt[j] + bias;
+                const float delta = a.delta_softplus ? softplus(v) : v;
+                const float du = delta * uu[j];
+                if (sR[j]) {  // the same for the whole block
+#pragma unroll
+                    for (int n = 0; n < NS; ++n) h[n] = p[n] = 0.0f;
+                }
+                float y = 0.0f;
+#pragma unroll
+                for (int q = 0; q < NS / 4; ++q) {
+                    const float4 b4 = sB[j][q];
+                    const float bq[4] = {b4.x, b4.y, b4.z, b4.w};
+                    float cq[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                    if (OUT) {
+                        const float4 c4 = sC[j][q];
+                        cq[0] = c4.x;
+                        cq[1] = c4.y;
+                        cq[2] = c4.z;
+                        cq[3] = c4.w;
+                    }
+#pragma unroll
+                    for (int r = 0; r < 4; ++r) {
+                        const int n = 4 * q + r;
+                        const float decay = fast_exp2(delta * A2[n]);
+                        h[n] = decay * h[n] + du * bq[r];
+                        if (OUT) y += cq[r] * h[n];
+                        else p[n] *= decay;
+                    }
+                }
+                if (OUT) {
+                    y += Dd * uu[j];
+                    if (a.z) y *= zz[j] / (1.0f + __expf(-zz[j]));
+                    store_f(a.y + (size_t)row_at(at + j, a.length, a.reverse) * a.d_inner + d, y);
+                }
+            }
+        }
+        __syncthreads();
+    }
+    if (!OUT && active) {
 #pragma unroll
         for (int n = 0; n < NS; ++n) {
-            if (n >= a.d_state) break;
-            const float decay = __expf(dt * A[n]);
-            if (restart) {
-                h[n] = 0.0f;
-                p[n] = 0.0f;
-            }
-            h[n] = decay * h[n] + du * Bt[n];
-            p[n] *= decay;
+            if (n >= N) break;
+            P[base + n] = p[n];
+            S[base + n] = h[n];
         }
     }
-    const size_t base = ((size_t)c * a.d_inner + d) * a.d_state;
-#pragma unroll
-    for (int n = 0; n < NS; ++n) {
-        if (n >= a.d_state) break;
-        P[base + n] = p[n];
-        S[base + n] = h[n];
-    }
-    (void)n_chunks;
 }
 
 // One thread per (channel, state): the carry is a short sequential walk over the chunks.
-__global__ void scan_carry(int d_inner, int d_state, int n_chunks, const float* P, const float* S, float* H) {
+__global__ void scan_carry(int d_inner, int d_state, int n_chunks, const float* P, const float* S, float* H,
+                           const float* state_in, float* state_out) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     const int per_chunk = d_inner * d_state;
     if (i >= per_chunk) return;
-    float h = 0.0f;
+    float h = state_in ? state_in[i] : 0.0f;
     for (int c = 0; c < n_chunks; ++c) {
         const size_t at = (size_t)c * per_chunk + i;
         H[at] = h;
         h = P[at] * h + S[at];
     }
+    if (state_out) state_out[i] = h;
 }
 
-template <int NS>
-__global__ void scan_outputs(ScanArgs a, int chunk, const float* H) {
-    const int d = blockIdx.x * blockDim.x + threadIdx.x;
-    const int c = blockIdx.y;
-    if (d >= a.d_inner) return;
-    float A[NS], h[NS];
-    const size_t base = ((size_t)c * a.d_inner + d) * a.d_state;
-#pragma unroll
-    for (int n = 0; n < NS; ++n) {
-        A[n] = n < a.d_state ? a.A[d * a.d_state + n] : 0.0f;
-        h[n] = n < a.d_state ? H[base + n] : 0.0f;
-    }
-    const float Dd = a.D ? a.D[d] : 0.0f;
-    const int s0 = c * chunk, s1 = min(a.length, s0 + chunk);
-    for (int s = s0; s < s1; ++s) {
-        const int t = row_at(s, a.length, a.reverse);
-        const float uu = a.u[(size_t)t * a.d_inner + d];
-        const float dt = a.delta[(size_t)t * a.d_inner + d];
-        const float du = dt * uu;
-        const float* Bt = a.B + (size_t)t * a.ld_bc;
-        const float* Ct = a.C + (size_t)t * a.ld_bc;
-        const bool restart = a.reset != nullptr && a.reset[t] != 0;
-        float y = 0.0f;
-#pragma unroll
-        for (int n = 0; n < NS; ++n) {
-            if (n >= a.d_state) break;
-            if (restart) h[n] = 0.0f;
-            h[n] = __expf(dt * A[n]) * h[n] + du * Bt[n];
-            y += Ct[n] * h[n];
-        }
-        y += Dd * uu;
-        if (a.z) {
-            const float zz = a.z[(size_t)t * a.ld_z + d];
-            y *= zz / (1.0f + __expf(-zz));
-        }
-        a.y[(size_t)t * a.d_inner + d] = y;
-    }
-}
-
-template <int NS>
-std::string launch(const ScanArgs& a, int chunk) {
+template <int NS, typename V>
+std::string launch(const Scan<V>& a, int chunk, float* workspace) {
     const int n_chunks = (a.length + chunk - 1) / chunk;
     const size_t per = (size_t)n_chunks * a.d_inner * a.d_state;
-    float* P = a.workspace;
+    float* P = workspace;
     float* S = P + per;
     float* H = S + per;
     const dim3 block(k_threads);
     const dim3 grid((a.d_inner + k_threads - 1) / k_threads, n_chunks);
-    scan_chunk_summaries<NS><<<grid, block>>>(a, chunk, n_chunks, P, S);
+    scan_pass<NS, false><<<grid, block>>>(a, chunk, P, S, nullptr);
     DNAMBA_CUDA_RETURN(cudaGetLastError());
-    scan_carry<<<(a.d_inner * a.d_state + k_threads - 1) / k_threads, block>>>(a.d_inner, a.d_state, n_chunks, P, S, H);
+    scan_carry<<<(a.d_inner * a.d_state + k_threads - 1) / k_threads, block>>>(a.d_inner, a.d_state, n_chunks, P, S,
+                                                                               H, a.state_in, a.state_out);
     DNAMBA_CUDA_RETURN(cudaGetLastError());
-    scan_outputs<NS><<<grid, block>>>(a, chunk, H);
+    scan_pass<NS, true><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
     DNAMBA_CUDA_RETURN(cudaGetLastError());
     return "";
+}
+
+template <typename T>
+std::string scan_any(const ScanArgsT<T>& a) noexcept {
+    if (a.length <= 0 || a.d_inner <= 0) return "selective_scan: empty input";
+    if (a.d_state < 1 || a.d_state > 64) return "selective_scan: d_state must be 1..64";
+    if (!a.u || !a.delta || !a.A || !a.B || !a.C || !a.y || !a.workspace) return "selective_scan: missing buffer";
+    if (a.ld_bc < a.d_state || (a.z && a.ld_z < a.d_inner)) return "selective_scan: row strides too small";
+    const int chunk = a.chunk > 0 ? a.chunk : scan_default_chunk(a.length);
+    const auto s = device_args(a);
+    if (a.d_state <= 4) return launch<4>(s, chunk, a.workspace);
+    if (a.d_state <= 8) return launch<8>(s, chunk, a.workspace);
+    if (a.d_state <= 16) return launch<16>(s, chunk, a.workspace);
+    if (a.d_state <= 32) return launch<32>(s, chunk, a.workspace);
+    return launch<64>(s, chunk, a.workspace);
 }
 
 }  // namespace
@@ -161,6 +246,37 @@ std::string copy_to_device(void* dst, const void* src, std::size_t bytes) noexce
 
 std::string copy_to_host(void* dst, const void* src, std::size_t bytes) noexcept {
     DNAMBA_CUDA_RETURN(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+    return "";
+}
+
+std::string copy_to_host_async(void* dst, const void* src, std::size_t bytes) noexcept {
+    DNAMBA_CUDA_RETURN(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, 0));
+    return "";
+}
+
+std::string event_create(void** event) noexcept {
+    cudaEvent_t e = nullptr;
+    DNAMBA_CUDA_RETURN(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    *event = e;
+    return "";
+}
+
+std::string event_record(void* event) noexcept {
+    DNAMBA_CUDA_RETURN(cudaEventRecord(static_cast<cudaEvent_t>(event), 0));
+    return "";
+}
+
+std::string event_synchronize(void* event) noexcept {
+    DNAMBA_CUDA_RETURN(cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
+    return "";
+}
+
+void event_destroy(void* event) noexcept {
+    if (event) cudaEventDestroy(static_cast<cudaEvent_t>(event));
+}
+
+std::string device_memory(std::size_t* free_bytes, std::size_t* total_bytes) noexcept {
+    DNAMBA_CUDA_RETURN(cudaMemGetInfo(free_bytes, total_bytes));
     return "";
 }
 
@@ -191,17 +307,7 @@ std::size_t scan_workspace_floats(int length, int d_inner, int d_state, int chun
     return 3 * n_chunks * static_cast<std::size_t>(d_inner) * static_cast<std::size_t>(d_state);
 }
 
-std::string selective_scan(const ScanArgs& a) noexcept {
-    if (a.length <= 0 || a.d_inner <= 0) return "selective_scan: empty input";
-    if (a.d_state < 1 || a.d_state > 64) return "selective_scan: d_state must be 1..64";
-    if (!a.u || !a.delta || !a.A || !a.B || !a.C || !a.y || !a.workspace) return "selective_scan: missing buffer";
-    if (a.ld_bc < a.d_state || (a.z && a.ld_z < a.d_inner)) return "selective_scan: row strides too small";
-    const int chunk = a.chunk > 0 ? a.chunk : scan_default_chunk(a.length);
-    if (a.d_state <= 4) return launch<4>(a, chunk);
-    if (a.d_state <= 8) return launch<8>(a, chunk);
-    if (a.d_state <= 16) return launch<16>(a, chunk);
-    if (a.d_state <= 32) return launch<32>(a, chunk);
-    return launch<64>(a, chunk);
-}
+std::string selective_scan(const ScanArgsT<float>& a) noexcept { return scan_any(a); }
+std::string selective_scan(const ScanArgsT<bf16>& a) noexcept { return scan_any(a); }
 
 }  // namespace dnamba::kernels

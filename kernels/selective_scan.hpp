@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <string>
 
+#include "dtype.hpp"
+
 namespace dnamba::kernels {
 
 // ---- device memory (every function returns "" on success, else the CUDA error text) ----
@@ -19,32 +21,52 @@ void device_free(void* ptr) noexcept;
 // Page-locked host memory (fast device-to-host copies).
 [[nodiscard]] std::string host_alloc_pinned(void** ptr, std::size_t bytes) noexcept;
 void host_free_pinned(void* ptr) noexcept;
+// Device-to-host copy queued on the default stream after the work before it (host_dst should
+// be pinned); returns at once.
+[[nodiscard]] std::string copy_to_host_async(void* host_dst, const void* device_src, std::size_t bytes) noexcept;
+// Events on the default stream: the host waits for the work queued before event_record.
+[[nodiscard]] std::string event_create(void** event) noexcept;
+[[nodiscard]] std::string event_record(void* event) noexcept;
+[[nodiscard]] std::string event_synchronize(void* event) noexcept;
+void event_destroy(void* event) noexcept;
+// Free and total bytes of the current device.
+[[nodiscard]] std::string device_memory(std::size_t* free_bytes, std::size_t* total_bytes) noexcept;
 
 // ---- the scan ----------------------------------------------------------------------------
+//   delta_t = softplus(dt_t + delta_bias)   (when delta_softplus; else delta_t = dt_t)
 //   h_t = exp(delta_t * A) h_{t-1} + delta_t * B_t * u_t     (fp32 state, d_state per channel)
 //   y_t = (C_t . h_t + D u_t) * silu(z_t)
-// over t = 0..L-1, or L-1..0 when `reverse`; the state restarts at zero at the first row of
-// the scan and wherever reset[t] != 0 (the first row of a packed sequence in scan order).
-// All pointers are device pointers; rows of u, delta and y have d_inner floats.
-struct ScanArgs {
+// over t = 0..L-1, or L-1..0 when `reverse`. The state starts from state_in (or zero) and
+// restarts at zero wherever reset[t] != 0 (the first row of a packed sequence in scan order);
+// the state after the last row in scan order goes to state_out. That is what lets a long
+// input run as consecutive chunks: pass one chunk's state_out as the next one's state_in.
+// All pointers are device pointers; rows of u, delta and y have d_inner elements. T is float
+// or bf16 (inputs and output); arithmetic and states are fp32 either way.
+template <typename T>
+struct ScanArgsT {
     int length = 0;
     int d_inner = 0;
     int d_state = 0;  // 1..64
-    const float* u = nullptr;
-    const float* delta = nullptr;  // already softplus(dt + bias)
-    const float* A = nullptr;      // [d_inner, d_state], negative (-exp(A_log))
-    const float* D = nullptr;      // [d_inner]
-    const float* B = nullptr;      // B_t = B + t * ld_bc (d_state floats)
-    const float* C = nullptr;      // C_t = C + t * ld_bc
+    const T* u = nullptr;
+    const T* delta = nullptr;              // dt, before the bias and softplus
+    const float* delta_bias = nullptr;     // [d_inner] or null
+    bool delta_softplus = false;           // torch softplus (threshold 20) after the bias
+    const float* A = nullptr;              // [d_inner, d_state], negative (-exp(A_log))
+    const float* D = nullptr;              // [d_inner] or null
+    const T* B = nullptr;                  // B_t = B + t * ld_bc (d_state elements)
+    const T* C = nullptr;                  // C_t = C + t * ld_bc
     int ld_bc = 0;
-    const float* z = nullptr;  // z_t = z + t * ld_z (d_inner floats); null: no gate
+    const T* z = nullptr;  // z_t = z + t * ld_z (d_inner elements); null: no gate
     int ld_z = 0;
     const unsigned char* reset = nullptr;  // [length] or null
     bool reverse = false;
-    float* y = nullptr;
-    float* workspace = nullptr;  // scan_workspace_floats() floats
-    int chunk = 0;               // rows per chunk of the parallel-in-time scan; 0: automatic
+    T* y = nullptr;
+    const float* state_in = nullptr;  // [d_inner, d_state] or null (zero)
+    float* state_out = nullptr;       // [d_inner, d_state] or null; may equal state_in
+    float* workspace = nullptr;       // scan_workspace_floats() floats
+    int chunk = 0;                    // rows per chunk of the parallel-in-time scan; 0: automatic
 };
+using ScanArgs = ScanArgsT<float>;
 
 // Rows per chunk that selective_scan() uses for this length when ScanArgs::chunk is 0.
 [[nodiscard]] int scan_default_chunk(int length) noexcept;
@@ -55,6 +77,7 @@ struct ScanArgs {
 // Launches the scan (three kernels: chunk summaries, carried states, outputs) on the default
 // stream. Returns "" or a message naming what is wrong (bad sizes, launch error); it does not
 // wait for the kernels to finish.
-[[nodiscard]] std::string selective_scan(const ScanArgs& args) noexcept;
+[[nodiscard]] std::string selective_scan(const ScanArgsT<float>& args) noexcept;
+[[nodiscard]] std::string selective_scan(const ScanArgsT<bf16>& args) noexcept;
 
 }  // namespace dnamba::kernels

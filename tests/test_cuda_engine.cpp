@@ -1,6 +1,7 @@
-// [gpu] The CUDA engine (fp32) against the CPU engine: every golden checkpoint (all layouts
-// and variants), the shipped pretrained model, random weights at awkward lengths, and packed
-// batches against single sequences. Built with the CUDA kernels; without a GPU each test says
+// [gpu] The CUDA engine against the CPU engine: every golden checkpoint (all layouts and
+// variants) and the shipped pretrained model in fp32 (one chunk and many small chunks) and
+// bf16, random weights at awkward lengths, packed batches against single sequences, chunk
+// sizes against each other, and pooling on the device. Built with the CUDA kernels; without a GPU each test says
 // so and checks nothing.
 #ifdef DNAMBA_HAVE_CUDA
 #include <catch2/catch.hpp>
@@ -41,14 +42,26 @@ TEST_CASE("cuda engine: golden checkpoints and the pretrained model match the CP
     for (const auto& dir : dirs) {
         const Model model = load_model(dir);
         auto cpu = make_cpu_engine(model, EngineOptions{});
-        auto gpu = make_engine(model, parse_device("cuda"), EngineOptions{});
-        CHECK_THAT(gpu->description(), Catch::Contains("cuda:0"));
+        auto gpu = make_engine(model, parse_device("auto"), EngineOptions{});  // auto picks the GPU
+        CHECK_THAT(gpu->description(), Catch::Contains("cuda:0") && Catch::Contains("fp32"));
+        EngineOptions small;
+        small.chunk_rows = 37;
+        auto chunked = make_engine(model, parse_device("cuda"), small);
+        EngineOptions half;
+        half.precision = Precision::bf16;
+        auto bf16 = make_engine(model, parse_device("cuda"), half);
+        CHECK_THAT(bf16->description(), Catch::Contains("bf16"));
         for (const auto& [name, seq] : inputs) {
             INFO(dir << " sequence " << name << " (" << seq.size() << " bases)");
             const auto ids = tokenize(seq, false);
-            const double err = test::rel_error(gpu->forward(ids), cpu->forward(ids));
-            INFO("relative error " << err);
+            const Matrix want = cpu->forward(ids);
+            const double err = test::rel_error(gpu->forward(ids), want);
+            const double err_chunked = test::rel_error(chunked->forward(ids), want);
+            const double err_bf16 = test::rel_error(bf16->forward(ids), want);
+            INFO("relative error " << err << ", in chunks of 37 rows " << err_chunked << ", bf16 " << err_bf16);
             CHECK(err < 1e-5);
+            CHECK(err_chunked < 1e-5);
+            CHECK(err_bf16 < 2e-2);
         }
     }
 }
@@ -66,6 +79,13 @@ TEST_CASE("cuda engine: awkward lengths and packed batches (random weights)", "[
         const Model model = make_random_model(c, 3);
         auto cpu = make_cpu_engine(model, EngineOptions{});
         auto gpu = make_engine(model, parse_device("cuda"), EngineOptions{});
+        EngineOptions small;
+        small.chunk_rows = 1000;
+        auto chunked = make_engine(model, parse_device("cuda"), small);
+        EngineOptions half;
+        half.precision = Precision::bf16;
+        half.chunk_rows = 4096;
+        auto bf16 = make_engine(model, parse_device("cuda"), half);
         std::mt19937 g(5);
         std::vector<std::vector<std::int32_t>> seqs;
         for (const std::size_t L : {1, 3, 2047, 2049, 5000, 70001}) {
@@ -74,8 +94,13 @@ TEST_CASE("cuda engine: awkward lengths and packed batches (random weights)", "[
             const Matrix want = cpu->forward(seqs.back());
             const Matrix got = gpu->forward(seqs.back());
             const double err = test::rel_error(got, want);
-            INFO("relative error " << err);
+            const double err_chunked = test::rel_error(chunked->forward(seqs.back()), got);
+            const double err_bf16 = test::rel_error(bf16->forward(seqs.back()), want);
+            INFO("relative error " << err << "; chunks of 1000 rows vs one chunk " << err_chunked << "; bf16 "
+                                   << err_bf16);
             CHECK(err < 1e-5);
+            CHECK(err_chunked < 1e-5);
+            CHECK(err_bf16 < 2e-2);
         }
         // packed: each sequence's rows equal its single run (within rounding)
         std::vector<std::int32_t> packed;
@@ -91,6 +116,17 @@ TEST_CASE("cuda engine: awkward lengths and packed batches (random weights)", "[
             const Matrix single = gpu->forward(seqs[i]);
             INFO("rcps " << rcps << " packed sequence " << i);
             CHECK(test::rel_error(Matrix(all.middleRows(row, n)), single) < 1e-6);
+            row += n;
+        }
+        // pooled on the device (chunks of 1000 rows: sequences span chunks) = mean of the rows
+        const Matrix pooled = chunked->forward_pooled_mean(packed, lengths);
+        REQUIRE(pooled.rows() == static_cast<Eigen::Index>(lengths.size()));
+        row = 0;
+        for (std::size_t i = 0; i < lengths.size(); ++i) {
+            const auto n = static_cast<Eigen::Index>(lengths[i]);
+            const Matrix mean = all.middleRows(row, n).colwise().mean();
+            INFO("rcps " << rcps << " pooled sequence " << i);
+            CHECK(test::rel_error(Matrix(pooled.row(static_cast<Eigen::Index>(i))), mean) < 1e-5);
             row += n;
         }
     }

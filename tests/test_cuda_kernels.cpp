@@ -5,11 +5,15 @@
 // each test says so and checks nothing.
 #ifdef DNAMBA_HAVE_CUDA
 #include <catch2/catch.hpp>
+#include <memory>
 #include <random>
+#include <cmath>
+#include <type_traits>
 
 #include "conv_norm.hpp"
 #include "cpu/ops.hpp"
 #include "device_query.hpp"
+#include "dtype.hpp"
 #include "selective_scan.hpp"
 #include "test_util.hpp"
 
@@ -36,27 +40,76 @@ Matrix random_matrix(Eigen::Index r, Eigen::Index c, std::mt19937& g, float lo, 
     return m;
 }
 
+// Host values as T (float, or bf16 rounded to nearest even) on the device.
+template <typename T>
+struct DeviceValues {
+    T* ptr = nullptr;
+    DeviceValues(const float* data, std::size_t n) {
+        void* p = nullptr;
+        REQUIRE(kernels::device_alloc(&p, n * sizeof(T)) == "");
+        ptr = static_cast<T*>(p);
+        if (!data) return;
+        std::vector<T> v(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            if constexpr (std::is_same_v<T, float>) v[i] = data[i];
+            else v[i] = kernels::to_bf16(data[i]);
+        }
+        REQUIRE(kernels::copy_to_device(ptr, v.data(), n * sizeof(T)) == "");
+    }
+    ~DeviceValues() { kernels::device_free(ptr); }
+    Matrix download(Eigen::Index rows, Eigen::Index cols) const {
+        std::vector<T> v(static_cast<std::size_t>(rows * cols));
+        REQUIRE(kernels::copy_to_host(v.data(), ptr, v.size() * sizeof(T)) == "");
+        Matrix m(rows, cols);
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if constexpr (std::is_same_v<T, float>) m.data()[i] = v[i];
+            else m.data()[i] = kernels::to_float(v[i]);
+        }
+        return m;
+    }
+};
+
+// The values a bf16 kernel sees.
+Matrix bf16_rounded(const Matrix& m) {
+    Matrix r = m;
+    for (Eigen::Index i = 0; i < r.size(); ++i) r.data()[i] = kernels::to_float(kernels::to_bf16(r.data()[i]));
+    return r;
+}
+
+// Rows [r0, r0 + n) of the scan, in the given order, starting from the state in `state` when
+// `state_in` (the rows' resets sliced from the packing); the final state is left in `state`.
+// With `bias` the delta given is the raw dt and the kernel adds the bias and takes softplus.
+template <typename T>
 Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vector& D, const Matrix& x_dbl, int dt_rank,
-                const Matrix& xz, bool reverse, const std::vector<std::size_t>& lengths, int chunk) {
-    const int L = static_cast<int>(U.rows()), di = static_cast<int>(U.cols()), N = static_cast<int>(A.cols());
-    DeviceMatrix u(U.data(), U.size()), dt(delta.data(), delta.size()), a(A.data(), A.size()), d(D.data(), D.size()),
-        xd(x_dbl.data(), x_dbl.size()), z(xz.data(), xz.size()), y(nullptr, U.size()),
-        ws(nullptr, kernels::scan_workspace_floats(L, di, N, chunk));
-    std::vector<unsigned char> reset(static_cast<std::size_t>(L), 0);
+                const Matrix& xz, bool reverse, const std::vector<std::size_t>& lengths, int chunk,
+                const Vector* bias = nullptr, int r0 = 0, int n = -1, DeviceMatrix* state = nullptr,
+                bool state_in = false) {
+    const int di = static_cast<int>(U.cols()), N = static_cast<int>(A.cols());
+    if (n < 0) n = static_cast<int>(U.rows()) - r0;
+    const auto rows = [&](const Matrix& m) { return Matrix(m.middleRows(r0, n)); };
+    const Matrix Us = rows(U), Ds = rows(delta), Xs = rows(x_dbl), Zs = rows(xz);
+    DeviceValues<T> u(Us.data(), Us.size()), dt(Ds.data(), Ds.size()), xd(Xs.data(), Xs.size()), z(Zs.data(), Zs.size()),
+        y(nullptr, Us.size());
+    DeviceMatrix a(A.data(), A.size()), d(D.data(), D.size()), ws(nullptr, kernels::scan_workspace_floats(n, di, N, chunk));
+    std::unique_ptr<DeviceMatrix> b;
+    if (bias) b = std::make_unique<DeviceMatrix>(bias->data(), bias->size());
+    std::vector<unsigned char> reset(U.rows(), 0);
     std::size_t offset = 0;
     for (std::size_t len : lengths) {  // the first row of each sequence in scan order
         reset[reverse ? offset + len - 1 : offset] = 1;
         offset += len;
     }
     void* r = nullptr;
-    REQUIRE(kernels::device_alloc(&r, reset.size()) == "");
-    REQUIRE(kernels::copy_to_device(r, reset.data(), reset.size()) == "");
-    kernels::ScanArgs args;
-    args.length = L;
+    REQUIRE(kernels::device_alloc(&r, static_cast<std::size_t>(n)) == "");
+    REQUIRE(kernels::copy_to_device(r, reset.data() + r0, static_cast<std::size_t>(n)) == "");
+    kernels::ScanArgsT<T> args;
+    args.length = n;
     args.d_inner = di;
     args.d_state = N;
     args.u = u.ptr;
     args.delta = dt.ptr;
+    args.delta_bias = b ? b->ptr : nullptr;
+    args.delta_softplus = bias != nullptr;
     args.A = a.ptr;
     args.D = d.ptr;
     args.B = xd.ptr + dt_rank;
@@ -67,14 +120,14 @@ Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vec
     args.reset = static_cast<const unsigned char*>(r);
     args.reverse = reverse;
     args.y = y.ptr;
+    args.state_in = state && state_in ? state->ptr : nullptr;
+    args.state_out = state ? state->ptr : nullptr;
     args.workspace = ws.ptr;
     args.chunk = chunk;
     REQUIRE(kernels::selective_scan(args) == "");
     REQUIRE(kernels::device_synchronize() == "");
-    Matrix out(L, di);
-    REQUIRE(kernels::copy_to_host(out.data(), y.ptr, out.size() * sizeof(float)) == "");
     kernels::device_free(r);
-    return out;
+    return y.download(n, di);
 }
 
 bool have_gpu() {
@@ -105,12 +158,12 @@ TEST_CASE("cuda: the selective scan matches the CPU engine's (awkward lengths, b
                     Matrix want;
                     cpu::selective_scan(U, delta, A, D, x_dbl, dt_rank, xz, reverse, cpu::Segments::from_lengths(lengths),
                                         want);
-                    const Matrix got = gpu_scan(U, delta, A, D, x_dbl, dt_rank, xz, reverse, lengths, 0);
+                    const Matrix got = gpu_scan<float>(U, delta, A, D, x_dbl, dt_rank, xz, reverse, lengths, 0);
                     const double err = test::rel_error(got, want);
                     INFO("relative error " << err);
                     CHECK(err < 1e-5);
                     if (L >= 2047) {  // the time-chunk size changes nothing beyond rounding
-                        const Matrix other = gpu_scan(U, delta, A, D, x_dbl, dt_rank, xz, reverse, lengths, 97);
+                        const Matrix other = gpu_scan<float>(U, delta, A, D, x_dbl, dt_rank, xz, reverse, lengths, 97);
                         CHECK(test::rel_error(other, got) < 1e-6);
                     }
                 }
@@ -118,6 +171,67 @@ TEST_CASE("cuda: the selective scan matches the CPU engine's (awkward lengths, b
         }
     }
 }
+TEST_CASE("cuda: the scan in chunks with carried state, fused softplus, and in bf16", "[gpu]") {
+    if (!have_gpu()) return;
+    std::mt19937 g(14);
+    const int di = 64, dt_rank = 4, N = 16;
+    for (const int L : {3, 2049, 70001}) {
+        const Matrix U = random_matrix(L, di, g, -1, 1);
+        const Matrix raw = random_matrix(L, di, g, -6, 1);  // dt before bias and softplus
+        const Vector bias = random_matrix(di, 1, g, -1, 0.5f);
+        Matrix delta = raw;
+        for (Eigen::Index t = 0; t < L; ++t)
+            for (int d = 0; d < di; ++d) {
+                const float v = raw(t, d) + bias(d);
+                delta(t, d) = v > 20.0f ? v : std::log1p(std::exp(v));
+            }
+        const Matrix A = random_matrix(di, N, g, -8, -0.1f);
+        const Vector D = random_matrix(di, 1, g, -1, 1);
+        const Matrix x_dbl = random_matrix(L, dt_rank + 2 * N, g, -1, 1);
+        const Matrix xz = random_matrix(L, 2 * di, g, -2, 2);
+        const std::vector<std::size_t> lengths =
+            L >= 3 ? std::vector<std::size_t>{1, static_cast<std::size_t>(L / 2), static_cast<std::size_t>(L - 1 - L / 2)}
+                   : std::vector<std::size_t>{static_cast<std::size_t>(L)};
+        const cpu::Segments seg = cpu::Segments::from_lengths(lengths);
+        for (const bool reverse : {false, true}) {
+            INFO("L " << L << " reverse " << reverse);
+            Matrix want;
+            cpu::selective_scan(U, delta, A, D, x_dbl, dt_rank, xz, reverse, seg, want);
+            const Matrix fused = gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, 0, &bias);
+            CHECK(test::rel_error(fused, want) < 1e-5);
+            // rows [0, cut) and [cut, L) as two calls, in scan order, the state carried between them
+            const int cut = L / 3 + 1;
+            DeviceMatrix state(nullptr, static_cast<std::size_t>(di) * N);
+            Matrix chunked(L, di);
+            const int first = reverse ? cut : 0, first_n = reverse ? L - cut : cut;
+            const int second = reverse ? 0 : cut, second_n = reverse ? cut : L - cut;
+            chunked.middleRows(first, first_n) =
+                gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, 0, &bias, first, first_n, &state, false);
+            if (second_n > 0)
+                chunked.middleRows(second, second_n) = gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, 0,
+                                                                       &bias, second, second_n, &state, true);
+            const double ec = test::rel_error(chunked, want);
+            INFO("two calls with carried state: relative error " << ec);
+            CHECK(ec < 1e-5);
+            // bf16 inputs and output, fp32 state: against the CPU scan of the rounded inputs
+            Matrix delta_b = bf16_rounded(raw);
+            for (Eigen::Index t = 0; t < L; ++t)
+                for (int d = 0; d < di; ++d) {
+                    const float v = delta_b(t, d) + bias(d);
+                    delta_b(t, d) = v > 20.0f ? v : std::log1p(std::exp(v));
+                }
+            Matrix want_b;
+            cpu::selective_scan(bf16_rounded(U), delta_b, A, D, bf16_rounded(x_dbl), dt_rank, bf16_rounded(xz), reverse,
+                                seg, want_b);
+            const Matrix got_b =
+                gpu_scan<kernels::bf16>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, 0, &bias);
+            const double eb = test::rel_error(got_b, want_b);
+            INFO("bf16: relative error " << eb);
+            CHECK(eb < 5e-3);
+        }
+    }
+}
+
 TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed sequences)", "[gpu]") {
     if (!have_gpu()) return;
     std::mt19937 g(12);
@@ -141,14 +255,61 @@ TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed
                 INFO("L " << L << " sequences " << lengths.size() << " reverse " << reverse);
                 Matrix want;
                 cpu::conv1d_silu(xz, w, b, reverse, seg, want);
-                REQUIRE(kernels::conv1d_silu(dx.ptr, 2 * di, dw.ptr, db.ptr, L, di, K, reverse,
-                                             static_cast<const int*>(pb), static_cast<const int*>(pe), du.ptr) == "");
+                kernels::ConvArgs<float> c;
+                c.x = dx.ptr;
+                c.ld_x = 2 * di;
+                c.w = dw.ptr;
+                c.bias = db.ptr;
+                c.length = c.total_rows = L;
+                c.d_inner = di;
+                c.kernel = K;
+                c.reverse = reverse;
+                c.seg_begin = static_cast<const int*>(pb);
+                c.seg_end = static_cast<const int*>(pe);
+                c.U = du.ptr;
+                REQUIRE(kernels::conv1d_silu(c) == "");
                 REQUIRE(kernels::device_synchronize() == "");
                 Matrix got(L, di);
                 REQUIRE(kernels::copy_to_host(got.data(), du.ptr, got.size() * sizeof(float)) == "");
                 const double err = test::rel_error(got, want);
                 INFO("relative error " << err);
                 CHECK(err < 1e-5);
+                if (L >= 5) {
+                    // a window of rows [r0, r1) read from x rows [r0-3, r1+3) only (a chunk with halo)
+                    const int r0 = L / 3, r1 = L - L / 4, x0 = std::max(0, r0 - (K - 1));
+                    const int x1 = std::min(L, r1 + K - 1);
+                    const Matrix xs = xz.middleRows(x0, x1 - x0);
+                    DeviceMatrix dxs(xs.data(), xs.size()), dus(nullptr, (r1 - r0) * di);
+                    c.x = dxs.ptr;
+                    c.x_row0 = x0;
+                    c.row0 = r0;
+                    c.length = r1 - r0;
+                    c.U = dus.ptr;
+                    REQUIRE(kernels::conv1d_silu(c) == "");
+                    Matrix part(r1 - r0, di);
+                    REQUIRE(kernels::copy_to_host(part.data(), dus.ptr, part.size() * sizeof(float)) == "");
+                    CHECK(test::rel_error(part, Matrix(want.middleRows(r0, r1 - r0))) < 1e-5);
+                    // and in bf16: inputs rounded, output within bf16 rounding
+                    DeviceValues<kernels::bf16> bx(xz.data(), xz.size()), bu(nullptr, static_cast<std::size_t>(L) * di);
+                    kernels::ConvArgs<kernels::bf16> cb;
+                    cb.x = bx.ptr;
+                    cb.ld_x = 2 * di;
+                    cb.w = dw.ptr;
+                    cb.bias = db.ptr;
+                    cb.length = cb.total_rows = L;
+                    cb.d_inner = di;
+                    cb.kernel = K;
+                    cb.reverse = reverse;
+                    cb.seg_begin = c.seg_begin;
+                    cb.seg_end = c.seg_end;
+                    cb.U = bu.ptr;
+                    REQUIRE(kernels::conv1d_silu(cb) == "");
+                    Matrix want_b;
+                    cpu::conv1d_silu(bf16_rounded(xz), w, b, reverse, seg, want_b);
+                    const double eb = test::rel_error(bu.download(L, di), want_b);
+                    INFO("bf16 relative error " << eb);
+                    CHECK(eb < 5e-3);
+                }
             }
             kernels::device_free(pb);
             kernels::device_free(pe);

@@ -60,7 +60,10 @@ void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine
         const Eigen::Index emb_cols = spec.embedding ? embedding_channels(model->config, embed.rc) : 0;
         const Eigen::Index k_cols = spec.kmer ? (Eigen::Index(1) << (2 * spec.kmer)) : 0;
         batch.X.resize(n, emb_cols + k_cols);
-        if (spec.embedding) {
+        if (spec.embedding && embed.pool == PoolMode::mean && engine->pools_on_device()) {
+            const auto pooled = embed_batch_mean(*engine, *model, seqs, embed.rc, embed.add_sep, &unknown);
+            for (Eigen::Index i = 0; i < n; ++i) batch.X.row(i).head(emb_cols) = pooled[static_cast<std::size_t>(i)];
+        } else if (spec.embedding) {
             const auto per_position = embed_batch(*engine, *model, seqs, embed.rc, embed.add_sep, &unknown);
             for (Eigen::Index i = 0; i < n; ++i)
                 batch.X.row(i).head(emb_cols) = pool_rows(per_position[static_cast<std::size_t>(i)], embed.pool).transpose();

@@ -41,26 +41,52 @@ int cuda_device_count() noexcept {
 #endif
 }
 
+Precision parse_precision(const std::string& text) {
+    if (text == "fp32") return Precision::fp32;
+    if (text == "bf16") return Precision::bf16;
+    fail(ErrorKind::usage, "--precision " + text + ": expected fp32 or bf16");
+}
+
 std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device, const EngineOptions& options) {
     const int gpus = cuda_device_count();
     switch (device.kind) {
     case DeviceKind::cpu: break;
     case DeviceKind::automatic:
-        // `auto` keeps the CPU for now: the CUDA engine (fp32) agrees with it within rounding,
-        // but its cuBLAS GEMMs pick kernels by batch size, so its last bits depend on how rows
-        // are packed, and sharded runs would then no longer merge byte for byte (tried on the
-        // H100: two tests that assert exact equality failed). `--device cuda` asks for it.
-        if (gpus > 0) log_info("a CUDA GPU is present; running on the CPU (use --device cuda for the GPU engine)");
+#ifdef DNAMBA_HAVE_CUDA
+        if (gpus > 0) {
+            auto engine = make_cuda_engine(model, 0, options);
+            log_info("--device auto: using the GPU engine on " + engine->description() +
+                     " (--device cpu for the CPU engine)");
+            return engine;
+        }
+#endif
         break;
     case DeviceKind::cuda:
 #ifdef DNAMBA_HAVE_CUDA
-        return make_cuda_engine(model, device.index);
+        return make_cuda_engine(model, device.index, options);
 #else
         fail(ErrorKind::device, "--device cuda: this dnamba was built without the CUDA kernels (no nvcc at build "
                                 "time; " + std::to_string(gpus) + " CUDA device(s) visible); use --device cpu or auto");
 #endif
     }
+    if (options.precision == Precision::bf16)
+        fail(ErrorKind::usage, std::string("--precision bf16 runs on the GPU engine only, and ") +
+                                   (device.kind == DeviceKind::cpu ? "--device cpu was asked for"
+                                                                   : "no usable GPU was found") +
+                                   "; use --precision fp32 (the CPU engine computes in fp32)");
     return make_cpu_engine(model, options);
+}
+
+Matrix Engine::forward_pooled_mean(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths) {
+    const Matrix h = forward_packed(ids, lengths);
+    Matrix pooled(static_cast<Eigen::Index>(lengths.size()), h.cols());
+    Eigen::Index offset = 0;
+    for (std::size_t i = 0; i < lengths.size(); ++i) {
+        const auto rows = static_cast<Eigen::Index>(lengths[i]);
+        pooled.row(static_cast<Eigen::Index>(i)) = h.middleRows(offset, rows).colwise().mean();
+        offset += rows;
+    }
+    return pooled;
 }
 
 }  // namespace dnamba

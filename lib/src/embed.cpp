@@ -96,6 +96,37 @@ std::vector<Matrix> embed_batch(Engine& engine, const Model& model, const std::v
     return out;
 }
 
+std::vector<Matrix> embed_batch_mean(Engine& engine, const Model& model, const std::vector<std::string_view>& seqs,
+                                     RcMode rc, bool add_sep, std::size_t* unknown) {
+    const ModelConfig& c = model.config;
+    std::vector<std::int32_t> ids;
+    std::vector<std::size_t> lengths;
+    for (const auto& seq : seqs) {
+        const auto t = tokenize(seq, add_sep, unknown);
+        ids.insert(ids.end(), t.begin(), t.end());
+        lengths.push_back(t.size());
+    }
+    const Matrix p = engine.forward_pooled_mean(ids, lengths);
+    // the mean commutes with the rc combinations of embed_batch (row flips change no mean)
+    Matrix pr;
+    if (rc == RcMode::average && !c.rcps) {
+        ids.clear();
+        for (const auto& seq : seqs) {
+            const auto t = tokenize(reverse_complement(seq), add_sep, nullptr);
+            ids.insert(ids.end(), t.begin(), t.end());
+        }
+        pr = engine.forward_pooled_mean(ids, lengths);
+    }
+    const int d = c.d_model;
+    std::vector<Matrix> out;
+    for (Eigen::Index i = 0; i < p.rows(); ++i) {
+        if (rc == RcMode::none) out.emplace_back(p.row(i));
+        else if (c.rcps) out.emplace_back((p.row(i).head(d) + p.row(i).tail(d).reverse()) * 0.5f);
+        else out.emplace_back((p.row(i) + pr.row(i)) * 0.5f);
+    }
+    return out;
+}
+
 Matrix embed_sequence(Engine& engine, const Model& model, std::string_view seq, RcMode rc, bool add_sep,
                       std::size_t* unknown) {
     return std::move(embed_batch(engine, model, {seq}, rc, add_sep, unknown).front());
@@ -250,6 +281,13 @@ EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions&
                     seqs.push_back(it.seq);
                     r.bases += it.seq.size();
                     r.rows.push_back(it.row);
+                }
+                if (options.pool == PoolMode::mean && engine.pools_on_device()) {
+                    // only the pooled rows leave the GPU
+                    for (auto& v : embed_batch_mean(engine, model, seqs, options.rc, options.add_sep, &r.unknown))
+                        r.values.push_back(std::move(v));
+                    if (!results.push(std::move(r))) return;
+                    continue;
                 }
                 auto per_position = embed_batch(engine, model, seqs, options.rc, options.add_sep, &r.unknown);
                 for (auto& m : per_position) {

@@ -1,14 +1,16 @@
 // Scan-only micro-benchmark of the CUDA selective scan (kernels/selective_scan.cu): one
-// sequence, d_inner 512, d_state 16 by default, fp32 in and out, z gate and D skip on.
-// Prints the median of --repeat timed runs (after a warm-up), the bytes the scan must move
-// at least (u, delta, z read, y written, B and C read: 4*(4*L*d_inner + 2*L*d_state) bytes)
-// and the bandwidth that implies.
-//   build-gpu/tests/dnamba_bench_scan [L [d_inner [d_state [repeat [chunk]]]]]
+// sequence, d_inner 512, d_state 16 by default, z gate, D skip, delta bias and softplus on
+// (as DEVICE.md's mamba_ssm reference), fp32 or bf16 in and out. Prints the median of
+// `repeat` timed runs (after a warm-up), the bytes the scan must move at least (u, delta, z
+// read, y written, B and C read) and the bandwidth that implies.
+//   build-gpu/tests/dnamba_bench_scan [L [d_inner [d_state [repeat [chunk [fp32|bf16]]]]]]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "selective_scan.hpp"
@@ -22,45 +24,56 @@ static void check(const std::string& e) {
     }
 }
 
-int main(int argc, char** argv) {
-    const int L = argc > 1 ? std::atoi(argv[1]) : 1048576;
-    const int di = argc > 2 ? std::atoi(argv[2]) : 512;
-    const int N = argc > 3 ? std::atoi(argv[3]) : 16;
-    const int repeat = argc > 4 ? std::atoi(argv[4]) : 10;
-    const int chunk = argc > 5 ? std::atoi(argv[5]) : 0;  // 0: the kernel's default
+template <typename T>
+static int run(int L, int di, int N, int repeat, int chunk) {
     std::mt19937 g(1);
-    std::uniform_real_distribution<float> unit(-1, 1), dt(0.001f, 0.1f), neg(-8, -0.1f);
+    std::uniform_real_distribution<float> unit(-1, 1), dt(-5.0f, -1.0f), neg(-8, -0.1f);
     const std::size_t ld = static_cast<std::size_t>(L) * di;
-    std::vector<float> u(ld), delta(ld), z(ld), A(static_cast<std::size_t>(di) * N), D(di), bc(static_cast<std::size_t>(L) * 2 * N);
+    std::vector<float> u(ld), delta(ld), z(ld), A(static_cast<std::size_t>(di) * N), D(di), bias(di),
+        bc(static_cast<std::size_t>(L) * 2 * N);
     for (auto& x : u) x = unit(g);
     for (auto& x : delta) x = dt(g);
     for (auto& x : z) x = unit(g);
     for (auto& x : A) x = neg(g);
     for (auto& x : D) x = unit(g);
+    for (auto& x : bias) x = unit(g);
     for (auto& x : bc) x = unit(g);
-    auto upload = [&](const std::vector<float>& h) {
+    auto upload_f32 = [&](const std::vector<float>& h) {
         void* p = nullptr;
         check(k::device_alloc(&p, h.size() * sizeof(float)));
         check(k::copy_to_device(p, h.data(), h.size() * sizeof(float)));
         return static_cast<float*>(p);
     };
-    k::ScanArgs a;
+    auto upload = [&](const std::vector<float>& h) {
+        std::vector<T> v(h.size());
+        for (std::size_t i = 0; i < h.size(); ++i) {
+            if constexpr (std::is_same_v<T, float>) v[i] = h[i];
+            else v[i] = k::to_bf16(h[i]);
+        }
+        void* p = nullptr;
+        check(k::device_alloc(&p, v.size() * sizeof(T)));
+        check(k::copy_to_device(p, v.data(), v.size() * sizeof(T)));
+        return static_cast<T*>(p);
+    };
+    k::ScanArgsT<T> a;
     a.length = L;
     a.d_inner = di;
     a.d_state = N;
     a.u = upload(u);
     a.delta = upload(delta);
+    a.delta_bias = upload_f32(bias);
+    a.delta_softplus = true;
     a.z = upload(z);
     a.ld_z = di;
-    a.A = upload(A);
-    a.D = upload(D);
-    float* dbc = upload(bc);
+    a.A = upload_f32(A);
+    a.D = upload_f32(D);
+    T* dbc = upload(bc);
     a.B = dbc;
     a.C = dbc + N;
     a.ld_bc = 2 * N;
     void* y = nullptr;
-    check(k::device_alloc(&y, ld * sizeof(float)));
-    a.y = static_cast<float*>(y);
+    check(k::device_alloc(&y, ld * sizeof(T)));
+    a.y = static_cast<T*>(y);
     void* ws = nullptr;
     check(k::device_alloc(&ws, k::scan_workspace_floats(L, di, N, chunk) * sizeof(float)));
     a.workspace = static_cast<float*>(ws);
@@ -75,10 +88,21 @@ int main(int argc, char** argv) {
         ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());
-    const double bytes = 4.0 * (4.0 * L * di + 2.0 * L * N);
+    const double bytes = static_cast<double>(sizeof(T)) * (4.0 * L * di + 2.0 * L * N);
     const double med = ms[ms.size() / 2];
-    std::printf("scan L=%d d_inner=%d d_state=%d fp32 chunk=%d: median %.3f ms (min %.3f, max %.3f) over %d runs; "
+    std::printf("scan L=%d d_inner=%d d_state=%d %s chunk=%d: median %.3f ms (min %.3f, max %.3f) over %d runs; "
                 "at least %.1f MB moved -> %.0f GB/s effective\n",
-                L, di, N, chunk > 0 ? chunk : k::scan_default_chunk(L), med, ms.front(), ms.back(), repeat, bytes / 1e6, bytes / med / 1e6);
+                L, di, N, std::is_same_v<T, float> ? "fp32" : "bf16", chunk > 0 ? chunk : k::scan_default_chunk(L),
+                med, ms.front(), ms.back(), repeat, bytes / 1e6, bytes / med / 1e6);
     return 0;
+}
+
+int main(int argc, char** argv) {
+    const int L = argc > 1 ? std::atoi(argv[1]) : 1048576;
+    const int di = argc > 2 ? std::atoi(argv[2]) : 512;
+    const int N = argc > 3 ? std::atoi(argv[3]) : 16;
+    const int repeat = argc > 4 ? std::atoi(argv[4]) : 10;
+    const int chunk = argc > 5 ? std::atoi(argv[5]) : 0;  // 0: the kernel's default
+    const bool bf16 = argc > 6 && std::strcmp(argv[6], "bf16") == 0;
+    return bf16 ? run<k::bf16>(L, di, N, repeat, chunk) : run<float>(L, di, N, repeat, chunk);
 }

@@ -35,6 +35,13 @@ enum class RcMode { none, average };
                                               const std::vector<std::string_view>& seqs, RcMode rc, bool add_sep,
                                               std::size_t* unknown = nullptr);
 
+// embed_batch followed by the mean over each result's rows, through
+// Engine::forward_pooled_mean (on the GPU only the pooled rows leave the device): one 1 x C
+// row per sequence, equal to the mean of embed_batch's rows within rounding.
+[[nodiscard]] std::vector<Matrix> embed_batch_mean(Engine& engine, const Model& model,
+                                                   const std::vector<std::string_view>& seqs, RcMode rc, bool add_sep,
+                                                   std::size_t* unknown);
+
 // One sequence: embed_batch({seq})[0].
 [[nodiscard]] Matrix embed_sequence(Engine& engine, const Model& model, std::string_view seq, RcMode rc,
                                     bool add_sep, std::size_t* unknown = nullptr);

@@ -2,7 +2,7 @@
 //
 // An Engine turns token ids into final hidden states (after norm_f), [L x C] with
 // C = model.config.hidden_channels(). The CPU engine (Eigen, OpenMP) is the reference
-// numerics; the CUDA engine (issue "GPU engine") implements the same interface.
+// numerics; the CUDA engine (fp32 or bf16) implements the same interface.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +42,13 @@ public:
     [[nodiscard]] Matrix forward(const std::vector<std::int32_t>& ids) { return forward_packed(ids, {ids.size()}); }
     [[nodiscard]] virtual std::string description() const = 0;  // "cpu (2 threads)"
 
+    // The mean over each sequence's rows of forward_packed(ids, lengths): [lengths.size() x C].
+    // Engines that pool on the device (pools_on_device()) move only these rows to the host;
+    // the default runs forward_packed and averages on the host.
+    [[nodiscard]] virtual Matrix forward_pooled_mean(const std::vector<std::int32_t>& ids,
+                                                     const std::vector<std::size_t>& lengths);
+    [[nodiscard]] virtual bool pools_on_device() const { return false; }
+
     // Per-stage timing (benchmarks): when on, the engine waits for each stage to finish and
     // adds its wall time to stage_seconds() (slower overall). Engines without it ignore it.
     virtual void set_profiling(bool on) { (void)on; }
@@ -49,15 +56,29 @@ public:
     [[nodiscard]] virtual std::vector<std::pair<std::string, double>> stage_seconds() const { return {}; }
     // Device memory the engine holds (weights and buffers), in bytes; 0 on the CPU.
     [[nodiscard]] virtual std::size_t device_bytes() const { return 0; }
+    // The most device memory the engine has held at once since it was made, in bytes.
+    [[nodiscard]] virtual std::size_t device_peak_bytes() const { return 0; }
 };
+
+enum class Precision { fp32, bf16 };
+
+// "fp32" | "bf16". Throws Error(usage) otherwise.
+[[nodiscard]] Precision parse_precision(const std::string& text);
 
 struct EngineOptions {
-    int threads = 0;  // 0 = all hardware threads
+    int threads = 0;  // CPU threads; 0 = all hardware threads
+    // Activations and GEMMs in bf16 (fp32 accumulation, fp32 residual stream and scan
+    // states): the GPU engine only; the CPU engine computes in fp32.
+    Precision precision = Precision::fp32;
+    // GPU engine: rows per chunk along the input (one layer's working set is this many rows;
+    // 0: planned from the input length). Results do not depend on it beyond rounding.
+    std::size_t chunk_rows = 0;
 };
 
-// Builds the engine for `device`. `auto` picks the CPU while no GPU engine exists in this
-// build and says so when a GPU is present; `cuda` throws Error(device) with what to do.
-// The model must outlive the engine.
+// Builds the engine for `device`. `auto` picks the GPU engine on device 0 when this build has
+// it and a GPU is visible (and says so), else the CPU; `cuda` without a usable GPU throws
+// Error(device) with what to do; bf16 on the CPU throws Error(usage). The model must outlive
+// the engine.
 [[nodiscard]] std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device,
                                                   const EngineOptions& options);
 

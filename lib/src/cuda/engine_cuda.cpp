@@ -1,24 +1,44 @@
-// The CUDA engine (fp32): the CPU engine's forward pass (cpu/engine_cpu.cpp), step for step,
-// on the GPU through the kernels/ launch API. Weights are uploaded once; the working buffers
-// of a batch are allocated on first use, grown when a longer batch comes, and reused across
-// layers and calls. The reverse direction reads the same in_proj output backwards (no flipped
-// copies); with tied projections in_proj runs once for both directions.
+// The CUDA engine: the CPU engine's forward pass (cpu/engine_cpu.cpp) on the GPU through the
+// kernels/ launch API, in fp32 or bf16 (GEMM inputs and outputs and the layer activations in
+// bf16, fp32 accumulation, fp32 residual stream, norms and scan states).
 //
-// Not yet here (GPU-engine issue): bf16, streams and pinned-memory overlap, pooling on the
-// device, chunked inputs longer than memory, OOM retry with smaller batches.
+// Memory plan. Only two arrays span the whole input: the fp32 residual stream and the mixer
+// output (the next layer's input), L x C each. Everything else (the normed rows, in_proj
+// output, conv output, x_proj/dt_proj outputs, scan outputs) is one chunk of rows, reused for
+// every chunk, direction and layer. A direction runs its chunks in scan order and carries the
+// scan state from one chunk to the next (state_out -> state_in); the conv reads K-1 rows of
+// halo around the chunk, so chunks change nothing but rounding. When the whole input is one
+// chunk, in_proj runs once for both directions (tied projections); with several chunks it runs
+// once per direction (the price of O(chunk) memory).
+//
+// RCPS without flips: the reverse-complement half rc(M(rc(x2))) equals running M on x2 in
+// place with the two directions' roles swapped (the forward weights scan backwards) and with
+// in_proj's input columns and out_proj's output rows reversed (uploaded once as such).
+//
+// Results leave the device chunk by chunk (final norm of a chunk, copy into a pinned buffer,
+// then into the result on the host while the next chunk is copied), or, for pooled
+// embeddings, as per-sequence sums reduced on the device.
+//
+// Out of memory: chunk buffers are retried at half the rows (down to 1,024); if the
+// whole-input arrays do not fit, a batch of several sequences runs as two halves; each retry
+// is reported on stderr.
 #ifdef DNAMBA_HAVE_CUDA
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <numeric>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "conv_norm.hpp"
 #include "cuda/engine_cuda.hpp"
 #include "device_query.hpp"
 #include "dnamba/error.hpp"
+#include "dnamba/log.hpp"
 #include "engine_ops.hpp"
 #include "selective_scan.hpp"
 
@@ -29,34 +49,45 @@ void check(const std::string& e, const char* what) {
     if (!e.empty()) fail(ErrorKind::device, std::string("CUDA engine, ") + what + ": " + e);
 }
 
-// A device array that only grows.
-// Bytes held by every DeviceArray of the process (the engine's device memory).
-std::size_t g_device_bytes = 0;
+// An allocation that failed for lack of device memory (the engine retries smaller).
+class DeviceOutOfMemory : public Error {
+public:
+    explicit DeviceOutOfMemory(const std::string& message) : Error(ErrorKind::device, message) {}
+};
 
+// Bytes held by every DeviceArray of the process (the engine's device memory) and the peak.
+std::size_t g_device_bytes = 0;
+std::size_t g_device_peak = 0;
+
+// A device array that only grows (release() gives the memory back).
 template <typename T>
 class DeviceArray {
 public:
     DeviceArray() = default;
     DeviceArray(const DeviceArray&) = delete;
     DeviceArray& operator=(const DeviceArray&) = delete;
-    ~DeviceArray() {
+    ~DeviceArray() { release(); }
+    void release() noexcept {
         kernels::device_free(ptr_);
         g_device_bytes -= size_ * sizeof(T);
+        ptr_ = nullptr;
+        size_ = 0;
     }
     T* reserve(std::size_t n, const char* what) {
         if (n > size_) {
-            kernels::device_free(ptr_);
-            g_device_bytes -= size_ * sizeof(T);
-            ptr_ = nullptr;
-            size_ = 0;
+            release();
             void* p = nullptr;
             const std::string e = kernels::device_alloc(&p, n * sizeof(T));
-            if (!e.empty())
-                fail(ErrorKind::device, std::string("CUDA engine: cannot allocate ") + std::to_string(n * sizeof(T) >> 20) +
-                                            " MiB for " + what + " (" + e + "); use a shorter input or --batch-tokens");
+            if (!e.empty()) {
+                const std::string m = std::string("CUDA engine: cannot allocate ") + std::to_string(n * sizeof(T) >> 20) +
+                                      " MiB for " + what + " (" + e + ")";
+                if (e.find("out of memory") != std::string::npos) throw DeviceOutOfMemory(m);
+                fail(ErrorKind::device, m);
+            }
             ptr_ = static_cast<T*>(p);
             size_ = n;
             g_device_bytes += n * sizeof(T);
+            g_device_peak = std::max(g_device_peak, g_device_bytes + kernels::gemm_workspace_bytes());
         }
         return ptr_;
     }
@@ -72,69 +103,117 @@ private:
     std::size_t size_ = 0;
 };
 
-struct DeviceMamba {
-    DeviceArray<float> in_proj, in_bias, conv_w, conv_b, x_proj, dt_proj, dt_bias, A, D, out_proj, out_bias;
-    bool has_in_bias = false, has_conv_b = false, has_out_bias = false;
-};
-
-void upload(const MambaWeights& m, DeviceMamba& d) {
-    auto put = [](DeviceArray<float>& dst, const float* src, Eigen::Index n, const char* what) {
-        if (n > 0) dst.upload(src, static_cast<std::size_t>(n), what);
-    };
-    put(d.in_proj, m.in_proj.data(), m.in_proj.size(), "in_proj");
-    put(d.in_bias, m.in_bias.data(), m.in_bias.size(), "in_proj bias");
-    put(d.conv_w, m.conv_w.data(), m.conv_w.size(), "conv1d");
-    put(d.conv_b, m.conv_b.data(), m.conv_b.size(), "conv1d bias");
-    put(d.x_proj, m.x_proj.data(), m.x_proj.size(), "x_proj");
-    put(d.dt_proj, m.dt_proj.data(), m.dt_proj.size(), "dt_proj");
-    put(d.dt_bias, m.dt_bias.data(), m.dt_bias.size(), "dt_proj bias");
-    put(d.A, m.A.data(), m.A.size(), "A");
-    put(d.D, m.D.data(), m.D.size(), "D");
-    put(d.out_proj, m.out_proj.data(), m.out_proj.size(), "out_proj");
-    put(d.out_bias, m.out_bias.data(), m.out_bias.size(), "out_proj bias");
-    d.has_in_bias = m.in_bias.size() > 0;
-    d.has_conv_b = m.conv_b.size() > 0;
-    d.has_out_bias = m.out_bias.size() > 0;
+// Uploads fp32 host values as T (bf16: rounded to nearest even).
+template <typename T>
+void upload_as(DeviceArray<T>& dst, const float* src, Eigen::Index n, const char* what) {
+    if (n <= 0) return;
+    if constexpr (std::is_same_v<T, float>) {
+        dst.upload(src, static_cast<std::size_t>(n), what);
+    } else {
+        std::vector<T> v(static_cast<std::size_t>(n));
+        for (Eigen::Index i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = kernels::to_bf16(src[i]);
+        dst.upload(v.data(), v.size(), what);
+    }
 }
 
+void upload_f32(DeviceArray<float>& dst, const float* src, Eigen::Index n, const char* what) {
+    if (n > 0) dst.upload(src, static_cast<std::size_t>(n), what);
+}
+
+// in_proj / out_proj of a direction (GEMM weights in the compute type).
+template <typename T>
+struct DeviceProj {
+    DeviceArray<T> in_proj, out_proj;
+    DeviceArray<float> in_bias, out_bias;
+    bool has_in_bias = false, has_out_bias = false;
+
+    // `rc`: the reverse-complement half's form (in_proj columns, out_proj rows and bias reversed).
+    void upload(const MambaWeights& m, bool rc) {
+        const Matrix in = rc ? Matrix(m.in_proj.rowwise().reverse()) : m.in_proj;
+        const Matrix out = rc ? Matrix(m.out_proj.colwise().reverse()) : m.out_proj;
+        const Vector ob = rc ? Vector(m.out_bias.reverse()) : m.out_bias;
+        upload_as(in_proj, in.data(), in.size(), "in_proj");
+        upload_as(out_proj, out.data(), out.size(), "out_proj");
+        upload_f32(in_bias, m.in_bias.data(), m.in_bias.size(), "in_proj bias");
+        upload_f32(out_bias, ob.data(), ob.size(), "out_proj bias");
+        has_in_bias = m.in_bias.size() > 0;
+        has_out_bias = ob.size() > 0;
+    }
+};
+
+// One Mamba direction: projections (plain and, for RCPS, the rc form) and the rest.
+template <typename T>
+struct DeviceMamba {
+    DeviceProj<T> proj, proj_rc;
+    DeviceArray<T> x_proj, dt_proj;
+    DeviceArray<float> conv_w, conv_b, dt_bias, A, D;
+    bool has_conv_b = false, has_dt_bias = false;
+
+    void upload(const MambaWeights& m, bool projections, bool rcps) {
+        if (projections) {
+            proj.upload(m, false);
+            if (rcps) proj_rc.upload(m, true);
+        }
+        upload_as(x_proj, m.x_proj.data(), m.x_proj.size(), "x_proj");
+        upload_as(dt_proj, m.dt_proj.data(), m.dt_proj.size(), "dt_proj");
+        upload_f32(conv_w, m.conv_w.data(), m.conv_w.size(), "conv1d");
+        upload_f32(conv_b, m.conv_b.data(), m.conv_b.size(), "conv1d bias");
+        upload_f32(dt_bias, m.dt_bias.data(), m.dt_bias.size(), "dt_proj bias");
+        upload_f32(A, m.A.data(), m.A.size(), "A");
+        upload_f32(D, m.D.data(), m.D.size(), "D");
+        has_conv_b = m.conv_b.size() > 0;
+        has_dt_bias = m.dt_bias.size() > 0;
+    }
+};
+
+template <typename T>
 struct DeviceLayer {
-    DeviceMamba fwd, rev;
+    DeviceMamba<T> fwd, rev;
     DeviceArray<float> norm_w, norm_b;
     bool has_norm_b = false;
 };
 
+constexpr std::size_t k_default_chunk_rows = 131072;
+constexpr std::size_t k_min_chunk_rows = 1024;
+
+template <typename T>
 class CudaEngine final : public Engine {
 public:
-    CudaEngine(const Model& model, int device) : model_(model), device_(device) {
+    CudaEngine(const Model& model, int device, const EngineOptions& options)
+        : model_(model), device_(device), chunk_option_(options.chunk_rows) {
         check(kernels::set_device(device), "select the device");
         const ModelConfig& c = model.config;
         const auto& w = model.weights;
-        embedding_.upload(w.embedding.data(), static_cast<std::size_t>(w.embedding.size()), "embedding");
+        upload_f32(embedding_, w.embedding.data(), w.embedding.size(), "embedding");
         std::vector<int> comp(c.complement_map.begin(), c.complement_map.end());
         complement_.upload(comp.data(), comp.size(), "complement map");
         for (const LayerWeights& l : w.layers) {
-            auto dl = std::make_unique<DeviceLayer>();
-            upload(l.fwd, dl->fwd);
-            if (c.bidirectional) upload(l.rev, dl->rev);
-            dl->norm_w.upload(l.norm_w.data(), static_cast<std::size_t>(l.norm_w.size()), "norm");
+            auto dl = std::make_unique<DeviceLayer<T>>();
+            dl->fwd.upload(l.fwd, true, c.rcps);
+            if (c.bidirectional) dl->rev.upload(l.rev, !c.weight_tie, c.rcps);
+            upload_f32(dl->norm_w, l.norm_w.data(), l.norm_w.size(), "norm");
             dl->has_norm_b = l.norm_b.size() > 0;
-            if (dl->has_norm_b) dl->norm_b.upload(l.norm_b.data(), static_cast<std::size_t>(l.norm_b.size()), "norm bias");
+            upload_f32(dl->norm_b, l.norm_b.data(), l.norm_b.size(), "norm bias");
             layers_.push_back(std::move(dl));
         }
-        norm_f_w_.upload(w.norm_f_w.data(), static_cast<std::size_t>(w.norm_f_w.size()), "norm_f");
+        upload_f32(norm_f_w_, w.norm_f_w.data(), w.norm_f_w.size(), "norm_f");
         has_norm_f_b_ = w.norm_f_b.size() > 0;
-        if (has_norm_f_b_) norm_f_b_.upload(w.norm_f_b.data(), static_cast<std::size_t>(w.norm_f_b.size()), "norm_f bias");
+        upload_f32(norm_f_b_, w.norm_f_b.data(), w.norm_f_b.size(), "norm_f bias");
         char name[256] = "GPU";
         (void)kernels::device_name(device_, name, sizeof name);
         name_ = name;
+        for (auto& e : events_) check(kernels::event_create(&e), "create an event");
     }
 
-    ~CudaEngine() override { kernels::host_free_pinned(staging_); }
+    ~CudaEngine() override {
+        for (void* s : staging_) kernels::host_free_pinned(s);
+        for (void* e : events_) kernels::event_destroy(e);
+    }
     CudaEngine(const CudaEngine&) = delete;
     CudaEngine& operator=(const CudaEngine&) = delete;
 
     std::string description() const override {
-        return "cuda:" + std::to_string(device_) + " (" + name_ + ", fp32)";
+        return "cuda:" + std::to_string(device_) + " (" + name_ + ", " + (bf16_ ? "bf16" : "fp32") + ")";
     }
 
     void set_profiling(bool on) override {
@@ -142,24 +221,60 @@ public:
         stages_.clear();
     }
     std::vector<std::pair<std::string, double>> stage_seconds() const override { return stages_; }
-    std::size_t device_bytes() const override { return g_device_bytes; }
+    std::size_t device_bytes() const override { return g_device_bytes + kernels::gemm_workspace_bytes(); }
+    std::size_t device_peak_bytes() const override { return g_device_peak; }
+    bool pools_on_device() const override { return true; }
 
     Matrix forward_packed(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths) override {
+        return run(ids, lengths, false);
+    }
+    Matrix forward_pooled_mean(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths) override {
+        return run(ids, lengths, true);
+    }
+
+private:
+    static constexpr bool bf16_ = std::is_same_v<T, kernels::bf16>;
+
+    // One pass, or, when the whole-input arrays do not fit, the sequences in two halves.
+    Matrix run(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths, bool pooled) {
         check(kernels::set_device(device_), "select the device");  // the calling thread may be new
+        validate(ids, lengths);
+        try {
+            return run_once(ids, lengths, pooled);
+        } catch (const DeviceOutOfMemory& e) {
+            release_activations();
+            if (lengths.size() < 2)
+                fail(ErrorKind::device, std::string(e.what()) + "; an input of " + std::to_string(ids.size()) +
+                                            " tokens needs about " + std::to_string(full_bytes_per_row() * ids.size() >> 20) +
+                                            " MiB for its residual stream and layer output on this GPU; use a "
+                                            "shorter input (--window) or a GPU with more free memory");
+            const std::size_t half = lengths.size() / 2;
+            const std::size_t split = std::accumulate(lengths.begin(), lengths.begin() + static_cast<std::ptrdiff_t>(half),
+                                                      std::size_t{0});
+            log_warning("out of GPU memory for a batch of " + std::to_string(lengths.size()) + " sequences (" +
+                        std::to_string(ids.size()) + " tokens); running it as two batches");
+            const std::vector<std::int32_t> ids_a(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(split));
+            const std::vector<std::int32_t> ids_b(ids.begin() + static_cast<std::ptrdiff_t>(split), ids.end());
+            const std::vector<std::size_t> len_a(lengths.begin(), lengths.begin() + static_cast<std::ptrdiff_t>(half));
+            const std::vector<std::size_t> len_b(lengths.begin() + static_cast<std::ptrdiff_t>(half), lengths.end());
+            const Matrix a = run(ids_a, len_a, pooled);
+            const Matrix b = run(ids_b, len_b, pooled);
+            Matrix both(a.rows() + b.rows(), a.cols());
+            both.topRows(a.rows()) = a;
+            both.bottomRows(b.rows()) = b;
+            return both;
+        }
+    }
+
+    void validate(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths) const {
         const ModelConfig& c = model_.config;
-        const int L = static_cast<int>(ids.size());
-        if (L == 0) fail(ErrorKind::input, "cannot run the model on an empty sequence");
-        std::vector<int> seg_begin, seg_end;
-        std::vector<unsigned char> reset_fwd(ids.size(), 0), reset_rev(ids.size(), 0);
+        if (ids.empty()) fail(ErrorKind::input, "cannot run the model on an empty sequence");
+        if (ids.size() > 0x7fffffffu)
+            fail(ErrorKind::input, "the GPU engine takes at most 2^31-1 tokens per pass, got " + std::to_string(ids.size()));
         std::size_t total = 0;
         for (std::size_t len : lengths) {
             if (len == 0) fail(ErrorKind::input, "cannot run the model on an empty sequence");
-            reset_fwd[total] = 1;
-            reset_rev[total + len - 1] = 1;
-            seg_begin.insert(seg_begin.end(), len, static_cast<int>(total));
-            seg_end.insert(seg_end.end(), len, static_cast<int>(total + len));
             total += len;
-            if (total > ids.size()) break;
         }
         if (total != ids.size())
             fail(ErrorKind::usage, "forward_packed: lengths sum to " + std::to_string(total) + " but " +
@@ -168,141 +283,373 @@ public:
             if (id < 0 || id >= c.vocab_size)
                 fail(ErrorKind::input, "token id " + std::to_string(id) + " is outside the model vocabulary of " +
                                            std::to_string(c.vocab_size));
-        const int d = c.d_model, C = c.hidden_channels(), di = c.d_inner, N = c.d_state, R = c.dt_rank;
-        const std::size_t Ls = static_cast<std::size_t>(L);
-        int* dids = ids_.upload(ids.data(), Ls, "token ids");
+    }
+
+    std::size_t full_bytes_per_row() const {
+        const std::size_t C = static_cast<std::size_t>(model_.config.hidden_channels());
+        return C * (sizeof(float) + sizeof(T)) + 3 * sizeof(int) + 2;
+    }
+
+    void release_activations() noexcept {
+        residual_.release();
+        hidden_.release();
+        ids_.release();
+        seg_begin_.release();
+        seg_end_.release();
+        reset_fwd_.release();
+        reset_rev_.release();
+        release_chunk_buffers();
+    }
+
+    void release_chunk_buffers() noexcept {
+        for (auto* a : {&normed_, &xz_, &u_, &x_dbl_, &delta_, &y_fwd_, &y_rev_, &tmp_}) a->release();
+        out_chunk_.release();
+        workspace_.release();
+        state_.release();
+    }
+
+    // Chunk buffers for `rows` output rows; false when they do not fit.
+    bool reserve_chunk_buffers(std::size_t rows, std::size_t L) {
+        const ModelConfig& c = model_.config;
+        const std::size_t d = c.d_model, C = c.hidden_channels(), di = c.d_inner, N = c.d_state, R = c.dt_rank;
+        const std::size_t ext = std::min(L, rows + 2 * static_cast<std::size_t>(c.d_conv - 1));
+        try {
+            normed_.reserve(ext * d, "normed rows");
+            xz_.reserve(ext * 2 * di, "in_proj output");
+            u_.reserve(rows * di, "conv output");
+            x_dbl_.reserve(rows * (R + 2 * N), "x_proj output");
+            delta_.reserve(rows * di, "dt_proj output");
+            y_fwd_.reserve(rows * di, "scan output");
+            if (c.bidirectional) y_rev_.reserve(rows * di, "scan output");
+            tmp_.reserve(rows * d, "mixer output");
+            out_chunk_.reserve(rows * C, "output rows");
+            workspace_.reserve(kernels::scan_workspace_floats(static_cast<int>(rows), static_cast<int>(di),
+                                                              static_cast<int>(N), 0),
+                               "scan workspace");
+            state_.reserve(di * N, "scan state");
+            return true;
+        } catch (const DeviceOutOfMemory&) {
+            release_chunk_buffers();
+            return false;
+        }
+    }
+
+    Matrix run_once(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths, bool pooled) {
+        const ModelConfig& c = model_.config;
+        const int L = static_cast<int>(ids.size());
+        const std::size_t Ls = ids.size();
+        const int d = c.d_model, C = c.hidden_channels();
+        std::vector<int> seg_begin(Ls), seg_end(Ls);
+        std::vector<unsigned char> reset_fwd(Ls, 0), reset_rev(Ls, 0);
+        std::size_t total = 0;
+        for (std::size_t len : lengths) {
+            reset_fwd[total] = 1;
+            reset_rev[total + len - 1] = 1;
+            std::fill_n(seg_begin.begin() + static_cast<std::ptrdiff_t>(total), len, static_cast<int>(total));
+            std::fill_n(seg_end.begin() + static_cast<std::ptrdiff_t>(total), len, static_cast<int>(total + len));
+            total += len;
+        }
+        ids_.upload(ids.data(), Ls, "token ids");
         seg_begin_.upload(seg_begin.data(), Ls, "sequence bounds");
         seg_end_.upload(seg_end.data(), Ls, "sequence bounds");
         reset_fwd_.upload(reset_fwd.data(), Ls, "sequence starts");
-        reset_rev_.upload(reset_rev.data(), Ls, "sequence starts");
-        float* hidden = hidden_.reserve(Ls * C, "hidden states");
+        reset_rev_.upload(reset_rev.data(), Ls, "sequence ends");
         float* residual = residual_.reserve(Ls * C, "residual stream");
-        float* normed = normed_.reserve(Ls * C, "normed states");
-        half_.reserve(Ls * d, "half states");
-        out_.reserve(Ls * d, "mixer output");
-        xz_.reserve(Ls * 2 * di, "in_proj output");
-        u_.reserve(Ls * di, "conv output");
-        x_dbl_.reserve(Ls * (R + 2 * N), "x_proj output");
-        delta_.reserve(Ls * di, "delta");
-        y_fwd_.reserve(Ls * di, "scan output");
-        y_rev_.reserve(Ls * di, "scan output");
-        out_rev_.reserve(Ls * d, "mixer output");
-        workspace_.reserve(kernels::scan_workspace_floats(L, di, N, 0), "scan workspace");
+        hidden_.reserve(Ls * C, "layer output");
+
+        // the chunk plan: as asked, else one chunk up to the default; halved while it does not fit
+        std::size_t rows = chunk_option_ > 0 ? chunk_option_ : k_default_chunk_rows;
+        rows = std::min(rows, Ls);
+        while (!reserve_chunk_buffers(rows, Ls)) {
+            if (rows <= k_min_chunk_rows)
+                throw DeviceOutOfMemory("CUDA engine: out of device memory even for chunks of " + std::to_string(rows) +
+                                        " rows");
+            log_warning("out of GPU memory for chunks of " + std::to_string(rows) + " rows; retrying with " +
+                        std::to_string(rows / 2));
+            rows /= 2;
+        }
+        chunk_rows_ = static_cast<int>(rows);
+        n_chunks_ = static_cast<int>((Ls + rows - 1) / rows);
+        L_ = L;
 
         if (profile_) {
             check(kernels::device_synchronize(), "uploads");
             mark_ = std::chrono::steady_clock::now();
         }
-        step(kernels::embed_rows(dids, L, embedding_.get(), d, complement_.get(), c.rcps, hidden), "embedding", "embedding");
+        const bool swap = c.rcps && c.fused_add_norm;
+        step(kernels::embed_rows(ids_.get(), L, embedding_.get(), d, complement_.get(), c.rcps, residual), "embedding",
+             "embedding");
         for (int i = 0; i < c.n_layer; ++i) {
-            const DeviceLayer& layer = *layers_[static_cast<std::size_t>(i)];
-            const bool swap = c.rcps && c.fused_add_norm;
-            step(kernels::residual_update(residual, hidden, L, C, i == 0, swap, d), "residual", "residual + norm");
-            const float* nb = layer.has_norm_b ? layer.norm_b.get() : nullptr;
-            const bool ln = c.norm == NormKind::layer;
-            step(kernels::norm_rows(residual, C, 0, d, layer.norm_w.get(), nb, ln, c.norm_eps, false, L, normed, C, 0), "norm", "residual + norm");
-            if (c.rcps) {
-                step(kernels::norm_rows(residual, C, d, d, layer.norm_w.get(), nb, ln, c.norm_eps, true, L, normed, C, d), "norm", "residual + norm");
-                // RCPSWrapper: [M(x1), rc(M(rc(x2)))]
-                mixer(layer, normed, C, L, out_.get());
-                step(kernels::copy_columns(out_.get(), d, 0, d, L, hidden, C, 0), "copy", "flips and copies");
-                step(kernels::flip_both(normed, C, d, d, seg_begin_.get(), seg_end_.get(), L, half_.get(), d, 0), "flip", "flips and copies");
-                mixer(layer, half_.get(), d, L, out_.get());
-                step(kernels::flip_both(out_.get(), d, 0, d, seg_begin_.get(), seg_end_.get(), L, hidden, C, d), "flip", "flips and copies");
-            } else {
-                mixer(layer, normed, C, L, hidden);
-            }
+            const DeviceLayer<T>& layer = *layers_[static_cast<std::size_t>(i)];
+            if (i > 0 || swap)
+                step(kernels::residual_update(residual, i > 0 ? hidden_.get() : nullptr, L, C, swap, d), "residual",
+                     "residual + norm");
+            mixer(layer, false);
+            if (c.rcps) mixer(layer, true);
         }
-        step(kernels::residual_update(residual, hidden, L, C, false, false, d), "residual", "residual + norm");
-        float* out = normed;
+        step(kernels::residual_update(residual, hidden_.get(), L, C, false, d), "residual", "residual + norm");
+        return pooled ? pool_output(lengths) : copy_output();
+    }
+
+    // Final norm of output rows [s0, s0 + n) into out_chunk_ (C columns).
+    void final_norm(int s0, int n) {
+        const ModelConfig& c = model_.config;
+        const int d = c.d_model, C = c.hidden_channels();
         const float* fb = has_norm_f_b_ ? norm_f_b_.get() : nullptr;
         const bool ln = c.norm == NormKind::layer;
-        step(kernels::norm_rows(residual, C, 0, d, norm_f_w_.get(), fb, ln, c.norm_eps, false, L, out, C, 0), "norm_f", "residual + norm");
+        const float* x = residual_.get() + static_cast<std::size_t>(s0) * C;
+        step(kernels::norm_rows(x, C, 0, d, norm_f_w_.get(), fb, ln, c.norm_eps, false, n, out_chunk_.get(), C, 0),
+             "norm_f", "residual + norm");
         if (c.rcps)
-            step(kernels::norm_rows(residual, C, d, d, norm_f_w_.get(), fb, ln, c.norm_eps, true, L, out, C, d), "norm_f", "residual + norm");
-        // through a pinned staging buffer: a device-to-pageable copy runs at a fraction of the bus speed
-        const std::size_t bytes = Ls * C * sizeof(float);
-        if (bytes > staging_bytes_) {
-            kernels::host_free_pinned(staging_);
-            staging_ = nullptr;
+            step(kernels::norm_rows(x, C, d, d, norm_f_w_.get(), fb, ln, c.norm_eps, true, n, out_chunk_.get(), C, d),
+                 "norm_f", "residual + norm");
+    }
+
+    // Per-position result: chunk by chunk through two pinned buffers, so that the copy of one
+    // chunk into the result overlaps the device-to-host copy of the next.
+    Matrix copy_output() {
+        const int C = model_.config.hidden_channels();
+        const std::size_t chunk_bytes = static_cast<std::size_t>(chunk_rows_) * C * sizeof(float);
+        if (chunk_bytes > staging_bytes_) {
+            for (void*& s : staging_) {
+                kernels::host_free_pinned(s);
+                s = nullptr;
+            }
             staging_bytes_ = 0;
-            check(kernels::host_alloc_pinned(&staging_, bytes), "pinned host buffer");
-            staging_bytes_ = bytes;
+            for (void*& s : staging_) check(kernels::host_alloc_pinned(&s, chunk_bytes), "pinned host buffer");
+            staging_bytes_ = chunk_bytes;
         }
-        step(kernels::copy_to_host(staging_, out, bytes), "copy to host", "copy to host");
-        Matrix result(L, C);
-        std::memcpy(result.data(), staging_, bytes);
+        Matrix result(L_, C);
+        auto drain = [&](int k) {
+            const int s0 = k * chunk_rows_, n = std::min(chunk_rows_, L_ - s0);
+            check(kernels::event_synchronize(events_[k % 2]), "copy to host");
+            const auto* src = static_cast<const float*>(staging_[k % 2]);
+            float* dst = result.data() + static_cast<std::size_t>(s0) * C;
+            const std::size_t count = static_cast<std::size_t>(n) * C;
+            const std::ptrdiff_t parts = 16;
+#pragma omp parallel for schedule(static)
+            for (std::ptrdiff_t p = 0; p < parts; ++p) {
+                const std::size_t a = count * static_cast<std::size_t>(p) / parts;
+                const std::size_t b = count * static_cast<std::size_t>(p + 1) / parts;
+                std::memcpy(dst + a, src + a, (b - a) * sizeof(float));
+            }
+        };
+        for (int k = 0; k < n_chunks_; ++k) {
+            const int s0 = k * chunk_rows_, n = std::min(chunk_rows_, L_ - s0);
+            final_norm(s0, n);
+            check(kernels::copy_to_host_async(staging_[k % 2], out_chunk_.get(), static_cast<std::size_t>(n) * C * sizeof(float)),
+                  "copy to host");
+            check(kernels::event_record(events_[k % 2]), "copy to host");
+            if (k > 0) drain(k - 1);
+        }
+        drain(n_chunks_ - 1);
         step("", "copy to host", "copy to host");
         return result;
     }
 
-private:
-    // BiMamba (or plain) mixer on x (L rows of stride ldx, first d_model columns) into the
-    // contiguous out [L x d_model].
-    void mixer(const DeviceLayer& layer, const float* x, int ldx, int L, float* out) {
+    // Mean per sequence, reduced on the device in double: only [sequences x C] leaves it.
+    Matrix pool_output(const std::vector<std::size_t>& lengths) {
+        const int C = model_.config.hidden_channels();
+        constexpr std::size_t k_sub_rows = 256;
+        // per chunk: pieces (the rows of one sequence within the chunk), each cut into sub-pieces
+        // of at most k_sub_rows rows; chunk-local row and sub-piece numbers
+        std::vector<int> piece_seq, piece_first, sub_begin, sub_end;
+        std::vector<std::size_t> chunk_piece(static_cast<std::size_t>(n_chunks_) + 1, 0),
+            chunk_sub(static_cast<std::size_t>(n_chunks_) + 1, 0);
+        std::size_t s = 0, start = 0, max_subs = 0;
+        for (int k = 0; k < n_chunks_; ++k) {
+            const std::size_t c0 = static_cast<std::size_t>(k) * chunk_rows_;
+            const std::size_t c1 = std::min(c0 + chunk_rows_, static_cast<std::size_t>(L_));
+            const std::size_t sub0 = sub_begin.size();
+            while (s < lengths.size() && start < c1) {
+                const std::size_t a = std::max(start, c0), b = std::min(start + lengths[s], c1);
+                piece_seq.push_back(static_cast<int>(s));
+                piece_first.push_back(static_cast<int>(sub_begin.size() - sub0));
+                for (std::size_t r = a; r < b; r += k_sub_rows) {
+                    sub_begin.push_back(static_cast<int>(r - c0));
+                    sub_end.push_back(static_cast<int>(std::min(b, r + k_sub_rows) - c0));
+                }
+                if (start + lengths[s] > c1) break;  // continues in the next chunk
+                start += lengths[s];
+                ++s;
+            }
+            piece_first.push_back(static_cast<int>(sub_begin.size() - sub0));  // closes the chunk's list
+            chunk_piece[static_cast<std::size_t>(k) + 1] = piece_seq.size();
+            chunk_sub[static_cast<std::size_t>(k) + 1] = sub_begin.size();
+            max_subs = std::max(max_subs, sub_begin.size() - sub0);
+        }
+        piece_seq_.upload(piece_seq.data(), piece_seq.size(), "pooling pieces");
+        piece_first_.upload(piece_first.data(), piece_first.size(), "pooling pieces");
+        sub_begin_.upload(sub_begin.data(), sub_begin.size(), "pooling pieces");
+        sub_end_.upload(sub_end.data(), sub_end.size(), "pooling pieces");
+        double* partial = partial_.reserve(max_subs * C, "pooling partial sums");
+        const std::size_t n_seq = lengths.size();
+        double* sums = sums_.reserve(n_seq * C, "pooled sums");
+        check(kernels::fill_zero(sums, n_seq * C * sizeof(double)), "pooled sums");
+        for (int k = 0; k < n_chunks_; ++k) {
+            const auto ku = static_cast<std::size_t>(k);
+            const int s0 = k * chunk_rows_, n = std::min(chunk_rows_, L_ - s0);
+            final_norm(s0, n);
+            const std::size_t p0 = chunk_piece[ku], q0 = chunk_sub[ku];
+            step(kernels::add_row_sums(out_chunk_.get(), C, static_cast<int>(chunk_sub[ku + 1] - q0),
+                                       sub_begin_.get() + q0, sub_end_.get() + q0, partial,
+                                       static_cast<int>(chunk_piece[ku + 1] - p0), piece_seq_.get() + p0,
+                                       piece_first_.get() + p0 + ku, sums),
+                 "pooling", "pooling");
+        }
+        std::vector<double> host(n_seq * C);
+        check(kernels::copy_to_host(host.data(), sums, host.size() * sizeof(double)), "copy pooled rows to host");
+        Matrix pooled(static_cast<Eigen::Index>(n_seq), C);
+        for (std::size_t i = 0; i < n_seq; ++i)
+            for (int j = 0; j < C; ++j)
+                pooled(static_cast<Eigen::Index>(i), j) =
+                    static_cast<float>(host[i * C + j] / static_cast<double>(lengths[i]));
+        step("", "copy to host", "copy to host");
+        return pooled;
+    }
+
+    const DeviceProj<T>& projections(const DeviceLayer<T>& layer, bool reverse_direction, bool rc) const {
+        const DeviceMamba<T>& owner = (reverse_direction && !model_.config.weight_tie) ? layer.rev : layer.fwd;
+        return rc ? owner.proj_rc : owner.proj;
+    }
+
+    // The (Bi)Mamba mixer of one channel half: columns [0, d) of the layer output, or for the
+    // RCPS reverse-complement half (rc) columns [d, 2d) with the directions' roles swapped.
+    void mixer(const DeviceLayer<T>& layer, bool rc) {
+        const ModelConfig& c = model_.config;
+        const int d = c.d_model, C = c.hidden_channels(), di = c.d_inner, K = c.d_conv;
+        T* out = hidden_.get() + (rc ? d : 0);
+        const bool bi = c.bidirectional;
+        const DeviceProj<T>& pf = projections(layer, false, rc);
+        const DeviceProj<T>& pr = projections(layer, true, rc);
+        if (n_chunks_ == 1) {
+            const int L = L_;
+            normalize(layer, rc, 0, L);
+            in_proj(pf, L);
+            direction(layer.fwd, 0, 0, L, rc, false, y_fwd_.get());
+            if (!bi) {
+                out_proj(pf, y_fwd_.get(), L, out, C, false, 1.0f);
+                return;
+            }
+            if (!c.weight_tie) in_proj(pr, L);
+            direction(layer.rev, 0, 0, L, !rc, false, y_rev_.get());
+            if (c.combine == Combine::add && c.weight_tie) {
+                // out_proj(y_f) + out_proj(y_r) = out_proj(y_f + y_r) (+ the bias twice): one GEMM
+                step(kernels::combine_rows(y_fwd_.get(), di, y_rev_.get(), di, L, di, false), "combine", "combine");
+                out_proj(pf, y_fwd_.get(), L, out, C, false, 2.0f);
+                return;
+            }
+            out_proj(pf, y_fwd_.get(), L, out, C, false, 1.0f);
+            combine_into(pr, y_rev_.get(), 0, L, out);
+            return;
+        }
+        for (int dir = 0; dir < (bi ? 2 : 1); ++dir) {
+            const DeviceMamba<T>& m = dir == 0 ? layer.fwd : layer.rev;
+            const DeviceProj<T>& p = dir == 0 ? pf : pr;
+            const bool reverse = dir == 0 ? rc : !rc;
+            for (int k = 0; k < n_chunks_; ++k) {
+                const int chunk = reverse ? n_chunks_ - 1 - k : k;
+                const int s0 = chunk * chunk_rows_, s1 = std::min(L_, s0 + chunk_rows_);
+                const int e0 = std::max(0, s0 - (K - 1)), e1 = std::min(L_, s1 + K - 1);
+                normalize(layer, rc, e0, e1 - e0);
+                in_proj(p, e1 - e0);
+                direction(m, e0, s0, s1 - s0, reverse, k > 0, y_fwd_.get());
+                T* o = out + static_cast<std::size_t>(s0) * C;
+                if (dir == 0) out_proj(p, y_fwd_.get(), s1 - s0, o, C, false, 1.0f);
+                else combine_into(p, y_fwd_.get(), s0, s1 - s0, o);
+            }
+        }
+    }
+
+    // The second direction's output joins the first one's in `out` (add or multiply).
+    void combine_into(const DeviceProj<T>& p, const T* y, int s0, int n, T* out) {
+        const ModelConfig& c = model_.config;
+        const int d = c.d_model, C = c.hidden_channels();
+        (void)s0;
+        if (c.combine == Combine::add) {
+            out_proj(p, y, n, out, C, true, 1.0f);
+            return;
+        }
+        out_proj(p, y, n, tmp_.get(), d, false, 1.0f);
+        step(kernels::combine_rows(out, C, tmp_.get(), d, n, d, true), "combine", "combine");
+    }
+
+    // normed_ = the block's pre-norm of residual rows [e0, e0 + n) for this half.
+    void normalize(const DeviceLayer<T>& layer, bool rc, int e0, int n) {
+        const ModelConfig& c = model_.config;
+        const int d = c.d_model, C = c.hidden_channels();
+        const float* nb = layer.has_norm_b ? layer.norm_b.get() : nullptr;
+        const float* x = residual_.get() + static_cast<std::size_t>(e0) * C;
+        step(kernels::norm_rows(x, C, rc ? d : 0, d, layer.norm_w.get(), nb, c.norm == NormKind::layer, c.norm_eps, rc,
+                                n, normed_.get(), d, 0),
+             "norm", "residual + norm");
+    }
+
+    void in_proj(const DeviceProj<T>& p, int n) {
         const ModelConfig& c = model_.config;
         const int d = c.d_model, di = c.d_inner;
-        const DeviceMamba& f = layer.fwd;
-        float* xz = xz_.get();
-        step(kernels::gemm_xwt(x, ldx, f.in_proj.get(), 2 * di, d, L, xz, 2 * di), "in_proj", "in_proj GEMM");
-        if (f.has_in_bias) step(kernels::add_bias(xz, L, 2 * di, 2 * di, f.in_bias.get(), 1.0f), "in_proj bias", "in_proj GEMM");
-        direction(f, xz, false, L, y_fwd_.get());
-        if (!c.bidirectional) {
-            project_out(f, y_fwd_.get(), L, out, d, 1.0f);
-            return;
-        }
-        const DeviceMamba& r = layer.rev;
-        const bool tied = c.weight_tie;
-        if (!tied) {
-            step(kernels::gemm_xwt(x, ldx, r.in_proj.get(), 2 * di, d, L, xz, 2 * di), "in_proj (reverse)", "in_proj GEMM");
-            if (r.has_in_bias) step(kernels::add_bias(xz, L, 2 * di, 2 * di, r.in_bias.get(), 1.0f), "in_proj bias", "in_proj GEMM");
-        }
-        direction(r, xz, true, L, y_rev_.get());
-        const std::size_t n = static_cast<std::size_t>(L) * di;
-        if (c.combine == Combine::add && tied) {
-            step(kernels::add_inplace(y_fwd_.get(), y_rev_.get(), n), "combine", "combine");
-            project_out(f, y_fwd_.get(), L, out, d, 2.0f);
-            return;
-        }
-        project_out(f, y_fwd_.get(), L, out, d, 1.0f);
-        project_out(tied ? f : r, y_rev_.get(), L, out_rev_.get(), d, 1.0f);
-        const std::size_t m = static_cast<std::size_t>(L) * d;
-        if (c.combine == Combine::add) step(kernels::add_inplace(out, out_rev_.get(), m), "combine", "combine");
-        else step(kernels::mul_inplace(out, out_rev_.get(), m), "combine", "combine");
+        step(kernels::gemm_xwt(normed_.get(), d, p.in_proj.get(), 2 * di, d, n, xz_.get(), 2 * di, false), "in_proj",
+             "in_proj GEMM");
+        if (p.has_in_bias)
+            step(kernels::add_bias(xz_.get(), n, 2 * di, 2 * di, p.in_bias.get(), 1.0f), "in_proj bias", "in_proj GEMM");
     }
 
-    void project_out(const DeviceMamba& m, const float* y, int L, float* out, int ldo, float bias_scale) {
+    void out_proj(const DeviceProj<T>& p, const T* y, int n, T* out, int ldo, bool accumulate, float bias_scale) {
         const ModelConfig& c = model_.config;
-        step(kernels::gemm_xwt(y, c.d_inner, m.out_proj.get(), c.d_model, c.d_inner, L, out, ldo), "out_proj", "out_proj GEMM");
-        if (m.has_out_bias) step(kernels::add_bias(out, L, c.d_model, ldo, m.out_bias.get(), bias_scale), "out_proj bias", "out_proj GEMM");
+        step(kernels::gemm_xwt(y, c.d_inner, p.out_proj.get(), c.d_model, c.d_inner, n, out, ldo, accumulate), "out_proj",
+             "out_proj GEMM");
+        if (p.has_out_bias)
+            step(kernels::add_bias(out, n, c.d_model, ldo, p.out_bias.get(), bias_scale), "out_proj bias",
+                 "out_proj GEMM");
     }
 
-    // One direction: conv + SiLU, x_proj, dt_proj + softplus, scan with the z gate.
-    void direction(const DeviceMamba& m, const float* xz, bool reverse, int L, float* y) {
+    // One direction over output rows [s0, s0 + n) from xz_ (which holds rows from x_row0):
+    // conv + SiLU, x_proj, dt_proj, then the scan (softplus fused) with the z gate, into y.
+    // `carry`: start from the state the previous chunk left in state_.
+    void direction(const DeviceMamba<T>& m, int x_row0, int s0, int n, bool reverse, bool carry, T* y) {
         const ModelConfig& c = model_.config;
         const int di = c.d_inner, N = c.d_state, R = c.dt_rank, K = c.d_conv;
         const int ldb = R + 2 * N;
-        step(kernels::conv1d_silu(xz, 2 * di, m.conv_w.get(), m.has_conv_b ? m.conv_b.get() : nullptr, L, di, K, reverse,
-                                   seg_begin_.get(), seg_end_.get(), u_.get()), "conv1d", "conv1d + SiLU");
-        step(kernels::gemm_xwt(u_.get(), di, m.x_proj.get(), ldb, di, L, x_dbl_.get(), ldb), "x_proj", "x_proj + dt_proj GEMMs");
-        step(kernels::gemm_xwt(x_dbl_.get(), ldb, m.dt_proj.get(), di, R, L, delta_.get(), di), "dt_proj", "x_proj + dt_proj GEMMs");
-        step(kernels::bias_softplus(delta_.get(), L, di, m.dt_bias.get()), "softplus", "softplus");
-        kernels::ScanArgs a;
-        a.length = L;
+        kernels::ConvArgs<T> conv;
+        conv.x = xz_.get();
+        conv.ld_x = 2 * di;
+        conv.x_row0 = x_row0;
+        conv.w = m.conv_w.get();
+        conv.bias = m.has_conv_b ? m.conv_b.get() : nullptr;
+        conv.row0 = s0;
+        conv.length = n;
+        conv.total_rows = L_;
+        conv.d_inner = di;
+        conv.kernel = K;
+        conv.reverse = reverse;
+        conv.seg_begin = seg_begin_.get();
+        conv.seg_end = seg_end_.get();
+        conv.U = u_.get();
+        step(kernels::conv1d_silu(conv), "conv1d", "conv1d + SiLU");
+        step(kernels::gemm_xwt(u_.get(), di, m.x_proj.get(), ldb, di, n, x_dbl_.get(), ldb, false), "x_proj",
+             "x_proj + dt_proj GEMMs");
+        step(kernels::gemm_xwt(x_dbl_.get(), ldb, m.dt_proj.get(), di, R, n, delta_.get(), di, false), "dt_proj",
+             "x_proj + dt_proj GEMMs");
+        kernels::ScanArgsT<T> a;
+        a.length = n;
         a.d_inner = di;
         a.d_state = N;
         a.u = u_.get();
         a.delta = delta_.get();
+        a.delta_bias = m.has_dt_bias ? m.dt_bias.get() : nullptr;
+        a.delta_softplus = true;
         a.A = m.A.get();
         a.D = m.D.get();
         a.B = x_dbl_.get() + R;
         a.C = x_dbl_.get() + R + N;
         a.ld_bc = ldb;
-        a.z = xz + di;
+        a.z = xz_.get() + static_cast<std::size_t>(s0 - x_row0) * 2 * di + di;
         a.ld_z = 2 * di;
-        a.reset = reverse ? reset_rev_.get() : reset_fwd_.get();
+        a.reset = (reverse ? reset_rev_.get() : reset_fwd_.get()) + s0;
         a.reverse = reverse;
         a.y = y;
+        a.state_in = carry ? state_.get() : nullptr;
+        a.state_out = n_chunks_ > 1 ? state_.get() : nullptr;
         a.workspace = workspace_.get();
         step(kernels::selective_scan(a), "selective scan", "selective scan");
     }
@@ -323,33 +670,46 @@ private:
         stages_.emplace_back(stage, s);
     }
 
-    void* staging_ = nullptr;  // pinned host memory for the result
-    std::size_t staging_bytes_ = 0;
     const Model& model_;
+    int device_ = 0;
+    std::size_t chunk_option_ = 0;
+    std::string name_;
     bool profile_ = false;
     std::vector<std::pair<std::string, double>> stages_;
     std::chrono::steady_clock::time_point mark_;
-    int device_ = 0;
-    std::string name_;
+    // weights
     DeviceArray<float> embedding_, norm_f_w_, norm_f_b_;
     DeviceArray<int> complement_;
     bool has_norm_f_b_ = false;
-    std::vector<std::unique_ptr<DeviceLayer>> layers_;
+    std::vector<std::unique_ptr<DeviceLayer<T>>> layers_;
+    // this pass: length, chunk plan
+    int L_ = 0, chunk_rows_ = 0, n_chunks_ = 0;
+    // whole-input arrays
     DeviceArray<int> ids_, seg_begin_, seg_end_;
     DeviceArray<unsigned char> reset_fwd_, reset_rev_;
-    DeviceArray<float> hidden_, residual_, normed_, half_, out_, xz_, u_, x_dbl_, delta_, y_fwd_, y_rev_, out_rev_,
-        workspace_;
+    DeviceArray<float> residual_;
+    DeviceArray<T> hidden_;
+    // one chunk's working set
+    DeviceArray<T> normed_, xz_, u_, x_dbl_, delta_, y_fwd_, y_rev_, tmp_;
+    DeviceArray<float> out_chunk_, workspace_, state_;
+    // results
+    DeviceArray<int> piece_seq_, piece_first_, sub_begin_, sub_end_;
+    DeviceArray<double> partial_, sums_;
+    void* staging_[2] = {nullptr, nullptr};  // pinned host buffers, one chunk of output each
+    std::size_t staging_bytes_ = 0;
+    void* events_[2] = {nullptr, nullptr};
 };
 
 }  // namespace
 
-std::unique_ptr<Engine> make_cuda_engine(const Model& model, int device) {
+std::unique_ptr<Engine> make_cuda_engine(const Model& model, int device, const EngineOptions& options) {
     const int n = kernels::device_count();
     if (n == 0) fail(ErrorKind::device, "--device cuda: no CUDA GPU is visible (no driver or no device)");
     if (device < 0 || device >= n)
         fail(ErrorKind::device, "--device cuda:" + std::to_string(device) + ": only " + std::to_string(n) +
                                     " CUDA device(s) visible (0.." + std::to_string(n - 1) + ")");
-    return std::make_unique<CudaEngine>(model, device);
+    if (options.precision == Precision::bf16) return std::make_unique<CudaEngine<kernels::bf16>>(model, device, options);
+    return std::make_unique<CudaEngine<float>>(model, device, options);
 }
 
 }  // namespace dnamba

@@ -7,8 +7,8 @@
 
 namespace dnamba {
 
-// The fp32 CUDA engine on `device`. Throws Error(device) when no GPU is visible or the index is
-// out of range, or when the weights do not fit.
-[[nodiscard]] std::unique_ptr<Engine> make_cuda_engine(const Model& model, int device);
+// The CUDA engine on `device` (precision and chunk rows from `options`). Throws Error(device)
+// when no GPU is visible or the index is out of range, or when the weights do not fit.
+[[nodiscard]] std::unique_ptr<Engine> make_cuda_engine(const Model& model, int device, const EngineOptions& options);
 
 }  // namespace dnamba
