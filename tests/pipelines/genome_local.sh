@@ -28,7 +28,7 @@ outdir: $W/embed
 YAML
 run_snakemake genome "$W/embed.yaml" --cores 2 -q
 [ "$(tail -n +2 "$W/embed/plan.tsv" | wc -l)" -ge 5 ] || fail "expected at least 5 shards"
-"$DNAMBA" embed -m "$MODEL" -i "$W/lambda.fa" --regions "$W/regions.bed" --window 2000 --stride 1500 --pool mean \
+"$DNAMBA" embed --device cpu -m "$MODEL" -i "$W/lambda.fa" --regions "$W/regions.bed" --window 2000 --stride 1500 --pool mean \
     --rc average -q -o "$W/single.npy"
 same_file "$W/embed/embeddings.npy" "$W/single.npy" "embeddings.npy"
 same_file "$W/embed/embeddings.names.tsv" "$W/single.names.tsv" "embeddings.names.tsv"
@@ -51,8 +51,8 @@ threads: 1
 outdir: $W/classify
 YAML
 run_snakemake genome "$W/classify.yaml" --cores 2 -q
-"$DNAMBA" classify -m "$MODEL" --head "$W/arms.head" -i "$W/lambda.fa" --window 1000 --stride 500 -q -o "$W/single.tsv"
-"$DNAMBA" classify -m "$MODEL" --head "$W/arms.head" -i "$W/lambda.fa" --window 1000 --stride 500 --class left -q \
+"$DNAMBA" classify --device cpu -m "$MODEL" --head "$W/arms.head" -i "$W/lambda.fa" --window 1000 --stride 500 -q -o "$W/single.tsv"
+"$DNAMBA" classify --device cpu -m "$MODEL" --head "$W/arms.head" -i "$W/lambda.fa" --window 1000 --stride 500 --class left -q \
     -o "$W/single.bedgraph"
 same_file "$W/classify/calls.tsv" "$W/single.tsv" "calls.tsv"
 same_file "$W/classify/track.bedgraph" "$W/single.bedgraph" "track.bedgraph"

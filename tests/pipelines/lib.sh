@@ -5,6 +5,8 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DNAMBA=${DNAMBA:-$REPO/build/dnamba}
+# Single-run references use the CPU engine, as the workflows configs do (device: cpu): only
+# the CPU engine merges byte for byte across shards; the GPU engine agrees within rounding.
 MODEL=$REPO/testdata/models/tiny-caduceus
 LAMBDA_FA_GZ=/usr/share/doc/bowtie2/examples/reference/lambda_virus.fa.gz
 LAMBDA_BAM_GZ=/usr/share/doc/bowtie2/examples/reads/combined_reads.bam.gz
@@ -54,7 +56,7 @@ train_lambda_head() {  # train_lambda_head DIR -> DIR/arms.head
     chrom=$(head -1 "$d/lambda-train.fa" | cut -c2- | cut -d' ' -f1)
     awk -v c="$chrom" 'BEGIN { for (s = 0; s + 500 <= 48500; s += 500) print c "\t" s "\t" s + 500 "\t" (s < 24000 ? "left" : "right") }' \
         > "$d/arms.bed"
-    "$DNAMBA" train-head -m "$MODEL" -i "$d/lambda-train.fa" --regions "$d/arms.bed" --folds 3 -q -o "$d/arms.head"
+    "$DNAMBA" train-head --device cpu -m "$MODEL" -i "$d/lambda-train.fa" --regions "$d/arms.bed" --folds 3 -q -o "$d/arms.head"
 }
 
 # run_snakemake WORKFLOW CONFIG [more snakemake options...]: runs in the config's folder, so

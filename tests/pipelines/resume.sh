@@ -89,7 +89,7 @@ embeds=$(grep -c '^embed ' "$W/calls.log" || true)
 [ "$embeds" = 1 ] || { cat "$W/calls.log"; fail "the rerun ran $embeds embed jobs, expected 1"; }
 grep -q -- "--rows $KILL_ROW:" "$W/calls.log" || fail "the rerun did not run the missing shard"
 stat -c '%n %Y' $(cut -d' ' -f1 "$W/kept.mtimes") | cmp -s - "$W/kept.mtimes" || fail "finished shards were rewritten"
-"$DNAMBA" embed -m "$MODEL" -i "$W/lambda.fa" --window 1000 --stride 1000 -q -o "$W/single.tsv"
+"$DNAMBA" embed --device cpu -m "$MODEL" -i "$W/lambda.fa" --window 1000 --stride 1000 -q -o "$W/single.tsv"
 same_file "$W/out/embeddings.tsv" "$W/single.tsv" "embeddings.tsv after resume"
 ! compgen -G "$W/out/shards/.*tmp*" > /dev/null || fail "the rerun left the killed job's temporary file"
 echo "PASS resume ($EXECUTOR)"

@@ -43,8 +43,8 @@ ran=$((jobs_after - jobs_before))
 grep -c 'JobState=COMPLETED' "$BASE/log/jobcomp.txt" >/dev/null || fail "no completed SLURM jobs recorded"
 [ "$ran" -ge $((SHARDS + 5)) ] || { cat "$BASE/log/jobcomp.txt"; fail "expected at least $((SHARDS + 5)) SLURM jobs, saw $ran"; }
 echo "ok: $ran SLURM jobs for $SHARDS shards"
-"$DNAMBA" classify -m "$MODEL" --head "$W/arms.head" -i "$W/lambda.fa" --window 1000 --stride 500 -q -o "$W/single.tsv"
-"$DNAMBA" classify -m "$MODEL" --head "$W/arms.head" -i "$W/lambda.fa" --window 1000 --stride 500 -q -o "$W/single.bedgraph"
+"$DNAMBA" classify --device cpu -m "$MODEL" --head "$W/arms.head" -i "$W/lambda.fa" --window 1000 --stride 500 -q -o "$W/single.tsv"
+"$DNAMBA" classify --device cpu -m "$MODEL" --head "$W/arms.head" -i "$W/lambda.fa" --window 1000 --stride 500 -q -o "$W/single.bedgraph"
 same_file "$W/out/calls.tsv" "$W/single.tsv" "calls.tsv (SLURM)"
 same_file "$W/out/track.bedgraph" "$W/single.bedgraph" "track.bedgraph (SLURM)"
 [ -s "$W/out/report/track.png" ] || fail "no track plot"
