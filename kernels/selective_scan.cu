@@ -9,6 +9,7 @@
 // block, are staged in shared memory per tile of steps. Inputs are fp32 or bf16; all
 // arithmetic and states are fp32.
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 #include "device_common.cuh"
@@ -58,7 +59,18 @@ Scan<device_t<T>> device_args(const ScanArgsT<T>& a) {
 
 __device__ __forceinline__ int row_at(int s, int length, bool reverse) { return reverse ? length - 1 - s : s; }
 
-constexpr int k_tile = 16;  // time steps loaded ahead of the recurrence
+// Time steps loaded ahead of the recurrence per tile (a template parameter: register use
+// grows with it, occupancy falls). DNAMBA_SCAN_TILE=4|8|16 picks one for experiments.
+constexpr int k_default_tile = 8;
+
+int scan_tile() {
+    static const int tile = [] {
+        const char* env = std::getenv("DNAMBA_SCAN_TILE");
+        const int v = env ? std::atoi(env) : k_default_tile;
+        return (v == 4 || v == 8 || v == 16) ? v : k_default_tile;
+    }();
+    return tile;
+}
 
 __device__ __forceinline__ float softplus(float v) { return v > 20.0f ? v : log1pf(__expf(v)); }
 
@@ -77,7 +89,7 @@ __device__ __forceinline__ float fast_exp2(float x) {
 // which is cheaper than a bound check per state.
 //   OUT false: chunk summaries (P = product of decays since the last reset, S = state from 0).
 //   OUT true: outputs from the chunk's carried starting state H.
-template <int NS, bool OUT, typename V>
+template <int NS, bool OUT, int k_tile, typename V>
 __global__ void __launch_bounds__(k_threads) scan_pass(Scan<V> a, int chunk, float* P, float* S, const float* H) {
     __shared__ float4 sB[k_tile][NS / 4];
     __shared__ float4 sC[OUT ? k_tile : 1][NS / 4];
@@ -203,12 +215,17 @@ std::string launch(const Scan<V>& a, int chunk, float* workspace) {
     float* H = S + per;
     const dim3 block(k_threads);
     const dim3 grid((a.d_inner + k_threads - 1) / k_threads, n_chunks);
-    scan_pass<NS, false><<<grid, block>>>(a, chunk, P, S, nullptr);
+    const int tile = scan_tile();
+    if (tile == 4) scan_pass<NS, false, 4><<<grid, block>>>(a, chunk, P, S, nullptr);
+    else if (tile == 16) scan_pass<NS, false, 16><<<grid, block>>>(a, chunk, P, S, nullptr);
+    else scan_pass<NS, false, 8><<<grid, block>>>(a, chunk, P, S, nullptr);
     DNAMBA_CUDA_RETURN(cudaGetLastError());
     scan_carry<<<(a.d_inner * a.d_state + k_threads - 1) / k_threads, block>>>(a.d_inner, a.d_state, n_chunks, P, S,
                                                                                H, a.state_in, a.state_out);
     DNAMBA_CUDA_RETURN(cudaGetLastError());
-    scan_pass<NS, true><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
+    if (tile == 4) scan_pass<NS, true, 4><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
+    else if (tile == 16) scan_pass<NS, true, 16><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
+    else scan_pass<NS, true, 8><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
     DNAMBA_CUDA_RETURN(cudaGetLastError());
     return "";
 }

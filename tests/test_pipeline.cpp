@@ -248,7 +248,8 @@ TEST_CASE("cli: regions, windows and per-position output through the binary", "[
 TEST_CASE("cli: reads from BAM, CRAM, FASTQ and stdin, with orientation and filters", "[cli][pipeline]") {
     const std::string dir = test::scratch_dir("cli_reads");
     const std::string reads = test::testdata("reads");
-    const std::string m = "embed -m " + q(k_model) + " --pool mean ";
+    // the CPU engine: rows are compared with the CPU engine's values digit for digit
+    const std::string m = "embed --device cpu -m " + q(k_model) + " --pool mean ";
     auto r = test::run_dnamba(m + "-i " + q(reads + "/reads.bam") + " -o " + q(dir + "/bam.tsv"));
     REQUIRE(r.exit_code == 0);
     const auto rows = test::read_tsv(dir + "/bam.tsv");
