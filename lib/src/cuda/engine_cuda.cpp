@@ -243,11 +243,16 @@ private:
             return run_once(ids, lengths, pooled);
         } catch (const DeviceOutOfMemory& e) {
             release_activations();
-            if (lengths.size() < 2)
+            if (lengths.size() < 2) {
+                std::size_t free_bytes = 0, total_bytes = 0;
+                (void)kernels::device_memory(&free_bytes, &total_bytes);
                 fail(ErrorKind::device, std::string(e.what()) + "; an input of " + std::to_string(ids.size()) +
                                             " tokens needs about " + std::to_string(full_bytes_per_row() * ids.size() >> 20) +
-                                            " MiB for its residual stream and layer output on this GPU; use a "
-                                            "shorter input (--window) or a GPU with more free memory");
+                                            " MiB for its residual stream and layer output, and " +
+                                            std::to_string(free_bytes >> 20) + " of " + std::to_string(total_bytes >> 20) +
+                                            " MiB of this GPU are free; use a shorter input (--window), --precision "
+                                            "bf16, or a GPU with more free memory");
+            }
             const std::size_t half = lengths.size() / 2;
             const std::size_t split = std::accumulate(lengths.begin(), lengths.begin() + static_cast<std::ptrdiff_t>(half),
                                                       std::size_t{0});
