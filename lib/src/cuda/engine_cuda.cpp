@@ -19,9 +19,11 @@
 // then into the result on the host while the next chunk is copied), or, for pooled
 // embeddings, as per-sequence sums reduced on the device.
 //
-// Out of memory: chunk buffers are retried at half the rows (down to 1,024); if the
-// whole-input arrays do not fit, a batch of several sequences runs as two halves; each retry
-// is reported on stderr.
+// Out of memory (an allocation, a launch, or a plan leaving less than 512 MiB free): chunk
+// buffers are retried at half the rows (down to 1,024); if the whole-input arrays do not fit,
+// the pass is retried once with no buffers held, then a batch of several sequences runs as two
+// halves (recursively); each retry is reported on stderr, and a single sequence that cannot
+// fit fails with the memory it needs and the memory free.
 #ifdef DNAMBA_HAVE_CUDA
 
 #include <algorithm>
@@ -45,15 +47,29 @@
 namespace dnamba {
 namespace {
 
-void check(const std::string& e, const char* what) {
-    if (!e.empty()) fail(ErrorKind::device, std::string("CUDA engine, ") + what + ": " + e);
-}
-
 // An allocation that failed for lack of device memory (the engine retries smaller).
 class DeviceOutOfMemory : public Error {
 public:
     explicit DeviceOutOfMemory(const std::string& message) : Error(ErrorKind::device, message) {}
 };
+
+void check(const std::string& e, const char* what) {
+    if (e.empty()) return;
+    const std::string m = std::string("CUDA engine, ") + what + ": " + e;
+    if (e.find("out of memory") != std::string::npos) throw DeviceOutOfMemory(m);
+    fail(ErrorKind::device, m);
+}
+
+// Memory left free after the plan, for kernel launches, cuBLASLt and the driver: a plan that
+// leaves less is treated as not fitting.
+constexpr std::size_t k_headroom = std::size_t{512} << 20;
+
+bool enough_headroom() {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    if (!kernels::device_memory(&free_bytes, &total_bytes).empty()) return true;
+    return free_bytes >= k_headroom;
+}
+
 
 // Bytes held by every DeviceArray of the process (the engine's device memory) and the peak.
 std::size_t g_device_bytes = 0;
@@ -240,7 +256,13 @@ private:
         check(kernels::set_device(device_), "select the device");  // the calling thread may be new
         validate(ids, lengths);
         try {
-            return run_once(ids, lengths, pooled);
+            try {
+                return run_once(ids, lengths, pooled);
+            } catch (const DeviceOutOfMemory&) {
+                // buffers grown for earlier inputs may be in the way: once more with none held
+                release_activations();
+                return run_once(ids, lengths, pooled);
+            }
         } catch (const DeviceOutOfMemory& e) {
             release_activations();
             if (lengths.size() < 2) {
@@ -332,6 +354,7 @@ private:
                                                               static_cast<int>(N), 0),
                                "scan workspace");
             state_.reserve(di * N, "scan state");
+            if (!enough_headroom()) throw DeviceOutOfMemory("no headroom left");
             return true;
         } catch (const DeviceOutOfMemory&) {
             release_chunk_buffers();
@@ -361,6 +384,9 @@ private:
         reset_rev_.upload(reset_rev.data(), Ls, "sequence ends");
         float* residual = residual_.reserve(Ls * C, "residual stream");
         hidden_.reserve(Ls * C, "layer output");
+        if (!enough_headroom())
+            throw DeviceOutOfMemory("CUDA engine: the residual stream and layer output of " + std::to_string(Ls) +
+                                    " tokens leave no room on the device");
 
         // the chunk plan: as asked, else one chunk up to the default; halved while it does not fit
         std::size_t rows = chunk_option_ > 0 ? chunk_option_ : k_default_chunk_rows;
