@@ -248,8 +248,12 @@ std::string scan_any(const ScanArgsT<T>& a) noexcept {
 }  // namespace
 
 std::string device_alloc(void** ptr, std::size_t bytes) noexcept {
-    DNAMBA_CUDA_RETURN(cudaMalloc(ptr, bytes == 0 ? 1 : bytes));
-    return "";
+    const cudaError_t e = cudaMalloc(ptr, bytes == 0 ? 1 : bytes);
+    if (e == cudaSuccess) return "";
+    // a failed cudaMalloc is also left as the "last error", where the next launch check would
+    // find it: clear it (the caller decides whether to retry smaller)
+    (void)cudaGetLastError();
+    return std::string("cudaMalloc of ") + std::to_string(bytes >> 20) + " MiB: " + cudaGetErrorString(e);
 }
 
 void device_free(void* ptr) noexcept {
