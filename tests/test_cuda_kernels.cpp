@@ -255,18 +255,23 @@ TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed
                 INFO("L " << L << " sequences " << lengths.size() << " reverse " << reverse);
                 Matrix want;
                 cpu::conv1d_silu(xz, w, b, reverse, seg, want);
-                kernels::ConvArgs<float> c;
-                c.x = dx.ptr;
-                c.ld_x = 2 * di;
-                c.w = dw.ptr;
-                c.bias = db.ptr;
-                c.length = c.total_rows = L;
-                c.d_inner = di;
-                c.kernel = K;
-                c.reverse = reverse;
-                c.seg_begin = static_cast<const int*>(pb);
-                c.seg_end = static_cast<const int*>(pe);
-                c.U = du.ptr;
+                // the whole sequence: x holds every row (the window test below changes that)
+                const auto whole = [&](auto* x, auto* U) {
+                    kernels::ConvArgs<std::remove_pointer_t<decltype(x)>> a;
+                    a.x = x;
+                    a.ld_x = 2 * di;
+                    a.w = dw.ptr;
+                    a.bias = db.ptr;
+                    a.length = a.total_rows = L;
+                    a.d_inner = di;
+                    a.kernel = K;
+                    a.reverse = reverse;
+                    a.seg_begin = static_cast<const int*>(pb);
+                    a.seg_end = static_cast<const int*>(pe);
+                    a.U = U;
+                    return a;
+                };
+                kernels::ConvArgs<float> c = whole(dx.ptr, du.ptr);
                 REQUIRE(kernels::conv1d_silu(c) == "");
                 REQUIRE(kernels::device_synchronize() == "");
                 Matrix got(L, di);
@@ -291,18 +296,7 @@ TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed
                     CHECK(test::rel_error(part, Matrix(want.middleRows(r0, r1 - r0))) < 1e-5);
                     // and in bf16: inputs rounded, output within bf16 rounding
                     DeviceValues<kernels::bf16> bx(xz.data(), xz.size()), bu(nullptr, static_cast<std::size_t>(L) * di);
-                    kernels::ConvArgs<kernels::bf16> cb;
-                    cb.x = bx.ptr;
-                    cb.ld_x = 2 * di;
-                    cb.w = dw.ptr;
-                    cb.bias = db.ptr;
-                    cb.length = cb.total_rows = L;
-                    cb.d_inner = di;
-                    cb.kernel = K;
-                    cb.reverse = reverse;
-                    cb.seg_begin = c.seg_begin;
-                    cb.seg_end = c.seg_end;
-                    cb.U = bu.ptr;
+                    const kernels::ConvArgs<kernels::bf16> cb = whole(bx.ptr, bu.ptr);
                     REQUIRE(kernels::conv1d_silu(cb) == "");
                     Matrix want_b;
                     cpu::conv1d_silu(bf16_rounded(xz), w, b, reverse, seg, want_b);

@@ -126,6 +126,32 @@ TEST_CASE("embed: --rc average is strand-invariant for RCPS and non-RCPS models"
     }
 }
 
+TEST_CASE("embed: pooled means through forward_pooled_mean equal pooling embed_batch (every rc mode)", "[engine][rc]") {
+    // the path the GPU engine takes for --pool mean (reduced on the device), here through the
+    // Engine's default forward_pooled_mean on the CPU engine
+    for (const char* name : {"c_caduceus_ps_fused", "a_caduceus_ph"}) {
+        const Model model = load_model(test::testdata(std::string("golden/") + name));
+        auto engine = make_cpu_engine(model, EngineOptions{});
+        const std::string a = random_dna(300, 1), b = random_dna(57, 2), c = random_dna(1, 3);
+        const std::vector<std::string_view> seqs = {a, b, c};
+        for (const RcMode rc : {RcMode::none, RcMode::average}) {
+            for (const bool sep : {false, true}) {
+                INFO(name << " rc " << (rc == RcMode::none ? "none" : "average") << " add_sep " << sep);
+                std::size_t unknown_full = 0, unknown_mean = 0;
+                const auto full = embed_batch(*engine, model, seqs, rc, sep, &unknown_full);
+                const auto mean = embed_batch_mean(*engine, model, seqs, rc, sep, &unknown_mean);
+                REQUIRE(mean.size() == seqs.size());
+                CHECK(unknown_mean == unknown_full);
+                for (std::size_t i = 0; i < seqs.size(); ++i) {
+                    REQUIRE(mean[i].rows() == 1);
+                    REQUIRE(mean[i].cols() == full[i].cols());
+                    CHECK(test::rel_error(mean[i], Matrix(pool_rows(full[i], PoolMode::mean).transpose())) < 1e-6);
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("embed: --rc average with --add-sep keeps [SEP] last", "[engine][rc]") {
     const Model model = load_model(test::testdata("golden/a_caduceus_ph"));
     auto engine = make_cpu_engine(model, EngineOptions{});

@@ -52,26 +52,30 @@ int embedding_channels(const ModelConfig& config, RcMode rc) noexcept {
     return (config.rcps && rc == RcMode::none) ? 2 * config.d_model : config.d_model;
 }
 
+namespace {
+
+// The sequences' tokens back to back (of their reverse complements when `rc`), and their lengths.
+std::vector<std::int32_t> pack_tokens(const std::vector<std::string_view>& seqs, bool rc, bool add_sep,
+                                      std::size_t* unknown, std::vector<std::size_t>* lengths) {
+    std::vector<std::int32_t> ids;
+    for (const auto& seq : seqs) {
+        const auto t = rc ? tokenize(reverse_complement(seq), add_sep, nullptr) : tokenize(seq, add_sep, unknown);
+        ids.insert(ids.end(), t.begin(), t.end());
+        if (lengths) lengths->push_back(t.size());
+    }
+    return ids;
+}
+
+}  // namespace
+
 std::vector<Matrix> embed_batch(Engine& engine, const Model& model, const std::vector<std::string_view>& seqs,
                                 RcMode rc, bool add_sep, std::size_t* unknown) {
     const ModelConfig& c = model.config;
-    std::vector<std::int32_t> ids, rc_ids;
     std::vector<std::size_t> lengths;
-    for (const auto& seq : seqs) {
-        const auto t = tokenize(seq, add_sep, unknown);
-        ids.insert(ids.end(), t.begin(), t.end());
-        lengths.push_back(t.size());
-    }
-    const Matrix h = engine.forward_packed(ids, lengths);
-    const bool second_pass = rc == RcMode::average && !c.rcps;
+    const Matrix h = engine.forward_packed(pack_tokens(seqs, false, add_sep, unknown, &lengths), lengths);
     Matrix hr;
-    if (second_pass) {
-        for (const auto& seq : seqs) {
-            const auto t = tokenize(reverse_complement(seq), add_sep, nullptr);
-            rc_ids.insert(rc_ids.end(), t.begin(), t.end());
-        }
-        hr = engine.forward_packed(rc_ids, lengths);
-    }
+    if (rc == RcMode::average && !c.rcps)
+        hr = engine.forward_packed(pack_tokens(seqs, true, add_sep, nullptr, nullptr), lengths);
     const int d = c.d_model;
     std::vector<Matrix> out;
     out.reserve(seqs.size());
@@ -99,24 +103,12 @@ std::vector<Matrix> embed_batch(Engine& engine, const Model& model, const std::v
 std::vector<Matrix> embed_batch_mean(Engine& engine, const Model& model, const std::vector<std::string_view>& seqs,
                                      RcMode rc, bool add_sep, std::size_t* unknown) {
     const ModelConfig& c = model.config;
-    std::vector<std::int32_t> ids;
     std::vector<std::size_t> lengths;
-    for (const auto& seq : seqs) {
-        const auto t = tokenize(seq, add_sep, unknown);
-        ids.insert(ids.end(), t.begin(), t.end());
-        lengths.push_back(t.size());
-    }
-    const Matrix p = engine.forward_pooled_mean(ids, lengths);
+    const Matrix p = engine.forward_pooled_mean(pack_tokens(seqs, false, add_sep, unknown, &lengths), lengths);
     // the mean commutes with the rc combinations of embed_batch (row flips change no mean)
     Matrix pr;
-    if (rc == RcMode::average && !c.rcps) {
-        ids.clear();
-        for (const auto& seq : seqs) {
-            const auto t = tokenize(reverse_complement(seq), add_sep, nullptr);
-            ids.insert(ids.end(), t.begin(), t.end());
-        }
-        pr = engine.forward_pooled_mean(ids, lengths);
-    }
+    if (rc == RcMode::average && !c.rcps)
+        pr = engine.forward_pooled_mean(pack_tokens(seqs, true, add_sep, nullptr, nullptr), lengths);
     const int d = c.d_model;
     std::vector<Matrix> out;
     for (Eigen::Index i = 0; i < p.rows(); ++i) {
