@@ -571,7 +571,7 @@ private:
                 return;
             }
             out_proj(pf, y_fwd_.get(), L, out, C, false, 1.0f);
-            combine_into(pr, y_rev_.get(), 0, L, out);
+            combine_into(pr, y_rev_.get(), L, out);
             return;
         }
         for (int dir = 0; dir < (bi ? 2 : 1); ++dir) {
@@ -587,16 +587,15 @@ private:
                 direction(m, e0, s0, s1 - s0, reverse, k > 0, y_fwd_.get());
                 T* o = out + static_cast<std::size_t>(s0) * C;
                 if (dir == 0) out_proj(p, y_fwd_.get(), s1 - s0, o, C, false, 1.0f);
-                else combine_into(p, y_fwd_.get(), s0, s1 - s0, o);
+                else combine_into(p, y_fwd_.get(), s1 - s0, o);
             }
         }
     }
 
     // The second direction's output joins the first one's in `out` (add or multiply).
-    void combine_into(const DeviceProj<T>& p, const T* y, int s0, int n, T* out) {
+    void combine_into(const DeviceProj<T>& p, const T* y, int n, T* out) {
         const ModelConfig& c = model_.config;
         const int d = c.d_model, C = c.hidden_channels();
-        (void)s0;
         if (c.combine == Combine::add) {
             out_proj(p, y, n, out, C, true, 1.0f);
             return;
