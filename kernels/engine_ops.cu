@@ -134,26 +134,6 @@ __global__ void embed_kernel(const int* ids, int L, const float* E, int d, const
 }
 
 template <typename V>
-__global__ void residual_kernel(float* r, const V* h, int L, int C, bool swap, int d) {
-    const int width = swap ? d : C;  // with the swap each thread owns a pair (j, j+d)
-    for (std::size_t i = blockIdx.x * (std::size_t)blockDim.x + threadIdx.x; i < (std::size_t)L * width;
-         i += (std::size_t)gridDim.x * blockDim.x) {
-        const std::size_t t = i / width;
-        const int j = static_cast<int>(i % width);
-        const std::size_t a = t * C + j;
-        if (swap) {
-            const std::size_t b = a + d;
-            const float va = h ? r[a] + load_f(h + a) : r[a];
-            const float vb = h ? r[b] + load_f(h + b) : r[b];
-            r[a] = vb;
-            r[b] = va;
-        } else if (h) {
-            r[a] += load_f(h + a);
-        }
-    }
-}
-
-template <typename V>
 __global__ void bias_kernel(V* y, int L, int n, int ld, const float* bias, float scale) {
     for (std::size_t i = blockIdx.x * (std::size_t)blockDim.x + threadIdx.x; i < (std::size_t)L * n;
          i += (std::size_t)gridDim.x * blockDim.x) {
@@ -212,16 +192,6 @@ std::string embed_rows(const int* ids, int L, const float* E, int d, const int* 
                        float* out) noexcept {
     embed_kernel<<<blocks_for((std::size_t)L * d * (rcps ? 2 : 1)), k_threads>>>(ids, L, E, d, complement, rcps, out);
     return launch_status("embed_rows");
-}
-
-std::string residual_update(float* residual, const float* hidden, int L, int C, bool swap_halves, int d) noexcept {
-    residual_kernel<<<blocks_for((std::size_t)L * C), k_threads>>>(residual, hidden, L, C, swap_halves, d);
-    return launch_status("residual_update");
-}
-
-std::string residual_update(float* residual, const bf16* hidden, int L, int C, bool swap_halves, int d) noexcept {
-    residual_kernel<<<blocks_for((std::size_t)L * C), k_threads>>>(residual, device_ptr(hidden), L, C, swap_halves, d);
-    return launch_status("residual_update");
 }
 
 std::string add_bias(float* y, int L, int n, int ld, const float* bias, float scale) noexcept {

@@ -1,8 +1,8 @@
 // kernels/engine_ops.hpp — the remaining device operations of the forward pass: GEMMs
-// through cuBLASLt, the (RCPS) embedding gather, residual updates with the RCPS half swap,
-// biases and direction combines, and per-sequence sums for pooling on the device. No CUDA
-// types; device pointers, row-major matrices; T is float or bf16; every function returns ""
-// or the error text and does not wait for the GPU.
+// through cuBLASLt, the (RCPS) embedding gather, biases and direction combines, and
+// per-sequence sums for pooling on the device. No CUDA types; device pointers, row-major
+// matrices; T is float or bf16; every function returns "" or the error text and does not
+// wait for the GPU.
 #pragma once
 
 #include <cstddef>
@@ -25,13 +25,6 @@ namespace dnamba::kernels {
 // out[t, 0:d] = E[ids[t]]; with `rcps` also out[t, d:2d] = reverse(E[complement[ids[t]]]).
 [[nodiscard]] std::string embed_rows(const int* ids, int L, const float* E, int d, const int* complement, bool rcps,
                                      float* out) noexcept;
-
-// residual += hidden (L x C; hidden null: no add); then, when `swap_halves`, the column
-// halves [0, d) and [d, 2d) of the residual trade places (the fused RCPS block).
-[[nodiscard]] std::string residual_update(float* residual, const float* hidden, int L, int C, bool swap_halves,
-                                          int d) noexcept;
-[[nodiscard]] std::string residual_update(float* residual, const bf16* hidden, int L, int C, bool swap_halves,
-                                          int d) noexcept;
 
 // y[t, j] += scale * bias[j], y: L rows of stride ld, n columns.
 [[nodiscard]] std::string add_bias(float* y, int L, int n, int ld, const float* bias, float scale) noexcept;

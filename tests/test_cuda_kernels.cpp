@@ -1,7 +1,7 @@
 // [gpu] Every CUDA kernel against its CPU twin (lib/src/cpu/ops.hpp) on random inputs of
 // awkward sizes: the selective scan (both directions, packed sequences, independence of the
-// time-chunk size), conv1d + SiLU (both directions, packed), RMSNorm/LayerNorm (plain and
-// channel-reversed weights). Built only with the CUDA kernels; on a machine without a GPU
+// time-chunk size), conv1d + SiLU (both directions, packed), the fused residual add +
+// RMSNorm/LayerNorm (RCPS half swap, channel-reversed weights, rows updated/pending). Built only with the CUDA kernels; on a machine without a GPU
 // each test says so and checks nothing.
 #ifdef DNAMBA_HAVE_CUDA
 #include <catch2/catch.hpp>
@@ -311,28 +311,65 @@ TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed
     }
 }
 
-TEST_CASE("cuda: RMSNorm and LayerNorm rows match the CPU engine's (plain and reversed weights)", "[gpu]") {
+TEST_CASE("cuda: fused residual add + RMSNorm/LayerNorm rows match the CPU (swap, reversed weights, pending rows)",
+          "[gpu]") {
     if (!have_gpu()) return;
     std::mt19937 g(13);
     for (const int d : {1, 31, 32, 256, 300}) {
-        const int L = 777;
-        const Matrix X = random_matrix(L, 2 * d, g, -3, 3);
+        const int L = 777, C = 2 * d;
+        const Matrix X = random_matrix(L, C, g, -3, 3), H = random_matrix(L, C, g, -1, 1);
         const Vector w = random_matrix(d, 1, g, 0.5f, 1.5f);
         const Vector b = random_matrix(d, 1, g, -1, 1);
-        DeviceMatrix dx(X.data(), X.size()), dw(w.data(), w.size()), db(b.data(), b.size()), dy(nullptr, X.size());
-        for (const bool layer : {false, true}) {
-            for (const bool rev : {false, true}) {
-                INFO("d " << d << " layer_norm " << layer << " reversed weight " << rev);
-                Matrix want = Matrix::Zero(L, 2 * d);
-                cpu::norm_rows(X, d, d, w, layer ? b : Vector(), layer ? NormKind::layer : NormKind::rms, 1e-5f, rev, want, 0);
-                REQUIRE(kernels::norm_rows(dx.ptr, 2 * d, d, d, dw.ptr, layer ? db.ptr : nullptr, layer, 1e-5f, rev, L,
-                                           dy.ptr, 2 * d, 0) == "");
-                REQUIRE(kernels::device_synchronize() == "");
-                Matrix got(L, 2 * d);
-                REQUIRE(kernels::copy_to_host(got.data(), dy.ptr, got.size() * sizeof(float)) == "");
-                const double err = test::rel_error(Matrix(got.leftCols(d)), Matrix(want.leftCols(d)));
-                INFO("relative error " << err);
-                CHECK(err < 1e-5);
+        DeviceMatrix dh(H.data(), H.size()), dw(w.data(), w.size()), db(b.data(), b.size()), dy(nullptr, X.size());
+        for (const bool add : {false, true}) {
+            for (const bool swap : {false, true}) {
+                // the updated stream: X (+ H), halves swapped
+                Matrix R = add ? Matrix(X + H) : X;
+                if (swap) R = (Matrix(L, C) << R.rightCols(d), R.leftCols(d)).finished();
+                for (const bool layer : {false, true}) {
+                    for (const int col0 : {0, d}) {
+                        const bool rev = col0 == d;
+                        INFO("d " << d << " add " << add << " swap " << swap << " layer_norm " << layer << " col0 "
+                                  << col0);
+                        Matrix want = Matrix::Zero(L, d);
+                        cpu::norm_rows(R, col0, d, w, layer ? b : Vector(), layer ? NormKind::layer : NormKind::rms, 1e-5f,
+                                       rev, want, 0);
+                        // rows [100, 700) normalised; [200, 400) updated now, [100, 200) already
+                        // updated, [400, 700) pending (updated values used, not written)
+                        const int e0 = 100, e1 = 700, u0 = 200, u1 = 400;
+                        Matrix start = X;
+                        start.middleRows(e0, u0 - e0) = R.middleRows(e0, u0 - e0);
+                        DeviceMatrix dr(start.data(), start.size());
+                        kernels::AddNormArgs<float, float> a;
+                        a.residual = dr.ptr;
+                        a.hidden = add ? dh.ptr : nullptr;
+                        a.C = C;
+                        a.d = d;
+                        a.swap_halves = swap;
+                        a.row0 = e0;
+                        a.length = e1 - e0;
+                        a.update_begin = u0;
+                        a.update_end = u1;
+                        a.col0 = col0;
+                        a.weight = dw.ptr;
+                        a.bias = layer ? db.ptr : nullptr;
+                        a.layer_norm = layer;
+                        a.reverse_weight = rev;
+                        a.y = dy.ptr;
+                        a.ld_y = d;
+                        REQUIRE(kernels::add_norm_rows(a) == "");
+                        REQUIRE(kernels::device_synchronize() == "");
+                        Matrix got(e1 - e0, d), after(L, C);
+                        REQUIRE(kernels::copy_to_host(got.data(), dy.ptr, got.size() * sizeof(float)) == "");
+                        REQUIRE(kernels::copy_to_host(after.data(), dr.ptr, after.size() * sizeof(float)) == "");
+                        const double err = test::rel_error(got, Matrix(want.middleRows(e0, e1 - e0)));
+                        INFO("relative error " << err);
+                        CHECK(err < 1e-5);
+                        CHECK(after.middleRows(e0, u1 - e0) == R.middleRows(e0, u1 - e0));  // updated rows written
+                        CHECK(after.middleRows(u1, L - u1) == X.middleRows(u1, L - u1));    // pending rows untouched
+                        CHECK(after.topRows(e0) == X.topRows(e0));
+                    }
+                }
             }
         }
     }

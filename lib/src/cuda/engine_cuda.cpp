@@ -410,15 +410,15 @@ private:
         const bool swap = c.rcps && c.fused_add_norm;
         step(kernels::embed_rows(ids_.get(), L, embedding_.get(), d, complement_.get(), c.rcps, residual), "embedding",
              "embedding");
+        // Each block's residual add (and RCPS half swap) is fused into its first pre-norm pass,
+        // chunk by chunk (see add_norm); the last one into the final norm.
         for (int i = 0; i < c.n_layer; ++i) {
             const DeviceLayer<T>& layer = *layers_[static_cast<std::size_t>(i)];
-            if (i > 0 || swap)
-                step(kernels::residual_update(residual, i > 0 ? hidden_.get() : nullptr, L, C, swap, d), "residual",
-                     "residual + norm");
+            pending_ = {i > 0 || swap, i > 0 ? hidden_.get() : nullptr, swap};
             mixer(layer, false);
             if (c.rcps) mixer(layer, true);
         }
-        step(kernels::residual_update(residual, hidden_.get(), L, C, false, d), "residual", "residual + norm");
+        pending_ = {true, hidden_.get(), false};
         return pooled ? pool_output(lengths) : copy_output();
     }
 
@@ -427,13 +427,35 @@ private:
         const ModelConfig& c = model_.config;
         const int d = c.d_model, C = c.hidden_channels();
         const float* fb = has_norm_f_b_ ? norm_f_b_.get() : nullptr;
-        const bool ln = c.norm == NormKind::layer;
-        const float* x = residual_.get() + static_cast<std::size_t>(s0) * C;
-        step(kernels::norm_rows(x, C, 0, d, norm_f_w_.get(), fb, ln, c.norm_eps, false, n, out_chunk_.get(), C, 0),
-             "norm_f", "residual + norm");
-        if (c.rcps)
-            step(kernels::norm_rows(x, C, d, d, norm_f_w_.get(), fb, ln, c.norm_eps, true, n, out_chunk_.get(), C, d),
-                 "norm_f", "residual + norm");
+        add_norm(s0, n, s0, s0 + n, 0, norm_f_w_.get(), fb, false, out_chunk_.get(), C, "norm_f");
+        if (c.rcps) add_norm(s0, n, s0, s0, d, norm_f_w_.get(), fb, true, out_chunk_.get() + d, C, "norm_f");
+    }
+
+    // Rows [e0, e0 + n) of the residual stream normalised (columns [col0, col0 + d)) into y,
+    // with the pending residual update (pending_) applied in place to rows [u0, u1) on the way.
+    template <typename Y>
+    void add_norm(int e0, int n, int u0, int u1, int col0, const float* w, const float* b, bool reverse_weight, Y* y,
+                  int ld_y, const char* what) {
+        const ModelConfig& c = model_.config;
+        kernels::AddNormArgs<T, Y> a;
+        a.residual = residual_.get();
+        a.hidden = pending_.active ? pending_.hidden : nullptr;
+        a.C = c.hidden_channels();
+        a.d = c.d_model;
+        a.swap_halves = pending_.active && pending_.swap;
+        a.row0 = e0;
+        a.length = n;
+        a.update_begin = pending_.active ? u0 : 0;
+        a.update_end = pending_.active ? u1 : 0;
+        a.col0 = col0;
+        a.weight = w;
+        a.bias = b;
+        a.layer_norm = c.norm == NormKind::layer;
+        a.eps = c.norm_eps;
+        a.reverse_weight = reverse_weight;
+        a.y = y;
+        a.ld_y = ld_y;
+        step(kernels::add_norm_rows(a), what, "residual + norm");
     }
 
     // Per-position result: chunk by chunk through two pinned buffers, so that the copy of one
@@ -555,7 +577,8 @@ private:
         const DeviceProj<T>& pr = projections(layer, true, rc);
         if (n_chunks_ == 1) {
             const int L = L_;
-            normalize(layer, rc, 0, L);
+            normalize(layer, rc, 0, L, 0, L);
+            pending_.active = false;
             in_proj(pf, L);
             direction(layer.fwd, 0, 0, L, rc, false, y_fwd_.get());
             if (!bi) {
@@ -582,13 +605,15 @@ private:
                 const int chunk = reverse ? n_chunks_ - 1 - k : k;
                 const int s0 = chunk * chunk_rows_, s1 = std::min(L_, s0 + chunk_rows_);
                 const int e0 = std::max(0, s0 - (K - 1)), e1 = std::min(L_, s1 + K - 1);
-                normalize(layer, rc, e0, e1 - e0);
+                // the first pass (half A, forward, chunks ascending) applies the residual update
+                normalize(layer, rc, e0, e1 - e0, s0, s1);
                 in_proj(p, e1 - e0);
                 direction(m, e0, s0, s1 - s0, reverse, k > 0, y_fwd_.get());
                 T* o = out + static_cast<std::size_t>(s0) * C;
                 if (dir == 0) out_proj(p, y_fwd_.get(), s1 - s0, o, C, false, 1.0f);
                 else combine_into(p, y_fwd_.get(), s1 - s0, o);
             }
+            pending_.active = false;
         }
     }
 
@@ -604,15 +629,12 @@ private:
         step(kernels::combine_rows(out, C, tmp_.get(), d, n, d, true), "combine", "combine");
     }
 
-    // normed_ = the block's pre-norm of residual rows [e0, e0 + n) for this half.
-    void normalize(const DeviceLayer<T>& layer, bool rc, int e0, int n) {
-        const ModelConfig& c = model_.config;
-        const int d = c.d_model, C = c.hidden_channels();
+    // normed_ = the block's pre-norm of residual rows [e0, e0 + n) for this half; a pending
+    // residual update is applied to rows [u0, u1).
+    void normalize(const DeviceLayer<T>& layer, bool rc, int e0, int n, int u0, int u1) {
+        const int d = model_.config.d_model;
         const float* nb = layer.has_norm_b ? layer.norm_b.get() : nullptr;
-        const float* x = residual_.get() + static_cast<std::size_t>(e0) * C;
-        step(kernels::norm_rows(x, C, rc ? d : 0, d, layer.norm_w.get(), nb, c.norm == NormKind::layer, c.norm_eps, rc,
-                                n, normed_.get(), d, 0),
-             "norm", "residual + norm");
+        add_norm(e0, n, u0, u1, rc ? d : 0, layer.norm_w.get(), nb, rc, normed_.get(), d, "norm");
     }
 
     void in_proj(const DeviceProj<T>& p, int n) {
@@ -712,8 +734,14 @@ private:
     DeviceArray<int> complement_;
     bool has_norm_f_b_ = false;
     std::vector<std::unique_ptr<DeviceLayer<T>>> layers_;
-    // this pass: length, chunk plan
+    // this pass: length, chunk plan, and the residual update not yet applied (residual +=
+    // hidden, then the RCPS half swap), which the next pre-norm pass applies chunk by chunk
     int L_ = 0, chunk_rows_ = 0, n_chunks_ = 0;
+    struct PendingUpdate {
+        bool active = false;
+        const T* hidden = nullptr;
+        bool swap = false;
+    } pending_;
     // whole-input arrays
     DeviceArray<int> ids_, seg_begin_, seg_end_;
     DeviceArray<unsigned char> reset_fwd_, reset_rev_;
