@@ -231,4 +231,23 @@ TEST_CASE("cli: bench prints time, throughput and peak RSS", "[cli]") {
     CHECK_THAT(r.out, Catch::Contains("throughput") && Catch::Contains("nt/s") && Catch::Contains("peak RSS") &&
                           Catch::Contains("n_layer 4"));
     CHECK(test::run_dnamba("bench --preset nope").exit_code == 2);
+    // option errors: exit 2 with the option named
+    for (const std::string& bad : {std::string("--lengths 300,x"), std::string("--lengths 300,,5"),
+                                   std::string("--chunk-rows -1"), std::string("--precision fp64"),
+                                   std::string("--precision bf16 --device cpu")}) {
+        INFO(bad);
+        const auto e = test::run_dnamba("bench --preset caduceus-1k --repeat 1 " + bad);
+        CHECK(e.exit_code == 2);
+        CHECK_THAT(e.err, Catch::Contains(bad.substr(0, bad.find(' '))));
+    }
+    // a scaling series appends one TSV line per length
+    const std::string dir = test::scratch_dir("cli_bench");
+    const auto s = test::run_dnamba("bench --preset caduceus-1k --lengths 50,70 --repeat 1 --device cpu -q --tsv " +
+                                    q(dir + "/b.tsv"));
+    REQUIRE(s.exit_code == 0);
+    const auto rows = test::read_tsv(dir + "/b.tsv");
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0][2] == "50");
+    CHECK(rows[1][2] == "70");
+    CHECK(std::stod(rows[1][4]) > 0.0);
 }

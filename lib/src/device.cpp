@@ -77,6 +77,22 @@ std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device
     return make_cpu_engine(model, options);
 }
 
+void check_packed_input(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths, int vocab_size) {
+    if (ids.empty()) fail(ErrorKind::input, "cannot run the model on an empty sequence");
+    std::size_t total = 0;
+    for (std::size_t len : lengths) {
+        if (len == 0) fail(ErrorKind::input, "cannot run the model on an empty sequence");
+        total += len;
+    }
+    if (total != ids.size())
+        fail(ErrorKind::usage, "forward_packed: lengths sum to " + std::to_string(total) + " but " +
+                                   std::to_string(ids.size()) + " ids were given");
+    for (auto id : ids)
+        if (id < 0 || id >= vocab_size)
+            fail(ErrorKind::input, "token id " + std::to_string(id) + " is outside the model vocabulary of " +
+                                       std::to_string(vocab_size));
+}
+
 Matrix Engine::forward_pooled_mean(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths) {
     const Matrix h = forward_packed(ids, lengths);
     Matrix pooled(static_cast<Eigen::Index>(lengths.size()), h.cols());

@@ -41,20 +41,8 @@ public:
         const ModelConfig& c = model_.config;
         const auto& w = model_.weights;
         const Eigen::Index L = static_cast<Eigen::Index>(ids.size());
-        if (L == 0) fail(ErrorKind::input, "cannot run the model on an empty sequence");
-        std::size_t total = 0;
-        for (std::size_t len : lengths) {
-            if (len == 0) fail(ErrorKind::input, "cannot run the model on an empty sequence");
-            total += len;
-        }
-        if (total != ids.size())
-            fail(ErrorKind::usage, "forward_packed: lengths sum to " + std::to_string(total) + " but " +
-                                       std::to_string(ids.size()) + " ids were given");
+        check_packed_input(ids, lengths, c.vocab_size);
         seg_ = cpu::Segments::from_lengths(lengths);
-        for (auto id : ids)
-            if (id < 0 || id >= c.vocab_size)
-                fail(ErrorKind::input, "token id " + std::to_string(id) + " is outside the model vocabulary of " +
-                                           std::to_string(c.vocab_size));
         const int d = c.d_model;
         const int C = c.hidden_channels();
 

@@ -294,22 +294,9 @@ private:
     }
 
     void validate(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths) const {
-        const ModelConfig& c = model_.config;
-        if (ids.empty()) fail(ErrorKind::input, "cannot run the model on an empty sequence");
+        check_packed_input(ids, lengths, model_.config.vocab_size);
         if (ids.size() > 0x7fffffffu)
             fail(ErrorKind::input, "the GPU engine takes at most 2^31-1 tokens per pass, got " + std::to_string(ids.size()));
-        std::size_t total = 0;
-        for (std::size_t len : lengths) {
-            if (len == 0) fail(ErrorKind::input, "cannot run the model on an empty sequence");
-            total += len;
-        }
-        if (total != ids.size())
-            fail(ErrorKind::usage, "forward_packed: lengths sum to " + std::to_string(total) + " but " +
-                                       std::to_string(ids.size()) + " ids were given");
-        for (auto id : ids)
-            if (id < 0 || id >= c.vocab_size)
-                fail(ErrorKind::input, "token id " + std::to_string(id) + " is outside the model vocabulary of " +
-                                           std::to_string(c.vocab_size));
     }
 
     std::size_t full_bytes_per_row() const {
