@@ -1,10 +1,12 @@
-// `dnamba bench`: forward-pass timing on random weights (no checkpoint needed).
+// `dnamba bench`: forward-pass timing on a preset with random weights (no checkpoint needed),
+// or on a checkpoint directory with its own or random weights.
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 #include <random>
@@ -23,20 +25,47 @@ double peak_rss_mib() {
     return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is KiB on Linux
 }
 
+// The last component of a directory path ("testdata/models/tiny-caduceus/" -> "tiny-caduceus").
+std::string directory_name(const std::string& dir) {
+    const std::filesystem::path p = std::filesystem::absolute(dir).lexically_normal();
+    return (p.filename().empty() ? p.parent_path() : p).filename().string();
+}
+
+struct BenchModel {
+    Model model;
+    std::string label;  // names it in the header and the TSV "preset" column
+};
+
+// A preset with random weights, or the checkpoint in model_dir: its weights, or with
+// random_weights only its config.json and random weights of that shape.
+BenchModel bench_model(const std::string& preset, const std::string& model_dir, bool random_weights) {
+    const std::uint64_t seed = 42;
+    if (model_dir.empty()) return {make_random_model(preset_config(preset), seed), preset};
+    Model model = random_weights ? make_random_model(load_model_config(model_dir), seed) : load_model(model_dir);
+    const std::string label = directory_name(model_dir) + " [" + layout_name(model.config.layout) +
+                              (random_weights ? ", random weights" : "") + "]";
+    return {std::move(model), label};
+}
+
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
-    std::string preset = "caduceus-131k", lengths_text, tsv;
+    std::string preset, model_dir, lengths_text, tsv;
     long long length = 0;
     int repeat = 3, warmup = 0;
-    bool quiet = false, stages = false, pooled = false;
+    bool quiet = false, stages = false, pooled = false, random_weights = false;
     long long count = 1, batch_tokens = 65536, chunk_rows = 0;
     ComputeOptions compute;
     po::options_description desc("options");
-    desc.add_options()("preset", po::value(&preset)->default_value(preset),
-                       "caduceus-131k (d_model 256, 16 layers) | caduceus-1k (d_model 256, 4 layers); "
-                       "bidirectional, tied projections, RMSNorm, random weights")(
-        "length,L", po::value(&length)->default_value(0), "sequence length in nt (0: 131072 or 1000 by preset)")(
+    desc.add_options()("preset", po::value(&preset)->value_name("P"),
+                       "caduceus-131k (d_model 256, 16 layers; the default) | caduceus-1k (d_model 256, 4 layers) | "
+                       "caduceus-ps-131k | caduceus-ps-1k (the same shapes, RC-equivariant: rcps, 2*d_model "
+                       "channels); bidirectional add, tied projections, RMSNorm, random weights");
+    add_model_option(desc, model_dir, false);
+    desc.add_options()("random-weights", po::bool_switch(&random_weights),
+                       "with --model: read only its config.json and time random weights of that shape")(
+        "length,L", po::value(&length)->default_value(0),
+        "sequence length in nt (0: 1000 for the -1k presets, else 131072)")(
         "lengths", po::value(&lengths_text)->value_name("N,N,..."),
         "several lengths, one after the other (a scaling series; overrides --length)")(
         "repeat,r", po::value(&repeat)->default_value(3), "timed runs")(
@@ -50,16 +79,23 @@ int cmd_bench(int argc, char** argv) {
         "chunk-rows", po::value(&chunk_rows)->default_value(0)->value_name("N"),
         "GPU engine: rows per chunk of the memory plan (0: automatic)")(
         "tsv", po::value(&tsv)->value_name("FILE"),
-        "append one line per length to FILE (preset, engine, length, count, median_s, nt_per_s, peak device "
-        "bytes, peak RSS bytes)")(
+        "append one line per length to FILE (preset or model, engine, length, count, median_s, nt_per_s, peak "
+        "device bytes, peak RSS bytes)")(
         "stages", po::bool_switch(&stages),
         "after the timed runs, one more run that waits for every stage and prints where the time goes "
         "(GPU engine)");
     add_compute_options(desc, compute);
     add_common_options(desc, quiet);
-    if (!parse_command_line(argc, argv, desc, "usage: dnamba bench [--preset P] [--length N] [--device cpu]")) return 0;
+    const std::string usage =
+        "usage: dnamba bench [--preset P | --model DIR [--random-weights]] [--length N] [--device cpu]";
+    if (!parse_command_line(argc, argv, desc, usage)) return 0;
+    if (!model_dir.empty() && !preset.empty())
+        fail(ErrorKind::usage,
+             "--model and --preset exclude each other: give a checkpoint directory or a preset, not both");
+    if (random_weights && model_dir.empty())
+        fail(ErrorKind::usage, "--random-weights needs --model DIR (presets always have random weights)");
+    if (model_dir.empty() && preset.empty()) preset = "caduceus-131k";
     if (repeat < 1) fail(ErrorKind::usage, "--repeat must be at least 1");
-    const ModelConfig config = preset_config(preset);
     std::vector<long long> lengths;
     if (!lengths_text.empty()) {
         std::size_t at = 0;
@@ -74,20 +110,23 @@ int cmd_bench(int argc, char** argv) {
             at = comma + 1;
         }
     } else {
-        if (length == 0) length = preset == "caduceus-1k" ? 1000 : 131072;
+        if (length == 0) length = preset == "caduceus-1k" || preset == "caduceus-ps-1k" ? 1000 : 131072;
         if (length < 1) fail(ErrorKind::usage, "--length must be positive");
         lengths.push_back(length);
     }
     if (count < 1 || batch_tokens < 1) fail(ErrorKind::usage, "--count and --batch-tokens must be positive");
     if (chunk_rows < 0) fail(ErrorKind::usage, "--chunk-rows must not be negative");
 
-    const Model model = make_random_model(config, 42);
+    const BenchModel bench = bench_model(preset, model_dir, random_weights);
+    const Model& model = bench.model;
+    const ModelConfig& config = model.config;
     EngineOptions eo = make_engine_options(compute);
     eo.chunk_rows = static_cast<std::size_t>(chunk_rows);
     auto engine = make_engine(model, parse_device(compute.device), eo);
-    std::printf("preset %s: d_model %d, n_layer %d, d_inner %d, d_state %d, %lld parameters\n", preset.c_str(),
-                config.d_model, config.n_layer, config.d_inner, config.d_state,
-                static_cast<long long>(model.parameter_count));
+    const std::string rcps = config.rcps ? ", rcps (" + std::to_string(config.hidden_channels()) + " channels)" : "";
+    std::printf("%s %s: d_model %d, n_layer %d, d_inner %d, d_state %d%s, %lld parameters\n",
+                model_dir.empty() ? "preset" : "model", bench.label.c_str(), config.d_model, config.n_layer,
+                config.d_inner, config.d_state, rcps.c_str(), static_cast<long long>(model.parameter_count));
     std::FILE* table = nullptr;
     if (!tsv.empty()) {
         table = std::fopen(tsv.c_str(), "a");
@@ -150,7 +189,7 @@ int cmd_bench(int argc, char** argv) {
         }
         std::printf("checksum %.6g\n", checksum);
         if (table) {
-            std::fprintf(table, "%s\t%s%s\t%lld\t%lld\t%.6f\t%.0f\t%zu\t%.0f\n", preset.c_str(),
+            std::fprintf(table, "%s\t%s%s\t%lld\t%lld\t%.6f\t%.0f\t%zu\t%.0f\n", bench.label.c_str(),
                          engine->description().c_str(), pooled ? " pooled" : "", len, count, median, rate,
                          engine->device_peak_bytes(), peak_rss_mib() * 1048576.0);
             std::fflush(table);

@@ -43,8 +43,8 @@ void add_input_options(po::options_description& desc, InputCli& input, bool inpu
 // Validates and converts; throws Error(usage).
 [[nodiscard]] InputOptions make_input_options(const InputCli& input);
 
-// --model DIR
-void add_model_option(po::options_description& desc, std::string& model_dir);
+// --model DIR (required unless `required` is false: then model_dir stays empty when not given)
+void add_model_option(po::options_description& desc, std::string& model_dir, bool required = true);
 // --device, --precision, --threads
 void add_compute_options(po::options_description& desc, ComputeOptions& compute);
 // The engine options and device of --device/--precision/--threads; Error(usage) for a

@@ -8,8 +8,10 @@
 
 namespace dnamba::cli {
 
-void add_model_option(po::options_description& desc, std::string& model_dir) {
-    desc.add_options()("model,m", po::value(&model_dir)->required()->value_name("DIR"),
+void add_model_option(po::options_description& desc, std::string& model_dir, bool required) {
+    auto* value = po::value(&model_dir)->value_name("DIR");
+    if (required) value->required();
+    desc.add_options()("model,m", value,
                        "model directory: config.json + model.safetensors (Caduceus, mamba_ssm or "
                        "transformers Mamba layout)");
 }

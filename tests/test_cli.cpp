@@ -251,3 +251,91 @@ TEST_CASE("cli: bench prints time, throughput and peak RSS", "[cli]") {
     CHECK(rows[1][2] == "70");
     CHECK(std::stod(rows[1][4]) > 0.0);
 }
+
+namespace {
+
+// The "N parameters" of a bench header line.
+long long bench_parameters(const std::string& out) {
+    const auto end = out.find(" parameters");
+    REQUIRE(end != std::string::npos);
+    const auto begin = out.rfind(' ', end - 1) + 1;
+    return std::stoll(out.substr(begin, end - begin));
+}
+
+std::string bench_checksum(const std::string& out) {
+    const auto at = out.find("checksum ");
+    REQUIRE(at != std::string::npos);
+    return out.substr(at, out.find('\n', at) - at);
+}
+
+}  // namespace
+
+TEST_CASE("cli: bench --model times a checkpoint directory", "[cli]") {
+    const std::string args = " --length 300 --repeat 1 --device cpu";
+    const auto r = test::run_dnamba("bench --model " + q(k_model) + args);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("model tiny-caduceus [caduceus (Hugging Face)]: d_model 32, n_layer 2") &&
+                          Catch::Contains("rcps (64 channels)") && Catch::Contains("length 300 nt") &&
+                          Catch::Contains("run 1: ") && Catch::Contains("throughput"));
+    CHECK(bench_parameters(r.out) == load_model(k_model).parameter_count);
+
+    // --random-weights reads only config.json: a directory without model.safetensors will do
+    const std::string dir = test::scratch_dir("cli_bench_model");
+    std::filesystem::create_directories(dir + "/config-only");
+    std::filesystem::copy_file(k_model + "/config.json", dir + "/config-only/config.json");
+    const auto rnd = test::run_dnamba("bench --model " + q(dir + "/config-only/") + " --random-weights" + args +
+                                      " --tsv " + q(dir + "/b.tsv"));
+    REQUIRE(rnd.exit_code == 0);
+    CHECK_THAT(rnd.out, Catch::Contains("model config-only [caduceus (Hugging Face), random weights]: d_model 32"));
+    CHECK(bench_checksum(rnd.out) != bench_checksum(r.out));
+    const auto rows = test::read_tsv(dir + "/b.tsv");
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0][0] == "config-only [caduceus (Hugging Face), random weights]");
+    CHECK(rows[0][2] == "300");
+    // ... and without it the weights file is needed
+    const auto no_weights = test::run_dnamba("bench --model " + q(dir + "/config-only") + args);
+    CHECK(no_weights.exit_code == 4);
+    CHECK_THAT(no_weights.err, Catch::Contains("model.safetensors"));
+
+    const auto both = test::run_dnamba("bench --model " + q(k_model) + " --preset caduceus-1k" + args);
+    CHECK(both.exit_code == 2);
+    CHECK_THAT(both.err, Catch::Contains("--model and --preset"));
+    const auto alone = test::run_dnamba("bench --preset caduceus-1k --random-weights" + args);
+    CHECK(alone.exit_code == 2);
+    CHECK_THAT(alone.err, Catch::Contains("--random-weights needs --model"));
+    const auto missing = test::run_dnamba("bench --model " + q(dir + "/no-such-model") + args);
+    CHECK(missing.exit_code != 0);
+    CHECK_THAT(missing.err, Catch::Contains(dir + "/no-such-model"));
+    CHECK(missing.out.find("run 1:") == std::string::npos);
+}
+
+TEST_CASE("cli: bench RCPS presets", "[cli]") {
+    const auto ps = test::run_dnamba("bench --preset caduceus-ps-1k --length 200 --repeat 1 --device cpu");
+    REQUIRE(ps.exit_code == 0);
+    CHECK_THAT(ps.out, Catch::Contains("preset caduceus-ps-1k: d_model 256, n_layer 4") &&
+                           Catch::Contains("rcps (512 channels)") && Catch::Contains("run 1: "));
+    const auto plain = test::run_dnamba("bench --preset caduceus-1k --length 200 --repeat 1 --device cpu");
+    REQUIRE(plain.exit_code == 0);
+    CHECK(plain.out.find("rcps") == std::string::npos);
+    // RCPS runs the same weights on both strands: no extra parameters
+    CHECK(bench_parameters(ps.out) == bench_parameters(plain.out));
+
+    const ModelConfig c = preset_config("caduceus-ps-131k");
+    CHECK(c.rcps);
+    CHECK(c.n_layer == 16);
+    CHECK(c.d_model == 256);
+    CHECK(c.combine == Combine::add);
+    CHECK(c.weight_tie);
+    // the complement map of the bundled RCPS checkpoints
+    CHECK(c.complement_map == load_model_config(k_model).complement_map);
+    CHECK(preset_config("caduceus-ps-1k").n_layer == 4);
+
+    const auto help = test::run_dnamba("bench --help");
+    CHECK(help.exit_code == 0);
+    CHECK_THAT(help.out, Catch::Contains("caduceus-ps-131k") && Catch::Contains("caduceus-ps-1k") &&
+                             Catch::Contains("--model") && Catch::Contains("--random-weights"));
+    const auto unknown = test::run_dnamba("bench --preset nope");
+    CHECK(unknown.exit_code == 2);
+    CHECK_THAT(unknown.err, Catch::Contains("caduceus-131k") && Catch::Contains("caduceus-1k") &&
+                                Catch::Contains("caduceus-ps-131k") && Catch::Contains("caduceus-ps-1k"));
+}

@@ -94,12 +94,18 @@ struct Model {
 // Parses a config.json text into a ModelConfig (no weights). `origin` names the file in errors.
 [[nodiscard]] ModelConfig parse_model_config(const std::string& json_text, const std::string& origin);
 
+// Reads `dir`/config.json into a ModelConfig (no weights; model.safetensors is not opened).
+// Throws Error(model) naming the file when it cannot be read or is not a supported config.
+[[nodiscard]] ModelConfig load_model_config(const std::string& dir);
+
 // A model with the given config and random weights (deterministic in `seed`), for benchmarks
 // and tests that need no checkpoint.
 [[nodiscard]] Model make_random_model(const ModelConfig& config, std::uint64_t seed);
 
 // The benchmark presets: "caduceus-131k" (d_model 256, 16 layers) and "caduceus-1k"
-// (d_model 256, 4 layers), bidirectional add, tied, RCPS off, RMSNorm. Throws Error(usage).
+// (d_model 256, 4 layers), bidirectional add, tied, RCPS off, RMSNorm, fused add+norm; and
+// their RCPS twins "caduceus-ps-131k" and "caduceus-ps-1k" (rcps on, the Caduceus complement
+// map). Throws Error(usage) listing the presets for any other name.
 [[nodiscard]] ModelConfig preset_config(const std::string& name);
 
 // Caduceus character tokenizer complement map (A<->T, C<->G, others fixed), padded to `vocab`.

@@ -221,10 +221,39 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
     return c;
 }
 
+namespace {
+
+// The benchmark shapes. The "ps" twins are reverse-complement equivariant (RCPS) like the
+// published Caduceus-PS checkpoints: same weights, 2*d_model channels, fused add+norm.
+struct Preset {
+    const char* name;
+    int n_layer;
+    bool rcps;
+};
+constexpr Preset k_presets[] = {
+    {"caduceus-131k", 16, false},
+    {"caduceus-1k", 4, false},
+    {"caduceus-ps-131k", 16, true},
+    {"caduceus-ps-1k", 4, true},
+};
+
+std::string preset_list() {
+    std::string list;
+    for (const Preset& p : k_presets) list += (list.empty() ? "" : ", ") + std::string(p.name);
+    return list;
+}
+
+}  // namespace
+
 ModelConfig preset_config(const std::string& name) {
+    const Preset* preset = nullptr;
+    for (const Preset& p : k_presets)
+        if (name == p.name) preset = &p;
+    if (!preset) fail(ErrorKind::usage, "unknown preset \"" + name + "\": expected one of " + preset_list());
     ModelConfig c;
     c.layout = Layout::caduceus;
     c.d_model = 256;
+    c.n_layer = preset->n_layer;
     c.d_state = 16;
     c.d_conv = 4;
     c.d_inner = 512;
@@ -233,18 +262,12 @@ ModelConfig preset_config(const std::string& name) {
     c.bidirectional = true;
     c.combine = Combine::add;
     c.weight_tie = true;
-    c.rcps = false;
+    c.rcps = preset->rcps;
     c.fused_add_norm = true;
     c.residual_in_fp32 = true;
     c.norm = NormKind::rms;
+    // The map of the bundled RCPS configs (A<->T, C<->G, others fixed), padded as they are.
     c.complement_map = default_complement_map(c.vocab_size);
-    if (name == "caduceus-131k") {
-        c.n_layer = 16;
-    } else if (name == "caduceus-1k") {
-        c.n_layer = 4;
-    } else {
-        fail(ErrorKind::usage, "unknown preset \"" + name + "\": expected caduceus-131k or caduceus-1k");
-    }
     return c;
 }
 

@@ -114,11 +114,15 @@ std::int64_t count_parameters(const Model& m) {
 
 }  // namespace
 
+ModelConfig load_model_config(const std::string& dir) {
+    const std::string config_path = dir + "/config.json";
+    return parse_model_config(read_text(config_path), config_path);
+}
+
 Model load_model(const std::string& dir) {
     Model model;
     model.source = dir;
-    const std::string config_path = dir + "/config.json";
-    model.config = parse_model_config(read_text(config_path), config_path);
+    model.config = load_model_config(dir);
     const ModelConfig& c = model.config;
     const SafetensorsFile file(dir + "/model.safetensors");
     for (const auto& t : file.tensors()) model.stored_dtypes[dtype_name(t.dtype)]++;
