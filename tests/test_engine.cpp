@@ -1,9 +1,12 @@
 // CPU engine properties beyond the golden cases: thread-count independence, reverse-
-// complement equivariance/invariance, pooling, and operator edge cases.
+// complement equivariance/invariance, pooling, and operator edge cases; engine selection
+// (what the GPU engine can run, and --device auto falling back to the CPU).
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <random>
 
 #include "cpu/ops.hpp"
+#include "cuda/engine_cuda.hpp"
 #include "dnamba/embed.hpp"
 #include "dnamba/engine.hpp"
 #include "dnamba/error.hpp"
@@ -234,5 +237,124 @@ TEST_CASE("ops: the vectorised scan matches a scalar reference at awkward sizes"
                 CHECK(test::rel_error(Y, ref) < 1e-5);
             }
         }
+    }
+}
+
+TEST_CASE("engine selection: the GPU engine accepts the presets and every bundled config", "[engine][device]") {
+    for (const char* name : {"caduceus-131k", "caduceus-1k"}) {
+        INFO(name);
+        CHECK(cuda_engine_unsupported_reason(preset_config(name)) == "");
+    }
+    std::vector<std::string> dirs;
+    for (const char* parent : {"models", "golden"})
+        for (const auto& e : std::filesystem::directory_iterator(test::testdata(parent)))
+            if (std::filesystem::exists(e.path() / "config.json")) dirs.push_back(e.path().string());
+    dirs.push_back(test::testdata("../models/caduceus-ps-1m-debian"));
+    CHECK(dirs.size() >= 14);  // tiny-caduceus, 12 golden checkpoints, the shipped model
+    for (const auto& dir : dirs) {
+        INFO(dir);
+        const std::string path = dir + "/config.json";
+        CHECK(cuda_engine_unsupported_reason(parse_model_config(test::read_file(path), path)) == "");
+    }
+    // the limits themselves are inside the range
+    ModelConfig c = preset_config("caduceus-1k");
+    for (int v : {1, 5, 64}) {
+        c.d_state = v;
+        CHECK(cuda_engine_unsupported_reason(c) == "");
+    }
+    c.d_state = 16;
+    for (int v : {1, 8}) {
+        c.d_conv = v;
+        CHECK(cuda_engine_unsupported_reason(c) == "");
+    }
+}
+
+TEST_CASE("engine selection: what the GPU engine cannot run is named with its value and limit", "[engine][device]") {
+    const ModelConfig base = preset_config("caduceus-1k");
+    ModelConfig c = base;
+    c.d_state = 65;
+    CHECK(cuda_engine_unsupported_reason(c) == "d_state 65 > 64, the most the GPU scan supports");
+    c.d_state = 128;
+    CHECK(cuda_engine_unsupported_reason(c) == "d_state 128 > 64, the most the GPU scan supports");
+    c = base;
+    c.d_conv = 9;
+    CHECK(cuda_engine_unsupported_reason(c) == "d_conv 9 > 8, the most taps the GPU conv1d supports");
+    c = base;
+    c.d_state = 0;
+    CHECK(cuda_engine_unsupported_reason(c) == "d_state 0 < 1, the least the GPU engine supports");
+    c = base;
+    c.dt_rank = 0;
+    CHECK_THAT(cuda_engine_unsupported_reason(c), Catch::StartsWith("dt_rank 0 < 1"));
+    c = base;
+    c.d_inner = k_cuda_max_grid_channels;  // 65535 * 128 = 8388480: still one launch
+    CHECK(cuda_engine_unsupported_reason(c) == "");
+    c.d_inner = k_cuda_max_grid_channels + 1;
+    CHECK_THAT(cuda_engine_unsupported_reason(c),
+               Catch::StartsWith("d_inner 8388481 > 8388480, the most channels one GPU conv1d launch covers"));
+    c = base;
+    c.rcps = true;  // 2 * 4194241 = 8388482 hidden channels
+    c.d_model = 4194241;
+    CHECK_THAT(cuda_engine_unsupported_reason(c),
+               Catch::StartsWith("d_model 4194241 with RCPS = hidden channels 8388482 > 8388480"));
+    c.rcps = false;
+    CHECK(cuda_engine_unsupported_reason(c) == "");
+}
+
+TEST_CASE("engine selection: --device auto runs a model the GPU engine cannot run on the CPU engine",
+          "[engine][device]") {
+    ModelConfig c = preset_config("caduceus-1k");
+    c.d_model = 16;
+    c.d_inner = 32;
+    c.dt_rank = 2;
+    c.n_layer = 1;
+    c.d_conv = 9;  // the CPU conv takes any width
+    const Model model = make_random_model(c, 3);
+    auto engine = make_engine(model, parse_device("auto"), EngineOptions{});
+    CHECK_THAT(engine->description(), Catch::Contains("cpu"));
+    const auto ids = tokenize(random_dna(101, 7), false);
+    const Matrix got = engine->forward(ids);
+    const Matrix want = make_cpu_engine(model, EngineOptions{})->forward(ids);
+    REQUIRE(got.rows() == 101);
+    REQUIRE(got.cols() == 16);
+    CHECK((got.array() == want.array()).all());
+
+    // d_state 65 is chosen away from the GPU the same way (the CPU scan stops at 64 as well,
+    // at the first forward pass: cpu::selective_scan)
+    ModelConfig wide = c;
+    wide.d_conv = 4;
+    wide.d_state = 65;
+    const Model wide_model = make_random_model(wide, 4);
+    CHECK_THAT(make_engine(wide_model, parse_device("auto"), EngineOptions{})->description(), Catch::Contains("cpu"));
+
+    // bf16 needs the GPU engine: the error says why the CPU engine runs instead
+    EngineOptions half;
+    half.precision = Precision::bf16;
+    try {
+        (void)make_engine(model, parse_device("auto"), half);
+        FAIL("bf16 on the CPU engine was accepted");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::usage);
+        CHECK_THAT(e.what(), Catch::StartsWith("--precision bf16 runs on the GPU engine only, and "));
+        if (cuda_device_count() > 0)
+            CHECK_THAT(e.what(), Catch::Contains("the GPU engine cannot run this model (d_conv 9 > 8"));
+        else
+            CHECK_THAT(e.what(), Catch::Contains("no usable GPU was found"));
+    }
+
+    // asked for by name, the GPU engine is refused with the reason (builds without the kernels:
+    // the device error they always give)
+    try {
+        (void)make_engine(model, parse_device("cuda:0"), EngineOptions{});
+        FAIL("--device cuda accepted a model the GPU engine cannot run");
+    } catch (const Error& e) {
+#ifdef DNAMBA_HAVE_CUDA
+        CHECK(e.kind() == ErrorKind::usage);
+        CHECK(std::string(e.what()) ==
+              "--device cuda:0: the GPU engine cannot run this model (d_conv 9 > 8, the most taps the GPU conv1d "
+              "supports); use --device cpu");
+#else
+        CHECK(e.kind() == ErrorKind::device);
+        CHECK_THAT(e.what(), Catch::Contains("built without the CUDA kernels") && Catch::Contains("use --device cpu"));
+#endif
     }
 }

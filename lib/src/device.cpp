@@ -1,12 +1,13 @@
 // Device selection: parses --device and builds the engine for it.
 #include <cstdlib>
+#include <string>
 
 #include "dnamba/engine.hpp"
 #include "dnamba/error.hpp"
 #include "dnamba/log.hpp"
 
-#ifdef DNAMBA_HAVE_CUDA
 #include "cuda/engine_cuda.hpp"
+#ifdef DNAMBA_HAVE_CUDA
 #include "device_query.hpp"
 #endif
 
@@ -49,31 +50,47 @@ Precision parse_precision(const std::string& text) {
 
 std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device, const EngineOptions& options) {
     const int gpus = cuda_device_count();
+    std::string why_cpu;    // why the CPU engine runs, for the bf16 error
+    bool fell_back = false;  // auto with a GPU visible, but the GPU engine cannot run the model
     switch (device.kind) {
-    case DeviceKind::cpu: break;
+    case DeviceKind::cpu:
+        why_cpu = "--device cpu was asked for";
+        break;
     case DeviceKind::automatic:
+        why_cpu = "no usable GPU was found";
 #ifdef DNAMBA_HAVE_CUDA
         if (gpus > 0) {
-            auto engine = make_cuda_engine(model, 0, options);
-            log_info("--device auto: using the GPU engine on " + engine->description() +
-                     " (--device cpu for the CPU engine)");
-            return engine;
+            const std::string unsupported = cuda_engine_unsupported_reason(model.config);
+            if (unsupported.empty()) {
+                auto engine = make_cuda_engine(model, 0, options);
+                log_info("--device auto: using the GPU engine on " + engine->description() +
+                         " (--device cpu for the CPU engine)");
+                return engine;
+            }
+            why_cpu = "the GPU engine cannot run this model (" + unsupported + ")";
+            fell_back = true;
         }
 #endif
         break;
     case DeviceKind::cuda:
 #ifdef DNAMBA_HAVE_CUDA
+    {
+        // asked before the GPU is: the answer does not depend on it
+        const std::string unsupported = cuda_engine_unsupported_reason(model.config);
+        if (!unsupported.empty())
+            fail(ErrorKind::usage, "--device cuda:" + std::to_string(device.index) +
+                                       ": the GPU engine cannot run this model (" + unsupported + "); use --device cpu");
         return make_cuda_engine(model, device.index, options);
+    }
 #else
         fail(ErrorKind::device, "--device cuda: this dnamba was built without the CUDA kernels (no nvcc at build "
                                 "time; " + std::to_string(gpus) + " CUDA device(s) visible); use --device cpu or auto");
 #endif
     }
     if (options.precision == Precision::bf16)
-        fail(ErrorKind::usage, std::string("--precision bf16 runs on the GPU engine only, and ") +
-                                   (device.kind == DeviceKind::cpu ? "--device cpu was asked for"
-                                                                   : "no usable GPU was found") +
+        fail(ErrorKind::usage, "--precision bf16 runs on the GPU engine only, and " + why_cpu +
                                    "; use --precision fp32 (the CPU engine computes in fp32)");
+    if (fell_back) log_warning("--device auto: " + why_cpu + "; using the CPU engine");
     return make_cpu_engine(model, options);
 }
 

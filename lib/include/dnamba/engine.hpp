@@ -80,9 +80,10 @@ struct EngineOptions {
 };
 
 // Builds the engine for `device`. `auto` picks the GPU engine on device 0 when this build has
-// it and a GPU is visible (and says so), else the CPU; `cuda` without a usable GPU throws
-// Error(device) with what to do; bf16 on the CPU throws Error(usage). The model must outlive
-// the engine.
+// it, a GPU is visible and the GPU engine can run the model (and says so), else the CPU (with a
+// warning naming the config field the GPU engine cannot run); `cuda` on a model the GPU engine
+// cannot run throws Error(usage) with the reason, without a usable GPU Error(device) with what
+// to do; bf16 on the CPU throws Error(usage). The model must outlive the engine.
 [[nodiscard]] std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device,
                                                   const EngineOptions& options);
 
