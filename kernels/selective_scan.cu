@@ -8,9 +8,11 @@
 // state count rounded up to a power of two); B_t and C_t, the same for every thread of a
 // block, are staged in shared memory per tile of steps. Inputs are fp32 or bf16; all
 // arithmetic and states are fp32.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 
 #include "device_common.cuh"
 #include "selective_scan.hpp"
@@ -60,19 +62,36 @@ Scan<device_t<T>> device_args(const ScanArgsT<T>& a) {
 __device__ __forceinline__ int row_at(int s, int length, bool reverse) { return reverse ? length - 1 - s : s; }
 
 // Time steps loaded ahead of the recurrence per tile (a template parameter: register use
-// grows with it, occupancy falls). DNAMBA_SCAN_TILE=4|8|16 picks one for experiments.
-constexpr int k_default_tile = 8;
+// grows with it, occupancy falls): tile 4 is held to 64 registers (8 blocks per SM).
+// DNAMBA_SCAN_TILE=4|8 picks one for experiments.
+constexpr int k_default_tile = 4;
 
 int scan_tile() {
     static const int tile = [] {
         const char* env = std::getenv("DNAMBA_SCAN_TILE");
         const int v = env ? std::atoi(env) : k_default_tile;
-        return (v == 4 || v == 8 || v == 16) ? v : k_default_tile;
+        return (v == 4 || v == 8) ? v : k_default_tile;
     }();
     return tile;
 }
 
-__device__ __forceinline__ float softplus(float v) { return v > 20.0f ? v : log1pf(__expf(v)); }
+// torch's softplus (threshold 20): log1p(exp(v)), written as max(v, 0) + log1p(x) with
+// x = exp(-|v|) in (0, 1], and log1p(x) = 2 atanh(s), s = x / (2 + x) in (0, 1/3], by its odd
+// series to s^13 (relative error under 2e-7): about 15 instructions where log1pf takes ~40,
+// and this runs once per (row, channel) in each pass.
+__device__ __forceinline__ float softplus(float v) {
+    if (v > 20.0f) return v;
+    const float x = __expf(-fabsf(v));
+    const float s = __fdividef(x, 2.0f + x), s2 = s * s;
+    float p = 1.0f / 13.0f;
+    p = fmaf(p, s2, 1.0f / 11.0f);
+    p = fmaf(p, s2, 1.0f / 9.0f);
+    p = fmaf(p, s2, 1.0f / 7.0f);
+    p = fmaf(p, s2, 1.0f / 5.0f);
+    p = fmaf(p, s2, 1.0f / 3.0f);
+    p = fmaf(p, s2, 1.0f);
+    return fmaxf(v, 0.0f) + 2.0f * s * p;
+}
 
 // 2^x in one SFU instruction (denormal results flush to zero: a decay that small is zero).
 __device__ __forceinline__ float fast_exp2(float x) {
@@ -84,13 +103,19 @@ __device__ __forceinline__ float fast_exp2(float x) {
 // One pass over a chunk of rows for every channel of the block. The recurrence itself is a
 // short dependent chain per step, so the loads are taken out of it: per tile of k_tile steps
 // each thread first loads its u, dt (and z) for all of them, and the block stages B_t (and
-// C_t) and the reset flags in shared memory; then the tile's steps run from registers. The
-// state loop always runs NS states: states past d_state see B = C = 0 and A = 0 and stay zero,
-// which is cheaper than a bound check per state.
+// C_t) and the reset flags in shared memory; then the tile's steps run from registers. (Loading
+// the next tile ahead in registers was tried: the extra registers cost more occupancy than the
+// hidden latency gained; kernels/PERF_NOTES.md.) A reset is an infinite delta in the decay
+// exponent (below), so it costs one select per step, not one per state. The state loop always
+// runs NS states: states past d_state see B = C = 0 (and A = -1) and stay zero, which is
+// cheaper than a bound check per state.
 //   OUT false: chunk summaries (P = product of decays since the last reset, S = state from 0).
-//   OUT true: outputs from the chunk's carried starting state H.
+//     P is not multiplied up step by step: it is exp2(A * sum of delta) over the chunk, or 0
+//     when a reset falls inside it (one exp per state per chunk instead of a product per step).
+//   OUT true: outputs from the chunk's carried starting state H; C . h is summed in four
+//     partial sums so that the sum is not one 16-long dependent chain per step.
 template <int NS, bool OUT, int k_tile, typename V>
-__global__ void __launch_bounds__(k_threads) scan_pass(Scan<V> a, int chunk, float* P, float* S, const float* H) {
+__global__ void __launch_bounds__(k_threads, k_tile == 4 ? 8 : 1) scan_pass(Scan<V> a, int chunk, float* P, float* S, const float* H) {
     __shared__ float4 sB[k_tile][NS / 4];
     __shared__ float4 sC[OUT ? k_tile : 1][NS / 4];
     __shared__ unsigned char sR[k_tile];
@@ -100,44 +125,56 @@ __global__ void __launch_bounds__(k_threads) scan_pass(Scan<V> a, int chunk, flo
     const int N = a.d_state;
     constexpr float log2e = 1.4426950408889634f;
     const size_t base = ((size_t)c * a.d_inner + d) * N;
-    float A2[NS], h[NS], p[NS];
+    // A * log2(e), kept strictly negative (padded states: -1; they see B = C = 0 and stay zero)
+    // so that a reset can be an infinite delta in the exponent: exp2(-inf) = 0 clears every
+    // state in the update itself, with no per-state select
+    float A2[NS], h[NS];
 #pragma unroll
     for (int n = 0; n < NS; ++n) {
         const bool in = active && n < N;
-        A2[n] = in ? a.A[d * N + n] * log2e : 0.0f;
+        A2[n] = in ? fminf(a.A[d * N + n] * log2e, -1e-30f) : -1.0f;
         h[n] = (OUT && in) ? H[base + n] : 0.0f;
-        p[n] = 1.0f;
     }
+    float lambda = 0.0f;  // sum of delta over the chunk (OUT false)
+    bool cut = false;     // a reset inside the chunk (OUT false)
     const float Dd = (OUT && active && a.D) ? a.D[d] : 0.0f;
     const float bias = (active && a.delta_bias) ? a.delta_bias[d] : 0.0f;
     float* sBf = reinterpret_cast<float*>(sB);
     float* sCf = reinterpret_cast<float*>(sC);
+    const ptrdiff_t step = a.reverse ? -1 : 1;
+    const ptrdiff_t row_step = step * a.d_inner, z_step = step * a.ld_z;
     const int s0 = c * chunk, s1 = min(a.length, s0 + chunk);
     for (int at = s0; at < s1; at += k_tile) {
         const int steps = min(k_tile, s1 - at);
+        const ptrdiff_t t0 = row_at(at, a.length, a.reverse);
         for (int i = threadIdx.x; i < k_tile * NS; i += blockDim.x) {
             const int j = i / NS, n = i % NS;
             float b = 0.0f, cc = 0.0f;
             if (j < steps && n < N) {
-                const size_t t = row_at(at + j, a.length, a.reverse);
+                const ptrdiff_t t = t0 + step * j;
                 b = load_f(a.B + t * a.ld_bc + n);
                 if (OUT) cc = load_f(a.C + t * a.ld_bc + n);
             }
             sBf[i] = b;
             if (OUT) sCf[i] = cc;
         }
-        for (int j = threadIdx.x; j < steps; j += blockDim.x)
-            sR[j] = a.reset ? a.reset[row_at(at + j, a.length, a.reverse)] : 0;
-        __syncthreads();
+        bool mine = false;
+        if ((int)threadIdx.x < k_tile) {
+            const unsigned char r =
+                (a.reset && (int)threadIdx.x < steps) ? a.reset[t0 + step * (ptrdiff_t)threadIdx.x] : 0;
+            sR[threadIdx.x] = r;
+            mine = r != 0;
+        }
+        const bool any_reset = __syncthreads_or(mine);
         if (active) {
+            const ptrdiff_t row = t0 * a.d_inner + d;
             float dt[k_tile], uu[k_tile], zz[k_tile];
 #pragma unroll
             for (int j = 0; j < k_tile; ++j) {
                 if (j < steps) {
-                    const size_t t = row_at(at + j, a.length, a.reverse);
-                    dt[j] = load_f(a.delta + t * a.d_inner + d);
-                    uu[j] = load_f(a.u + t * a.d_inner + d);
-                    zz[j] = (OUT && a.z) ? load_f(a.z + t * a.ld_z + d) : 0.0f;
+                    dt[j] = load_f(a.delta + row + j * row_step);
+                    uu[j] = load_f(a.u + row + j * row_step);
+                    zz[j] = (OUT && a.z) ? load_f(a.z + (t0 * a.ld_z + d) + j * z_step) : 0.0f;
                 }
             }
 #pragma unroll
@@ -146,11 +183,13 @@ __global__ void __launch_bounds__(k_threads) scan_pass(Scan<V> a, int chunk, flo
                 const float v = dt[j] + bias;
                 const float delta = a.delta_softplus ? softplus(v) : v;
                 const float du = delta * uu[j];
-                if (sR[j]) {  // the same for the whole block
-#pragma unroll
-                    for (int n = 0; n < NS; ++n) h[n] = p[n] = 0.0f;
+                const bool reset = any_reset && sR[j];  // the same for the whole block
+                const float delta_exp = reset ? INFINITY : delta;
+                if (!OUT) {
+                    cut = cut || reset;
+                    lambda += delta;
                 }
-                float y = 0.0f;
+                float yq[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
                 for (int q = 0; q < NS / 4; ++q) {
                     const float4 b4 = sB[j][q];
@@ -166,16 +205,16 @@ __global__ void __launch_bounds__(k_threads) scan_pass(Scan<V> a, int chunk, flo
 #pragma unroll
                     for (int r = 0; r < 4; ++r) {
                         const int n = 4 * q + r;
-                        const float decay = fast_exp2(delta * A2[n]);
-                        h[n] = decay * h[n] + du * bq[r];
-                        if (OUT) y += cq[r] * h[n];
-                        else p[n] *= decay;
+                        const float decay = fast_exp2(delta_exp * A2[n]);
+                        h[n] = fmaf(decay, h[n], du * bq[r]);
+                        if (OUT) yq[r] = fmaf(cq[r], h[n], yq[r]);
                     }
                 }
                 if (OUT) {
-                    y += Dd * uu[j];
-                    if (a.z) y *= zz[j] / (1.0f + __expf(-zz[j]));
-                    store_f(a.y + (size_t)row_at(at + j, a.length, a.reverse) * a.d_inner + d, y);
+                    float y = (yq[0] + yq[1]) + (yq[2] + yq[3]);
+                    y = fmaf(Dd, uu[j], y);
+                    if (a.z) y *= __fdividef(zz[j], 1.0f + __expf(-zz[j]));
+                    store_f(a.y + row + j * row_step, y);
                 }
             }
         }
@@ -185,7 +224,7 @@ __global__ void __launch_bounds__(k_threads) scan_pass(Scan<V> a, int chunk, flo
 #pragma unroll
         for (int n = 0; n < NS; ++n) {
             if (n >= N) break;
-            P[base + n] = p[n];
+            P[base + n] = cut ? 0.0f : fast_exp2(A2[n] * lambda);
             S[base + n] = h[n];
         }
     }
@@ -217,14 +256,12 @@ std::string launch(const Scan<V>& a, int chunk, float* workspace) {
     const dim3 grid((a.d_inner + k_threads - 1) / k_threads, n_chunks);
     const int tile = scan_tile();
     if (tile == 4) scan_pass<NS, false, 4><<<grid, block>>>(a, chunk, P, S, nullptr);
-    else if (tile == 16) scan_pass<NS, false, 16><<<grid, block>>>(a, chunk, P, S, nullptr);
     else scan_pass<NS, false, 8><<<grid, block>>>(a, chunk, P, S, nullptr);
     DNAMBA_CUDA_RETURN(cudaGetLastError());
     scan_carry<<<(a.d_inner * a.d_state + k_threads - 1) / k_threads, block>>>(a.d_inner, a.d_state, n_chunks, P, S,
                                                                                H, a.state_in, a.state_out);
     DNAMBA_CUDA_RETURN(cudaGetLastError());
     if (tile == 4) scan_pass<NS, true, 4><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
-    else if (tile == 16) scan_pass<NS, true, 16><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
     else scan_pass<NS, true, 8><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
     DNAMBA_CUDA_RETURN(cudaGetLastError());
     return "";
@@ -236,7 +273,7 @@ std::string scan_any(const ScanArgsT<T>& a) noexcept {
     if (a.d_state < 1 || a.d_state > 64) return "selective_scan: d_state must be 1..64";
     if (!a.u || !a.delta || !a.A || !a.B || !a.C || !a.y || !a.workspace) return "selective_scan: missing buffer";
     if (a.ld_bc < a.d_state || (a.z && a.ld_z < a.d_inner)) return "selective_scan: row strides too small";
-    const int chunk = a.chunk > 0 ? a.chunk : scan_default_chunk(a.length);
+    const int chunk = a.chunk > 0 ? a.chunk : scan_default_chunk(a.length, a.d_inner);
     const auto s = device_args(a);
     if (a.d_state <= 4) return launch<4>(s, chunk, a.workspace);
     if (a.d_state <= 8) return launch<8>(s, chunk, a.workspace);
@@ -315,15 +352,41 @@ std::string device_synchronize() noexcept {
     return "";
 }
 
-int scan_default_chunk(int length) noexcept {
-    // about 256 chunks for long inputs: with d_inner 512 that is 1,024 blocks of 128 threads
-    // (enough to fill an H100), while the carried-state walk stays short; at least 64 rows
-    const int chunk = (length + 255) / 256;
-    return chunk < 64 ? 64 : chunk;
+namespace {
+// Blocks of the scan's output pass that the device keeps resident at once (asked once per
+// process, of the current device; 660 on an H100/H200 if the query fails).
+int resident_scan_blocks() noexcept {
+    static const int blocks = [] {
+        int dev = 0, sms = 0, per_sm = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+            cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                &per_sm, scan_tile() == 4 ? scan_pass<16, true, 4, __nv_bfloat16> : scan_pass<16, true, 8, __nv_bfloat16>,
+                k_threads, 0) != cudaSuccess ||
+            sms <= 0 || per_sm <= 0) {
+            (void)cudaGetLastError();
+            return 660;
+        }
+        return sms * per_sm;
+    }();
+    return blocks;
+}
+}  // namespace
+
+int scan_default_chunk(int length, int d_inner) noexcept {
+    // Every block does the same work, so the chunk count is set to fill whole waves of resident
+    // blocks: 2 waves for short inputs, up to 8 for long ones (about 1,000 rows per chunk or
+    // more), never less than 64 rows per chunk.
+    const long channel_blocks = (std::max(d_inner, 1) + k_threads - 1) / k_threads;
+    const long per_wave = std::max(1L, resident_scan_blocks() / channel_blocks);
+    const long waves = std::clamp(static_cast<long>(length) / (per_wave * 1024), 2L, 8L);
+    const long chunks = waves * per_wave;
+    const long chunk = (static_cast<long>(length) + chunks - 1) / chunks;
+    return static_cast<int>(std::max(chunk, 64L));
 }
 
 std::size_t scan_workspace_floats(int length, int d_inner, int d_state, int chunk) noexcept {
-    if (chunk <= 0) chunk = scan_default_chunk(length);
+    if (chunk <= 0) chunk = scan_default_chunk(length, d_inner);
     const std::size_t n_chunks = (static_cast<std::size_t>(length) + chunk - 1) / chunk;
     return 3 * n_chunks * static_cast<std::size_t>(d_inner) * static_cast<std::size_t>(d_state);
 }

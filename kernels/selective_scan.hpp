@@ -68,8 +68,9 @@ struct ScanArgsT {
 };
 using ScanArgs = ScanArgsT<float>;
 
-// Rows per chunk that selective_scan() uses for this length when ScanArgs::chunk is 0.
-[[nodiscard]] int scan_default_chunk(int length) noexcept;
+// Rows per chunk that selective_scan() uses for this length and channel count when
+// ScanArgs::chunk is 0 (it depends on how many blocks the current device keeps resident).
+[[nodiscard]] int scan_default_chunk(int length, int d_inner) noexcept;
 
 // Floats of workspace the scan needs (chunk 0: the default).
 [[nodiscard]] std::size_t scan_workspace_floats(int length, int d_inner, int d_state, int chunk) noexcept;

@@ -235,13 +235,17 @@ TEST_CASE("cuda: the scan in chunks with carried state, fused softplus, and in b
 TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed sequences)", "[gpu]") {
     if (!have_gpu()) return;
     std::mt19937 g(12);
-    const int di = 45, K = 4;
-    for (const int L : {1, 3, 2047, 5000}) {
+    const int K = 4;
+    // 45 channels: one channel per thread; 64: aligned channel pairs (the vector path)
+    for (const int di : {45, 64})
+    for (const int L : {1, 3, 2047, 5000, 70001}) {
         const Matrix xz = random_matrix(L, 2 * di, g, -2, 2);
         const Matrix w = random_matrix(di, K, g, -1, 1);
         const Vector b = random_matrix(di, 1, g, -1, 1);
         std::vector<std::vector<std::size_t>> packings = {{static_cast<std::size_t>(L)}};
         if (L >= 3) packings.push_back({2, static_cast<std::size_t>(L - 3), 1});
+        if (L >= 100)  // a boundary inside a tile of rows
+            packings.push_back({static_cast<std::size_t>(L / 2 + 5), static_cast<std::size_t>(L - L / 2 - 5)});
         for (const auto& lengths : packings) {
             const cpu::Segments seg = cpu::Segments::from_lengths(lengths);
             std::vector<int> sb(seg.begin.begin(), seg.begin.end()), se(seg.end.begin(), seg.end.end());
@@ -252,7 +256,7 @@ TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed
             REQUIRE(kernels::copy_to_device(pb, sb.data(), sb.size() * sizeof(int)) == "");
             REQUIRE(kernels::copy_to_device(pe, se.data(), se.size() * sizeof(int)) == "");
             for (const bool reverse : {false, true}) {
-                INFO("L " << L << " sequences " << lengths.size() << " reverse " << reverse);
+                INFO("d_inner " << di << " L " << L << " sequences " << lengths.size() << " reverse " << reverse);
                 Matrix want;
                 cpu::conv1d_silu(xz, w, b, reverse, seg, want);
                 // the whole sequence: x holds every row (the window test below changes that)

@@ -92,7 +92,7 @@ static int run(int L, int di, int N, int repeat, int chunk) {
     const double med = ms[ms.size() / 2];
     std::printf("scan L=%d d_inner=%d d_state=%d %s chunk=%d: median %.3f ms (min %.3f, max %.3f) over %d runs; "
                 "at least %.1f MB moved -> %.0f GB/s effective\n",
-                L, di, N, std::is_same_v<T, float> ? "fp32" : "bf16", chunk > 0 ? chunk : k::scan_default_chunk(L),
+                L, di, N, std::is_same_v<T, float> ? "fp32" : "bf16", chunk > 0 ? chunk : k::scan_default_chunk(L, di),
                 med, ms.front(), ms.back(), repeat, bytes / 1e6, bytes / med / 1e6);
     return 0;
 }
