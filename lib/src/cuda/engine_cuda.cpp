@@ -334,8 +334,10 @@ private:
             x_dbl_.reserve(rows * (R + 2 * N), "x_proj output");
             delta_.reserve(rows * di, "dt_proj output");
             y_fwd_.reserve(rows * di, "scan output");
-            if (c.bidirectional) y_rev_.reserve(rows * di, "scan output");
-            tmp_.reserve(rows * d, "mixer output");
+            // the second direction's own scan output only when the whole input is one chunk
+            // (chunked passes reuse y_fwd_), the mixer-output buffer only for the multiply combine
+            if (c.bidirectional && rows >= L) y_rev_.reserve(rows * di, "scan output");
+            if (c.bidirectional && c.combine == Combine::multiply) tmp_.reserve(rows * d, "mixer output");
             out_chunk_.reserve(rows * C, "output rows");
             workspace_.reserve(kernels::scan_workspace_floats(static_cast<int>(rows), static_cast<int>(di),
                                                               static_cast<int>(N), 0),
