@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The whole GPU comparison behind README.md's Performance section, in one run on the GPU
+# machine: dnamba and the PyTorch stack (mamba_ssm fused path + causal-conv1d + Triton
+# add+RMSNorm, Caduceus modules; ../shared/stack/, prepared into the ignored .stack/) on the
+# same device, then scripts/compare_stack.py joins the two into one TSV and prints the table.
+#
+#   here:  ../shared/stack/prepare.sh MAMBA_GITDIR CAUSAL_CONV1D_GITDIR CADUCEUS_GITDIR
+#          scripts/gpu.sh --download
+#   there (.deps and .stack carried):  scripts/bench_compare.sh [OUT_DIR (default $OUT or bench-out)]
+#
+# Steps: the stack's extensions build in the background (~4 min) while dnamba builds, runs its
+# [gpu] tests (TESTS=0 skips them) and its benchmarks (the scan alone, the issue's workloads, the
+# bf16 scaling series, per-stage times, `dnamba embed` end to end on a generated genome with a
+# random checkpoint of the 131k shape saved by the stack's Caduceus); then the stack's own
+# benchmark (.stack/stack_bench.py), so the two never share the GPU. Every result is appended
+# to OUT_DIR as it comes (dnamba.tsv, scan.tsv, embed.tsv, stack-h200.json, logs), so a run
+# cut short still leaves what it measured.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-${OUT:-bench-out}}
+mkdir -p "$out"
+export OUT=$out
+B=${BUILD_DIR:-build-gpu}
+export LD_LIBRARY_PATH=${DEPS_PREFIX:-/opt/deps}/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+stamp() { echo "[$(date +%T)] $*"; }
+
+[ -f .stack/device.sh ] || { echo "bench_compare: no .stack/ (run ../shared/stack/prepare.sh here, carry .stack)" >&2; exit 2; }
+( BUILD_ONLY=1 bash .stack/device.sh > "$out/stack-build.log" 2>&1 ) &
+stack_build=$!
+
+stamp "building dnamba"
+scripts/gpu.sh build > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$out/device.txt"
+if [ "${TESTS:-1}" = 1 ]; then
+    timeout 400 "$B/tests/dnamba_tests" "[gpu]" > "$out/gpu-tests.log" 2>&1
+    stamp "[gpu] tests: exit $? ($(grep -E 'All tests passed|test cases:' "$out/gpu-tests.log" | tail -1))"
+fi
+
+# a first GPU program in a fresh machine can take much longer than later ones: warm up
+"$B/dnamba" bench --device cuda --precision bf16 --pooled --length 131072 --repeat 1 -q > /dev/null 2>&1
+
+stamp "scan alone"
+: > "$out/scan.tsv"
+for dt in bf16 fp32; do
+    for L in 131072 1048576; do
+        line=$("$B/tests/dnamba_bench_scan" "$L" 512 16 20 0 "$dt")
+        echo "$line"
+        ms=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<< "$line")
+        printf 'scan\t%s\t%s\t%s\n' "$dt" "$L" "$ms" >> "$out/scan.tsv"
+    done
+done
+
+tsv=$out/dnamba.tsv
+: > "$tsv"
+run() { echo "+ dnamba bench $*"; "$B/dnamba" bench --device cuda --pooled --tsv "$tsv" "$@" 2>&1 | grep -E 'median|peak device'; }
+stamp "the issue's workloads"
+run --precision bf16 --length 1048576 --warmup 1 --repeat 5
+run --precision bf16 --length 131072 --warmup 1 --repeat 5
+run --precision bf16 --length 1000 --count 512 --batch-tokens 512000 --warmup 1 --repeat 5
+run --precision fp32 --length 1048576 --warmup 1 --repeat 3
+run --precision bf16 --preset caduceus-ps-131k --length 1048576 --warmup 1 --repeat 3
+run --precision bf16 --preset caduceus-1k --length 1048576 --warmup 1 --repeat 5
+run --precision bf16 --preset caduceus-1k --length 1000 --count 512 --batch-tokens 512000 --warmup 1 --repeat 5
+stamp "bf16 scaling series"
+run --precision bf16 --lengths 1024,4096,16384,65536,262144,4194304 --warmup 1 --repeat 3
+stamp "stages at 1 Mnt, bf16"
+"$B/dnamba" bench --device cuda --precision bf16 --pooled --length 1048576 --warmup 1 --repeat 1 --stages 2>&1 |
+    grep '^stage' | tee "$out/stages.txt"
+
+wait "$stack_build"
+stamp "stack built: $(ls .stack/../ 2>/dev/null >/dev/null; ls /tmp/stack/mamba/selective_scan_cuda*.so 2>/dev/null | wc -l) scan extension(s)"
+
+# dnamba embed end to end: a random checkpoint of the 131k shape, written by the stack's own
+# Caduceus (save_pretrained: config.json + model.safetensors), over a generated genome
+mbp=${EMBED_MBP:-64}
+fa=/tmp/genome_${mbp}M.fa
+python3 - "$fa" "$mbp" <<'PY'
+import os, sys
+path, mbp = sys.argv[1], int(sys.argv[2])
+table = bytes.maketrans(bytes(range(256)), b"ACGT" * 64)
+with open(path, "wb") as f:
+    per = mbp * 1_000_000 // 4
+    for c in range(4):
+        f.write(b">chr%d\n" % (c + 1))
+        left = per
+        while left:
+            n = min(left, 6_000_000)
+            s = os.urandom(n).translate(table)
+            f.write(b"\n".join(s[i:i + 60] for i in range(0, n, 60)) + b"\n")
+            left -= n
+PY
+PYTHONPATH=/tmp/stack/mamba:/tmp/stack/causal-conv1d:/tmp/stack/caduceus python3 - /tmp/caduceus-131k-random > "$out/save-model.log" 2>&1 <<'PY'
+import sys, torch
+from caduceus.configuration_caduceus import CaduceusConfig
+from caduceus.modeling_caduceus import Caduceus
+torch.manual_seed(0)
+cfg = CaduceusConfig(d_model=256, n_layer=16, vocab_size=12, ssm_cfg={'d_state': 16, 'd_conv': 4, 'expand': 2,
+                     'dt_rank': 'auto', 'dt_init_floor': 1e-4, 'conv_bias': True, 'bias': False}, rms_norm=True,
+                     residual_in_fp32=True, fused_add_norm=True, pad_vocab_size_multiple=8, norm_epsilon=1e-5,
+                     bidirectional=True, bidirectional_strategy='add', bidirectional_weight_tie=True, rcps=False,
+                     complement_map=None)
+Caduceus(cfg).save_pretrained(sys.argv[1], safe_serialization=True)
+print("saved", sys.argv[1])
+PY
+: > "$out/embed.tsv"
+if [ -s /tmp/caduceus-131k-random/model.safetensors ]; then
+    for w in 1000000 131072; do
+        stamp "embed ${mbp} Mbp in ${w}-nt windows"
+        "$B/dnamba" embed --model /tmp/caduceus-131k-random --input "$fa" --window "$w" --pool mean --device cuda \
+            --precision bf16 --batch-tokens 1048576 --output /tmp/embed-$w.tsv > "$out/embed-$w.log" 2>&1
+        grep '^dnamba embed' "$out/embed-$w.log" | tee -a "$out/embed.log"
+        rate=$(grep -oE 'in [0-9.]+ s \([0-9]+ nt/s\)' "$out/embed-$w.log" | head -1 | sed -E 's/in ([0-9.]+) s \(([0-9]+) nt\/s\)/\1\t\2/')
+        printf 'embed\tcaduceus-131k\tbf16\t%s\t%s\t%s\n' "$w" "$mbp" "$rate" >> "$out/embed.tsv"
+    done
+else
+    echo "no random checkpoint (see save-model.log): embed end to end skipped"
+fi
+
+stamp "the PyTorch stack"
+bash .stack/device.sh 2>&1 | grep -Ev '^(Warn|warn)' | tail -20
+stamp "compare"
+python3 scripts/compare_stack.py "$out" | tee "$out/compare.md"
