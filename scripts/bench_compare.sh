@@ -8,6 +8,7 @@
 #          scripts/gpu.sh --download
 #   there (.deps and .stack carried):  scripts/bench_compare.sh [OUT_DIR (default $OUT or bench-out)]
 #
+# SANITIZE=1 also runs compute-sanitizer memcheck/racecheck on the scan and conv kernels.
 # Steps: the stack's extensions build in the background (~4 min) while dnamba builds, runs its
 # [gpu] tests (TESTS=0 skips them) and its benchmarks (the scan alone, the issue's workloads, the
 # bf16 scaling series, per-stage times, `dnamba embed` end to end on a generated genome with a
@@ -34,6 +35,17 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 if [ "${TESTS:-1}" = 1 ]; then
     timeout 400 "$B/tests/dnamba_tests" "[gpu]" > "$out/gpu-tests.log" 2>&1
     stamp "[gpu] tests: exit $? ($(grep -E 'All tests passed|test cases:' "$out/gpu-tests.log" | tail -1))"
+fi
+
+if [ "${SANITIZE:-0}" = 1 ]; then  # compute-sanitizer on the scan (chunked, both dtypes) and the conv tests
+    for tool in memcheck racecheck; do
+        for dt in bf16 fp32; do
+            timeout 120 compute-sanitizer --tool $tool --print-limit 5 "$B/tests/dnamba_bench_scan" 5000 64 16 1 97 $dt 2>&1 |
+                tail -1 | sed "s/^/scan $dt $tool: /"
+        done
+    done
+    timeout 150 compute-sanitizer --tool memcheck --print-limit 5 "$B/tests/dnamba_tests" "cuda: conv1d*" 2>&1 | tail -1 |
+        sed "s/^/conv tests memcheck: /"
 fi
 
 # a first GPU program in a fresh machine can take much longer than later ones: warm up
@@ -68,7 +80,7 @@ stamp "stages at 1 Mnt, bf16"
     grep '^stage' | tee "$out/stages.txt"
 
 wait "$stack_build"
-stamp "stack built: $(ls .stack/../ 2>/dev/null >/dev/null; ls /tmp/stack/mamba/selective_scan_cuda*.so 2>/dev/null | wc -l) scan extension(s)"
+stamp "stack built: $(ls /tmp/stack/mamba/selective_scan_cuda*.so /tmp/stack/causal-conv1d/causal_conv1d_cuda*.so 2>/dev/null | wc -l) of 2 extensions"
 
 # dnamba embed end to end: a random checkpoint of the 131k shape, written by the stack's own
 # Caduceus (save_pretrained: config.json + model.safetensors), over a generated genome
