@@ -116,7 +116,7 @@ print("saved", sys.argv[1])
 PY
 : > "$out/embed.tsv"
 if [ -s /tmp/caduceus-131k-random/model.safetensors ]; then
-    for w in 1000000 131072; do
+    for w in ${EMBED_WINDOWS:-1000000 131072}; do
         stamp "embed ${mbp} Mbp in ${w}-nt windows"
         "$B/dnamba" embed --model /tmp/caduceus-131k-random --input "$fa" --window "$w" --pool mean --device cuda \
             --precision bf16 --batch-tokens 1048576 --output /tmp/embed-$w.tsv > "$out/embed-$w.log" 2>&1
