@@ -12,7 +12,7 @@
 # Steps: the stack's extensions build in the background (~4 min) while dnamba builds, runs its
 # [gpu] tests (TESTS=0 skips them) and its benchmarks (the scan alone, the issue's workloads, the
 # bf16 scaling series, per-stage times, `dnamba embed` end to end on a generated genome with a
-# random checkpoint of the 131k shape saved by the stack's Caduceus); then the stack's own
+# random checkpoint of the 131k shape made by the stack's Caduceus); then the stack's own
 # benchmark (.stack/stack_bench.py), so the two never share the GPU. Every result is appended
 # to OUT_DIR as it comes (dnamba.tsv, scan.tsv, embed.tsv, stack-h200.json, logs), so a run
 # cut short still leaves what it measured.
@@ -103,6 +103,7 @@ with open(path, "wb") as f:
 PY
 PYTHONPATH=/tmp/stack/mamba:/tmp/stack/causal-conv1d:/tmp/stack/caduceus python3 - /tmp/caduceus-131k-random > "$out/save-model.log" 2>&1 <<'PY'
 import sys, torch
+from safetensors.torch import save_file
 from caduceus.configuration_caduceus import CaduceusConfig
 from caduceus.modeling_caduceus import Caduceus
 torch.manual_seed(0)
@@ -111,7 +112,12 @@ cfg = CaduceusConfig(d_model=256, n_layer=16, vocab_size=12, ssm_cfg={'d_state':
                      residual_in_fp32=True, fused_add_norm=True, pad_vocab_size_multiple=8, norm_epsilon=1e-5,
                      bidirectional=True, bidirectional_strategy='add', bidirectional_weight_tie=True, rcps=False,
                      complement_map=None)
-Caduceus(cfg).save_pretrained(sys.argv[1], safe_serialization=True)
+# save_pretrained refuses the tied in/out projections (shared tensors it was not told of):
+# the config through it, the weights as separate copies (dnamba reads duplicated tied tensors)
+model = Caduceus(cfg)
+cfg.save_pretrained(sys.argv[1])
+save_file({k: v.detach().clone().contiguous() for k, v in model.state_dict().items()},
+          sys.argv[1] + "/model.safetensors")
 print("saved", sys.argv[1])
 PY
 : > "$out/embed.tsv"

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """The scaling plot of README.md's Performance section: forward time and peak device memory
 against input length (caduceus-131k preset, batch 1, mean-pooled on the device), bf16 and fp32,
-from the TSV that scripts/bench_gpu.sh writes, with the PyTorch stack's points from
-../shared/DEVICE.md (same device type) for comparison.
+from the `dnamba bench --tsv` lines of one scripts/bench_compare.sh run, with the PyTorch
+stack's points measured in the same run (compare.tsv of scripts/compare_stack.py).
 
-    python3 scripts/plot_scaling.py docs/perf/bench-h100-2026-11-22.tsv docs/perf/scaling.png
+    python3 scripts/plot_scaling.py docs/perf/bench-h200-2026-12-01.tsv \
+        docs/perf/compare-h200-2026-12-01.tsv docs/perf/scaling.png
 """
 import csv
+import re
 import sys
 
 import matplotlib
@@ -14,14 +16,21 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-# DEVICE.md, H100 80GB HBM3, 2026-11-22: mamba_ssm + causal-conv1d + Triton add+RMSNorm
-STACK = {
-    "bf16": [(131072, 0.0698, 1.30), (1048576, 0.567, 10.2), (4194304, 2.22, 40.8)],
-    "fp32": [(131072, 0.229, 2.29), (1048576, 1.83, 18.3)],
-}
+
+def stack_points(compare_tsv):
+    """{dtype: [(length, seconds, GiB)]} of the caduceus-131k batch-1 rows of compare.tsv."""
+    points = {"bf16": [], "fp32": []}
+    with open(compare_tsv) as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            m = re.match(r"caduceus-131k shape, (bf16|fp32), 1 x ([0-9,]+) nt", row["workload"])
+            if m and row["stack_ms"]:
+                points[m.group(1)].append((int(m.group(2).replace(",", "")), float(row["stack_ms"]) / 1e3,
+                                           float(row["stack_peak_GiB"] or "nan")))
+    return {k: sorted(v) for k, v in points.items()}
 
 
-def main(tsv, png):
+def main(tsv, compare_tsv, png):
+    STACK = stack_points(compare_tsv)
     series = {"bf16": [], "fp32": []}
     with open(tsv) as f:
         for row in csv.reader(f, delimiter="\t"):
@@ -49,8 +58,8 @@ def main(tsv, png):
         if xs:  # slope-1 guide through the longest point: linear time
             x1, t1 = xs[-1], pts[-1][1]
             ax_t.plot([xs[0], x1], [t1 * xs[0] / x1, t1], ":", color="grey", linewidth=1)
-    ax_m.axhline(80, color="red", linewidth=0.8)
-    ax_m.text(1200, 62, "H100 80 GB", color="red", fontsize=8)
+    ax_m.axhline(141, color="red", linewidth=0.8)
+    ax_m.text(1200, 105, "H200 141 GB", color="red", fontsize=8)
     for ax, title, ylabel in ((ax_t, "forward time (median)", "seconds"),
                               (ax_m, "peak device memory", "GiB")):
         ax.set_xscale("log", base=2)
@@ -60,7 +69,7 @@ def main(tsv, png):
         ax.set_title(title)
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("caduceus-131k shape (d_model 256, 16 bidirectional layers), H100, mean-pooled on the device; "
+    fig.suptitle("caduceus-131k shape (d_model 256, 16 bidirectional layers), H200, mean-pooled on the device; "
                  "dotted: linear", fontsize=9)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
@@ -68,6 +77,6 @@ def main(tsv, png):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3])
