@@ -1,30 +1,52 @@
 // kernels/device_common.cuh — private to kernels/: error reporting for launches and CUDA
-// calls, and the fp32/bf16 load/store helpers every kernel templated on the element type uses.
+// calls (as Status), the one template-argument switch, and the fp32/bf16 load/store helpers
+// every kernel templated on the element type uses.
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include "dtype.hpp"
+#include "status.hpp"
 
 #define DNAMBA_STRINGIFY2(x) #x
 #define DNAMBA_STRINGIFY(x) DNAMBA_STRINGIFY2(x)
-// Returns "<file:line> <call>: <CUDA error>" from the enclosing function when `call` fails.
-#define DNAMBA_CUDA_RETURN(call)                                                                              \
-    do {                                                                                                      \
-        const cudaError_t dnamba_e = (call);                                                                  \
-        if (dnamba_e != cudaSuccess)                                                                          \
-            return std::string(__FILE__ ":" DNAMBA_STRINGIFY(__LINE__) " " #call ": ") + cudaGetErrorString(dnamba_e); \
+// Returns the Status of a failed `call` ("<file:line> <call>: <CUDA error>"; out of memory as
+// Status::out_of_memory) from the enclosing function.
+#define DNAMBA_CUDA_RETURN(call)                                                                           \
+    do {                                                                                                   \
+        const cudaError_t dnamba_e = (call);                                                               \
+        if (dnamba_e != cudaSuccess)                                                                       \
+            return ::dnamba::kernels::cuda_status(dnamba_e, __FILE__ ":" DNAMBA_STRINGIFY(__LINE__) " " #call); \
     } while (0)
 
 namespace dnamba::kernels {
 
-// "" after a successful launch, else the launch error naming `what`.
-inline std::string launch_status(const char* what) {
+// The Status of CUDA error `e` from `what` (cudaErrorMemoryAllocation: out of memory).
+inline Status cuda_status(cudaError_t e, const char* what) {
+    if (e == cudaSuccess) return {};
+    std::string m = std::string(what) + ": " + cudaGetErrorString(e);
+    return e == cudaErrorMemoryAllocation ? Status::out_of_memory(std::move(m)) : Status(std::move(m));
+}
+
+// Ok after a successful launch, else the launch error naming `what`.
+inline Status launch_status(const char* what) {
     const cudaError_t e = cudaGetLastError();
-    return e == cudaSuccess ? std::string() : std::string(what) + ": kernel launch: " + cudaGetErrorString(e);
+    return e == cudaSuccess ? Status() : cuda_status(e, (std::string(what) + ": kernel launch").c_str());
+}
+
+// The one switch from a run-time value to a template argument: calls f(std::integral_constant<
+// int, V>{}) for the V of `Vs` equal to `value` and returns its Status, or `unsupported` when
+// none is. (Used for the scan's state count and tile, the conv's taps.)
+template <int... Vs, typename F>
+Status with_int(int value, const char* unsupported, F&& f) {
+    Status s(unsupported);
+    (void)((value == Vs ? (s = f(std::integral_constant<int, Vs>{}), true) : false) || ...);
+    return s;
 }
 
 // The device type behind a host element type.

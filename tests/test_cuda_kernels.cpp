@@ -10,11 +10,12 @@
 #include <cmath>
 #include <type_traits>
 
-#include "conv_norm.hpp"
+#include "conv.hpp"
 #include "cpu/ops.hpp"
-#include "device_query.hpp"
 #include "dtype.hpp"
-#include "selective_scan.hpp"
+#include "norm.hpp"
+#include "runtime.hpp"
+#include "scan.hpp"
 #include "test_util.hpp"
 
 using namespace dnamba;

@@ -8,7 +8,7 @@
 
 #include "cuda/engine_cuda.hpp"
 #ifdef DNAMBA_HAVE_CUDA
-#include "device_query.hpp"
+#include "runtime.hpp"
 #endif
 
 namespace dnamba {

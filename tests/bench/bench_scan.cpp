@@ -1,4 +1,4 @@
-// Scan-only micro-benchmark of the CUDA selective scan (kernels/selective_scan.cu): one
+// Scan-only micro-benchmark of the CUDA selective scan (kernels/scan.cu): one
 // sequence, d_inner 512, d_state 16 by default, z gate, D skip, delta bias and softplus on
 // (as DEVICE.md's mamba_ssm reference), fp32 or bf16 in and out. Prints the median of
 // `repeat` timed runs (after a warm-up), the bytes the scan must move at least (u, delta, z
@@ -13,13 +13,14 @@
 #include <type_traits>
 #include <vector>
 
-#include "selective_scan.hpp"
+#include "runtime.hpp"
+#include "scan.hpp"
 
 namespace k = dnamba::kernels;
 
-static void check(const std::string& e) {
-    if (!e.empty()) {
-        std::fprintf(stderr, "bench_scan: %s\n", e.c_str());
+static void check(const k::Status& e) {
+    if (!e.ok()) {
+        std::fprintf(stderr, "bench_scan: %s\n", e.message().c_str());
         std::exit(1);
     }
 }

@@ -36,13 +36,16 @@
 #include <type_traits>
 #include <vector>
 
-#include "conv_norm.hpp"
+#include "conv.hpp"
 #include "cuda/engine_cuda.hpp"
-#include "device_query.hpp"
 #include "dnamba/error.hpp"
 #include "dnamba/log.hpp"
-#include "engine_ops.hpp"
-#include "selective_scan.hpp"
+#include "elementwise.hpp"
+#include "gemm.hpp"
+#include "norm.hpp"
+#include "pooling.hpp"
+#include "runtime.hpp"
+#include "scan.hpp"
 
 namespace dnamba {
 namespace {
@@ -53,10 +56,10 @@ public:
     explicit DeviceOutOfMemory(const std::string& message) : Error(ErrorKind::device, message) {}
 };
 
-void check(const std::string& e, const char* what) {
-    if (e.empty()) return;
-    const std::string m = std::string("CUDA engine, ") + what + ": " + e;
-    if (e.find("out of memory") != std::string::npos) throw DeviceOutOfMemory(m);
+void check(const kernels::Status& s, const char* what) {
+    if (s.ok()) return;
+    const std::string m = std::string("CUDA engine, ") + what + ": " + s.message();
+    if (s.is_out_of_memory()) throw DeviceOutOfMemory(m);
     fail(ErrorKind::device, m);
 }
 
@@ -66,26 +69,32 @@ constexpr std::size_t k_headroom = std::size_t{512} << 20;
 
 bool enough_headroom() {
     std::size_t free_bytes = 0, total_bytes = 0;
-    if (!kernels::device_memory(&free_bytes, &total_bytes).empty()) return true;
+    if (!kernels::device_memory(&free_bytes, &total_bytes).ok()) return true;
     return free_bytes >= k_headroom;
 }
 
+// The device memory one engine's arrays hold, and its peak (with the GEMM workspace).
+struct MemoryTracker {
+    std::size_t bytes = 0, peak = 0;
+    void add(std::size_t n) {
+        bytes += n;
+        peak = std::max(peak, bytes + kernels::gemm_workspace_bytes());
+    }
+    void remove(std::size_t n) noexcept { bytes -= n; }
+};
 
-// Bytes held by every DeviceArray of the process (the engine's device memory) and the peak.
-std::size_t g_device_bytes = 0;
-std::size_t g_device_peak = 0;
-
-// A device array that only grows (release() gives the memory back).
+// A device array that only grows (release() gives the memory back), counted in its engine's
+// MemoryTracker.
 template <typename T>
 class DeviceArray {
 public:
-    DeviceArray() = default;
+    explicit DeviceArray(MemoryTracker& memory) : memory_(&memory) {}
     DeviceArray(const DeviceArray&) = delete;
     DeviceArray& operator=(const DeviceArray&) = delete;
     ~DeviceArray() { release(); }
     void release() noexcept {
         kernels::device_free(ptr_);
-        g_device_bytes -= size_ * sizeof(T);
+        memory_->remove(size_ * sizeof(T));
         ptr_ = nullptr;
         size_ = 0;
     }
@@ -93,17 +102,16 @@ public:
         if (n > size_) {
             release();
             void* p = nullptr;
-            const std::string e = kernels::device_alloc(&p, n * sizeof(T));
-            if (!e.empty()) {
+            const kernels::Status e = kernels::device_alloc(&p, n * sizeof(T));
+            if (!e.ok()) {
                 const std::string m = std::string("CUDA engine: cannot allocate ") + std::to_string(n * sizeof(T) >> 20) +
-                                      " MiB for " + what + " (" + e + ")";
-                if (e.find("out of memory") != std::string::npos) throw DeviceOutOfMemory(m);
+                                      " MiB for " + what + " (" + e.message() + ")";
+                if (e.is_out_of_memory()) throw DeviceOutOfMemory(m);
                 fail(ErrorKind::device, m);
             }
             ptr_ = static_cast<T*>(p);
             size_ = n;
-            g_device_bytes += n * sizeof(T);
-            g_device_peak = std::max(g_device_peak, g_device_bytes + kernels::gemm_workspace_bytes());
+            memory_->add(n * sizeof(T));
         }
         return ptr_;
     }
@@ -115,6 +123,7 @@ public:
     T* get() const { return ptr_; }
 
 private:
+    MemoryTracker* memory_;
     T* ptr_ = nullptr;
     std::size_t size_ = 0;
 };
@@ -139,6 +148,7 @@ void upload_f32(DeviceArray<float>& dst, const float* src, Eigen::Index n, const
 // in_proj / out_proj of a direction (GEMM weights in the compute type).
 template <typename T>
 struct DeviceProj {
+    explicit DeviceProj(MemoryTracker& m) : in_proj(m), out_proj(m), in_bias(m), out_bias(m) {}
     DeviceArray<T> in_proj, out_proj;
     DeviceArray<float> in_bias, out_bias;
     bool has_in_bias = false, has_out_bias = false;
@@ -160,6 +170,8 @@ struct DeviceProj {
 // One Mamba direction: projections (plain and, for RCPS, the rc form) and the rest.
 template <typename T>
 struct DeviceMamba {
+    explicit DeviceMamba(MemoryTracker& m)
+        : proj(m), proj_rc(m), x_proj(m), dt_proj(m), conv_w(m), conv_b(m), dt_bias(m), A(m), D(m) {}
     DeviceProj<T> proj, proj_rc;
     DeviceArray<T> x_proj, dt_proj;
     DeviceArray<float> conv_w, conv_b, dt_bias, A, D;
@@ -184,6 +196,7 @@ struct DeviceMamba {
 
 template <typename T>
 struct DeviceLayer {
+    explicit DeviceLayer(MemoryTracker& m) : fwd(m), rev(m), norm_w(m), norm_b(m) {}
     DeviceMamba<T> fwd, rev;
     DeviceArray<float> norm_w, norm_b;
     bool has_norm_b = false;
@@ -204,7 +217,7 @@ public:
         std::vector<int> comp(c.complement_map.begin(), c.complement_map.end());
         complement_.upload(comp.data(), comp.size(), "complement map");
         for (const LayerWeights& l : w.layers) {
-            auto dl = std::make_unique<DeviceLayer<T>>();
+            auto dl = std::make_unique<DeviceLayer<T>>(memory_);
             dl->fwd.upload(l.fwd, true, c.rcps);
             if (c.bidirectional) dl->rev.upload(l.rev, !c.weight_tie, c.rcps);
             upload_f32(dl->norm_w, l.norm_w.data(), l.norm_w.size(), "norm");
@@ -237,8 +250,8 @@ public:
         stages_.clear();
     }
     std::vector<std::pair<std::string, double>> stage_seconds() const override { return stages_; }
-    std::size_t device_bytes() const override { return g_device_bytes + kernels::gemm_workspace_bytes(); }
-    std::size_t device_peak_bytes() const override { return g_device_peak; }
+    std::size_t device_bytes() const override { return memory_.bytes + kernels::gemm_workspace_bytes(); }
+    std::size_t device_peak_bytes() const override { return memory_.peak; }
     bool pools_on_device() const override { return true; }
 
     Matrix forward_packed(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths) override {
@@ -696,7 +709,7 @@ private:
     }
 
     // Checks a launch; when profiling, waits for it and books its time under `stage`.
-    void step(const std::string& error, const char* what, const char* stage) {
+    void step(const kernels::Status& error, const char* what, const char* stage) {
         check(error, what);
         if (!profile_) return;
         check(kernels::device_synchronize(), what);
@@ -718,9 +731,10 @@ private:
     bool profile_ = false;
     std::vector<std::pair<std::string, double>> stages_;
     std::chrono::steady_clock::time_point mark_;
+    MemoryTracker memory_;  // the device memory of this engine's arrays (declared first: freed last)
     // weights
-    DeviceArray<float> embedding_, norm_f_w_, norm_f_b_;
-    DeviceArray<int> complement_;
+    DeviceArray<float> embedding_{memory_}, norm_f_w_{memory_}, norm_f_b_{memory_};
+    DeviceArray<int> complement_{memory_};
     bool has_norm_f_b_ = false;
     std::vector<std::unique_ptr<DeviceLayer<T>>> layers_;
     // this pass: length, chunk plan, and the residual update not yet applied (residual +=
@@ -732,16 +746,17 @@ private:
         bool swap = false;
     } pending_;
     // whole-input arrays
-    DeviceArray<int> ids_, seg_begin_, seg_end_;
-    DeviceArray<unsigned char> reset_fwd_, reset_rev_;
-    DeviceArray<float> residual_;
-    DeviceArray<T> hidden_;
+    DeviceArray<int> ids_{memory_}, seg_begin_{memory_}, seg_end_{memory_};
+    DeviceArray<unsigned char> reset_fwd_{memory_}, reset_rev_{memory_};
+    DeviceArray<float> residual_{memory_};
+    DeviceArray<T> hidden_{memory_};
     // one chunk's working set
-    DeviceArray<T> normed_, xz_, u_, x_dbl_, delta_, y_fwd_, y_rev_, tmp_;
-    DeviceArray<float> out_chunk_, workspace_, state_;
+    DeviceArray<T> normed_{memory_}, xz_{memory_}, u_{memory_}, x_dbl_{memory_}, delta_{memory_}, y_fwd_{memory_},
+        y_rev_{memory_}, tmp_{memory_};
+    DeviceArray<float> out_chunk_{memory_}, workspace_{memory_}, state_{memory_};
     // results
-    DeviceArray<int> piece_seq_, piece_first_, sub_begin_, sub_end_;
-    DeviceArray<double> partial_, sums_;
+    DeviceArray<int> piece_seq_{memory_}, piece_first_{memory_}, sub_begin_{memory_}, sub_end_{memory_};
+    DeviceArray<double> partial_{memory_}, sums_{memory_};
     void* staging_[2] = {nullptr, nullptr};  // pinned host buffers, one chunk of output each
     std::size_t staging_bytes_ = 0;
     void* events_[2] = {nullptr, nullptr};

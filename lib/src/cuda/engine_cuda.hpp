@@ -6,19 +6,18 @@
 #include <memory>
 #include <string>
 
+#include "conv.hpp"
 #include "dnamba/engine.hpp"
+#include "scan.hpp"
 
 namespace dnamba {
 
-// The model sizes the CUDA kernels can run. The kernels hard-code the same numbers
-// (kernels/selective_scan.cu scan_any, kernels/conv_norm.cu k_conv_max_taps and conv_any,
-// kernels/engine_ops.cu add_row_sums); change them together.
-// States per channel of the selective scan: held in registers, instantiated up to 64.
-inline constexpr int k_cuda_max_d_state = 64;
-// Taps of the depthwise conv1d: held in registers, instantiated 1..8.
-inline constexpr int k_cuda_max_d_conv = 8;
-// Channels one launch covers where channels are blocks of 128 threads along grid.y (at most
-// 65535 blocks): d_inner for the conv1d, hidden channels for pooling on the device.
+// The model sizes the CUDA kernels can run: the states per channel of the selective scan and
+// the taps of the conv1d are the kernels' own limits (kernels/scan.hpp, kernels/conv.hpp, held
+// in registers); channels where channels are blocks of 128 threads along grid.y (at most 65535
+// blocks): d_inner for the conv1d, hidden channels for pooling on the device.
+inline constexpr int k_cuda_max_d_state = kernels::k_scan_max_state;
+inline constexpr int k_cuda_max_d_conv = kernels::k_conv_max_taps;
 inline constexpr int k_cuda_max_grid_channels = 65535 * 128;
 
 // "" when the CUDA engine can run a model of this config; else one line naming the config

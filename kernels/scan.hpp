@@ -1,36 +1,16 @@
-// kernels/selective_scan.hpp — the fused selective scan on the GPU, and the few device-memory
-// helpers its callers need. No CUDA types cross this header (lib/ compiles without CUDA).
+// kernels/scan.hpp — the fused selective scan on the GPU. No CUDA types cross this header
+// (lib/ compiles without CUDA); the device runtime (memory, copies) is runtime.hpp.
 //
-// The CPU twin is dnamba::cpu::selective_scan (lib/src/cpu/ops.hpp); tests/test_cuda_scan.cpp
+// The CPU twin is dnamba::cpu::selective_scan (lib/src/cpu/ops.hpp); tests/test_cuda_kernels.cpp
 // checks one against the other on random inputs of awkward sizes ([gpu] tests).
 #pragma once
 
 #include <cstddef>
-#include <string>
 
 #include "dtype.hpp"
+#include "status.hpp"
 
 namespace dnamba::kernels {
-
-// ---- device memory (every function returns "" on success, else the CUDA error text) ----
-[[nodiscard]] std::string device_alloc(void** ptr, std::size_t bytes) noexcept;
-void device_free(void* ptr) noexcept;
-[[nodiscard]] std::string copy_to_device(void* device_dst, const void* host_src, std::size_t bytes) noexcept;
-[[nodiscard]] std::string copy_to_host(void* host_dst, const void* device_src, std::size_t bytes) noexcept;
-[[nodiscard]] std::string device_synchronize() noexcept;
-// Page-locked host memory (fast device-to-host copies).
-[[nodiscard]] std::string host_alloc_pinned(void** ptr, std::size_t bytes) noexcept;
-void host_free_pinned(void* ptr) noexcept;
-// Device-to-host copy queued on the default stream after the work before it (host_dst should
-// be pinned); returns at once.
-[[nodiscard]] std::string copy_to_host_async(void* host_dst, const void* device_src, std::size_t bytes) noexcept;
-// Events on the default stream: the host waits for the work queued before event_record.
-[[nodiscard]] std::string event_create(void** event) noexcept;
-[[nodiscard]] std::string event_record(void* event) noexcept;
-[[nodiscard]] std::string event_synchronize(void* event) noexcept;
-void event_destroy(void* event) noexcept;
-// Free and total bytes of the current device.
-[[nodiscard]] std::string device_memory(std::size_t* free_bytes, std::size_t* total_bytes) noexcept;
 
 // ---- the scan ----------------------------------------------------------------------------
 //   delta_t = softplus(dt_t + delta_bias)   (when delta_softplus; else delta_t = dt_t)
@@ -46,7 +26,7 @@ template <typename T>
 struct ScanArgsT {
     int length = 0;
     int d_inner = 0;
-    int d_state = 0;  // 1..64
+    int d_state = 0;  // 1..k_scan_max_state
     const T* u = nullptr;
     const T* delta = nullptr;              // dt, before the bias and softplus
     const float* delta_bias = nullptr;     // [d_inner] or null
@@ -75,10 +55,13 @@ using ScanArgs = ScanArgsT<float>;
 // Floats of workspace the scan needs (chunk 0: the default).
 [[nodiscard]] std::size_t scan_workspace_floats(int length, int d_inner, int d_state, int chunk) noexcept;
 
+// The most states per channel the scan runs (held in registers, instantiated up to this).
+inline constexpr int k_scan_max_state = 64;
+
 // Launches the scan (three kernels: chunk summaries, carried states, outputs) on the default
-// stream. Returns "" or a message naming what is wrong (bad sizes, launch error); it does not
-// wait for the kernels to finish.
-[[nodiscard]] std::string selective_scan(const ScanArgsT<float>& args) noexcept;
-[[nodiscard]] std::string selective_scan(const ScanArgsT<bf16>& args) noexcept;
+// stream. Returns ok or what is wrong (bad sizes, launch error); it does not wait for the
+// kernels to finish.
+[[nodiscard]] Status selective_scan(const ScanArgsT<float>& args) noexcept;
+[[nodiscard]] Status selective_scan(const ScanArgsT<bf16>& args) noexcept;
 
 }  // namespace dnamba::kernels

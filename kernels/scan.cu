@@ -1,4 +1,4 @@
-// The fused selective scan (see selective_scan.hpp), parallel in time by chunks:
+// The fused selective scan (see scan.hpp), parallel in time by chunks:
 //   1. chunk summaries: every chunk scans its rows from a zero state, giving the affine map
 //      h_end = P * h_start + S of the chunk (P = product of the decays since the last reset);
 //   2. carried states: one pass along the chunks, from state_in, gives each chunk's true
@@ -15,7 +15,7 @@
 #include <type_traits>
 
 #include "device_common.cuh"
-#include "selective_scan.hpp"
+#include "scan.hpp"
 
 namespace dnamba::kernels {
 namespace {
@@ -245,8 +245,8 @@ __global__ void scan_carry(int d_inner, int d_state, int n_chunks, const float* 
     if (state_out) state_out[i] = h;
 }
 
-template <int NS, typename V>
-std::string launch(const Scan<V>& a, int chunk, float* workspace) {
+template <int NS, int TILE, typename V>
+Status launch(const Scan<V>& a, int chunk, float* workspace) {
     const int n_chunks = (a.length + chunk - 1) / chunk;
     const size_t per = (size_t)n_chunks * a.d_inner * a.d_state;
     float* P = workspace;
@@ -254,103 +254,40 @@ std::string launch(const Scan<V>& a, int chunk, float* workspace) {
     float* H = S + per;
     const dim3 block(k_threads);
     const dim3 grid((a.d_inner + k_threads - 1) / k_threads, n_chunks);
-    const int tile = scan_tile();
-    if (tile == 4) scan_pass<NS, false, 4><<<grid, block>>>(a, chunk, P, S, nullptr);
-    else scan_pass<NS, false, 8><<<grid, block>>>(a, chunk, P, S, nullptr);
-    DNAMBA_CUDA_RETURN(cudaGetLastError());
+    scan_pass<NS, false, TILE><<<grid, block>>>(a, chunk, P, S, nullptr);
+    Status e = launch_status("selective_scan (chunk summaries)");
+    if (!e.ok()) return e;
     scan_carry<<<(a.d_inner * a.d_state + k_threads - 1) / k_threads, block>>>(a.d_inner, a.d_state, n_chunks, P, S,
                                                                                H, a.state_in, a.state_out);
-    DNAMBA_CUDA_RETURN(cudaGetLastError());
-    if (tile == 4) scan_pass<NS, true, 4><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
-    else scan_pass<NS, true, 8><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
-    DNAMBA_CUDA_RETURN(cudaGetLastError());
-    return "";
+    e = launch_status("selective_scan (carried states)");
+    if (!e.ok()) return e;
+    scan_pass<NS, true, TILE><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
+    return launch_status("selective_scan (outputs)");
+}
+
+// The states per channel rounded up to the power of two the kernel holds in registers.
+int state_slots(int d_state) {
+    int ns = 4;
+    while (ns < d_state) ns *= 2;
+    return ns;
 }
 
 template <typename T>
-std::string scan_any(const ScanArgsT<T>& a) noexcept {
+Status scan_any(const ScanArgsT<T>& a) noexcept {
     if (a.length <= 0 || a.d_inner <= 0) return "selective_scan: empty input";
-    if (a.d_state < 1 || a.d_state > 64) return "selective_scan: d_state must be 1..64";
+    if (a.d_state < 1 || a.d_state > k_scan_max_state) return "selective_scan: d_state must be 1..64";
     if (!a.u || !a.delta || !a.A || !a.B || !a.C || !a.y || !a.workspace) return "selective_scan: missing buffer";
     if (a.ld_bc < a.d_state || (a.z && a.ld_z < a.d_inner)) return "selective_scan: row strides too small";
     const int chunk = a.chunk > 0 ? a.chunk : scan_default_chunk(a.length, a.d_inner);
     const auto s = device_args(a);
-    if (a.d_state <= 4) return launch<4>(s, chunk, a.workspace);
-    if (a.d_state <= 8) return launch<8>(s, chunk, a.workspace);
-    if (a.d_state <= 16) return launch<16>(s, chunk, a.workspace);
-    if (a.d_state <= 32) return launch<32>(s, chunk, a.workspace);
-    return launch<64>(s, chunk, a.workspace);
+    return with_int<4, 8, 16, 32, 64>(state_slots(a.d_state), "selective_scan: unsupported d_state", [&](auto ns) {
+        return with_int<4, 8>(scan_tile(), "selective_scan: unsupported tile", [&](auto tile) {
+            return launch<decltype(ns)::value, decltype(tile)::value>(s, chunk, a.workspace);
+        });
+    });
 }
 
 }  // namespace
-
-std::string device_alloc(void** ptr, std::size_t bytes) noexcept {
-    const cudaError_t e = cudaMalloc(ptr, bytes == 0 ? 1 : bytes);
-    if (e == cudaSuccess) return "";
-    // a failed cudaMalloc is also left as the "last error", where the next launch check would
-    // find it: clear it (the caller decides whether to retry smaller)
-    (void)cudaGetLastError();
-    return std::string("cudaMalloc of ") + std::to_string(bytes >> 20) + " MiB: " + cudaGetErrorString(e);
-}
-
-void device_free(void* ptr) noexcept {
-    if (ptr) cudaFree(ptr);
-}
-
-std::string copy_to_device(void* dst, const void* src, std::size_t bytes) noexcept {
-    DNAMBA_CUDA_RETURN(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
-    return "";
-}
-
-std::string copy_to_host(void* dst, const void* src, std::size_t bytes) noexcept {
-    DNAMBA_CUDA_RETURN(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
-    return "";
-}
-
-std::string copy_to_host_async(void* dst, const void* src, std::size_t bytes) noexcept {
-    DNAMBA_CUDA_RETURN(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, 0));
-    return "";
-}
-
-std::string event_create(void** event) noexcept {
-    cudaEvent_t e = nullptr;
-    DNAMBA_CUDA_RETURN(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-    *event = e;
-    return "";
-}
-
-std::string event_record(void* event) noexcept {
-    DNAMBA_CUDA_RETURN(cudaEventRecord(static_cast<cudaEvent_t>(event), 0));
-    return "";
-}
-
-std::string event_synchronize(void* event) noexcept {
-    DNAMBA_CUDA_RETURN(cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
-    return "";
-}
-
-void event_destroy(void* event) noexcept {
-    if (event) cudaEventDestroy(static_cast<cudaEvent_t>(event));
-}
-
-std::string device_memory(std::size_t* free_bytes, std::size_t* total_bytes) noexcept {
-    DNAMBA_CUDA_RETURN(cudaMemGetInfo(free_bytes, total_bytes));
-    return "";
-}
-
-std::string host_alloc_pinned(void** ptr, std::size_t bytes) noexcept {
-    DNAMBA_CUDA_RETURN(cudaMallocHost(ptr, bytes == 0 ? 1 : bytes));
-    return "";
-}
-
-void host_free_pinned(void* ptr) noexcept {
-    if (ptr) cudaFreeHost(ptr);
-}
-
-std::string device_synchronize() noexcept {
-    DNAMBA_CUDA_RETURN(cudaDeviceSynchronize());
-    return "";
-}
 
 namespace {
 // Blocks of the scan's output pass that the device keeps resident at once (asked once per
@@ -391,7 +328,7 @@ std::size_t scan_workspace_floats(int length, int d_inner, int d_state, int chun
     return 3 * n_chunks * static_cast<std::size_t>(d_inner) * static_cast<std::size_t>(d_state);
 }
 
-std::string selective_scan(const ScanArgsT<float>& a) noexcept { return scan_any(a); }
-std::string selective_scan(const ScanArgsT<bf16>& a) noexcept { return scan_any(a); }
+Status selective_scan(const ScanArgsT<float>& a) noexcept { return scan_any(a); }
+Status selective_scan(const ScanArgsT<bf16>& a) noexcept { return scan_any(a); }
 
 }  // namespace dnamba::kernels

@@ -1,16 +1,14 @@
-// Causal depthwise conv1d + SiLU and the fused residual add + row norm (see conv_norm.hpp).
-// Both are memory-bound: one thread per (channel, tile of rows) for the conv, one warp per row
-// for the norm (two warp reductions: sum and sum of squares of the centred values).
+// Causal depthwise conv1d + SiLU (see conv.hpp): memory-bound, one thread per (channel pair or
+// channel, tile of rows), the x values of a tile loaded once each into a register window.
 #include <cstdint>
 
-#include "conv_norm.hpp"
+#include "conv.hpp"
 #include "device_common.cuh"
 
 namespace dnamba::kernels {
 namespace {
 
 constexpr int k_conv_rows = 32;  // output rows per thread
-constexpr int k_conv_max_taps = 8;  // taps kept in registers (d_conv is 4 in every Mamba model)
 
 // W consecutive channels of one row as floats (W = 2: one 4-byte bf16x2 or 8-byte float2 load).
 template <int W>
@@ -141,34 +139,23 @@ __global__ void conv1d_silu_kernel(const V* x, int ld_x, int x_row0, const float
 }
 
 template <int W, typename T>
-std::string conv_launch(const ConvArgs<T>& a) noexcept {
+Status conv_launch(const ConvArgs<T>& a) noexcept {
     const int threads = 128;
     const int channel_blocks = (a.d_inner / W + threads - 1) / threads;
     if (channel_blocks > 65535) return "conv1d_silu: d_inner too large for one launch";
     const dim3 grid((unsigned)((a.length + k_conv_rows - 1) / k_conv_rows), (unsigned)channel_blocks);
     const auto x = device_ptr(a.x);
     const auto U = device_ptr(a.U);
-#define DNAMBA_CONV_CASE(KT)                                                                                          \
-    case KT:                                                                                                          \
-        conv1d_silu_kernel<KT, W><<<grid, threads>>>(x, a.ld_x, a.x_row0, a.w, a.bias, a.row0, a.length, a.total_rows, \
-                                                     a.d_inner, a.reverse, a.seg_begin, a.seg_end, U);                \
-        break;
-    switch (a.kernel) {
-        DNAMBA_CONV_CASE(1)
-        DNAMBA_CONV_CASE(2)
-        DNAMBA_CONV_CASE(3)
-        DNAMBA_CONV_CASE(4)
-        DNAMBA_CONV_CASE(5)
-        DNAMBA_CONV_CASE(6)
-        DNAMBA_CONV_CASE(7)
-        DNAMBA_CONV_CASE(8)
-    }
-#undef DNAMBA_CONV_CASE
-    return launch_status("conv1d_silu");
+    return with_int<1, 2, 3, 4, 5, 6, 7, 8>(a.kernel, "conv1d_silu: at most 8 taps (d_conv) are supported", [&](auto k) {
+        conv1d_silu_kernel<decltype(k)::value, W><<<grid, threads>>>(x, a.ld_x, a.x_row0, a.w, a.bias, a.row0,
+                                                                     a.length, a.total_rows, a.d_inner, a.reverse,
+                                                                     a.seg_begin, a.seg_end, U);
+        return launch_status("conv1d_silu");
+    });
 }
 
 template <typename T>
-std::string conv_any(const ConvArgs<T>& a) noexcept {
+Status conv_any(const ConvArgs<T>& a) noexcept {
     if (a.length <= 0 || a.d_inner <= 0 || a.kernel <= 0) return "conv1d_silu: empty input";
     if (!a.x || !a.w || !a.U) return "conv1d_silu: missing buffer";
     if (a.kernel > k_conv_max_taps) return "conv1d_silu: at most 8 taps (d_conv) are supported";
@@ -179,77 +166,9 @@ std::string conv_any(const ConvArgs<T>& a) noexcept {
     return pairs ? conv_launch<2>(a) : conv_launch<1>(a);
 }
 
-__device__ __forceinline__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-template <typename HV, typename V>
-__global__ void add_norm_kernel(float* r, const HV* h, int C, int d, bool swap, int row0, int length, int u0, int u1,
-                                int col0, const float* weight, const float* bias, bool layer_norm, float eps,
-                                bool reverse_weight, V* y, int ld_y) {
-    const int t = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
-    const int lane = threadIdx.x % 32;
-    if (t >= length) return;
-    const int g = row0 + t;
-    float* rr = r + (size_t)g * C;
-    const HV* hh = h ? h + (size_t)g * C : nullptr;
-    // column c of the updated row, from the stored (not yet updated) row
-    auto updated = [&](int c) {
-        const int src = swap ? (c < d ? c + d : c - d) : c;
-        return hh ? rr[src] + load_f(hh + src) : rr[src];
-    };
-    const bool update = g >= u0 && g < u1;
-    const bool pending = g >= u1 && u1 > u0;
-    if (update) {
-        if (swap) {  // each lane owns the pairs (j, j+d)
-            for (int j = lane; j < d; j += 32) {
-                const float a = updated(j), b = updated(j + d);
-                rr[j] = a;
-                rr[j + d] = b;
-            }
-        } else if (hh) {
-            for (int j = lane; j < C; j += 32) rr[j] += load_f(hh + j);
-        }
-        __syncwarp();
-    }
-    auto value = [&](int i) { return pending ? updated(col0 + i) : rr[col0 + i]; };
-    float sum = 0.0f;
-    for (int i = lane; i < d; i += 32) sum += value(i);
-    const float mean = layer_norm ? warp_sum(sum) / d : 0.0f;
-    float sq = 0.0f;
-    for (int i = lane; i < d; i += 32) {
-        const float c = value(i) - mean;
-        sq += c * c;
-    }
-    const float rs = rsqrtf(warp_sum(sq) / d + eps);
-    V* yr = y + (size_t)t * ld_y;
-    for (int i = lane; i < d; i += 32) {
-        const int wi = reverse_weight ? d - 1 - i : i;
-        float v = (value(i) - mean) * rs * weight[wi];
-        if (layer_norm && bias) v += bias[wi];
-        store_f(yr + i, v);
-    }
-}
-
-template <typename H, typename T>
-std::string add_norm_any(const AddNormArgs<H, T>& a) noexcept {
-    if (a.length <= 0 || a.d <= 0) return "add_norm_rows: empty input";
-    if (a.swap_halves && a.C != 2 * a.d) return "add_norm_rows: the half swap needs C = 2d";
-    const int rows_per_block = 4;
-    add_norm_kernel<<<(a.length + rows_per_block - 1) / rows_per_block, 32 * rows_per_block>>>(
-        a.residual, device_ptr(a.hidden), a.C, a.d, a.swap_halves, a.row0, a.length, a.update_begin, a.update_end,
-        a.col0, a.weight, a.bias, a.layer_norm, a.eps, a.reverse_weight, device_ptr(a.y), a.ld_y);
-    return launch_status("add_norm_rows");
-}
-
 }  // namespace
 
-std::string add_norm_rows(const AddNormArgs<float, float>& a) noexcept { return add_norm_any(a); }
-std::string add_norm_rows(const AddNormArgs<bf16, bf16>& a) noexcept { return add_norm_any(a); }
-std::string add_norm_rows(const AddNormArgs<bf16, float>& a) noexcept { return add_norm_any(a); }
-
-std::string conv1d_silu(const ConvArgs<float>& a) noexcept { return conv_any(a); }
-std::string conv1d_silu(const ConvArgs<bf16>& a) noexcept { return conv_any(a); }
+Status conv1d_silu(const ConvArgs<float>& a) noexcept { return conv_any(a); }
+Status conv1d_silu(const ConvArgs<bf16>& a) noexcept { return conv_any(a); }
 
 }  // namespace dnamba::kernels

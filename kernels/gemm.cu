@@ -1,0 +1,135 @@
+// GEMMs through cuBLASLt (see gemm.hpp): one plan (operation, layouts, heuristic algorithm) per
+// shape and alignment, made once and cached with the handle and workspace (a process-wide cache
+// behind a mutex: cuBLASLt handles are per process and thread-safe to share).
+#include <cublasLt.h>
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "device_common.cuh"
+#include "gemm.hpp"
+
+namespace dnamba::kernels {
+namespace {
+
+constexpr std::size_t k_gemm_workspace = 32u << 20;
+
+// ---- cuBLASLt ------------------------------------------------------------------------------
+
+// (bf16, out, in, L, ldx, ldy, accumulate, alignment of W, X, Y)
+using GemmKey = std::tuple<bool, int, int, int, int, int, bool, int, int, int>;
+
+struct GemmPlan {
+    cublasLtMatmulDesc_t op = nullptr;
+    cublasLtMatrixLayout_t w = nullptr, x = nullptr, y = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+};
+
+struct Blas {
+    std::mutex mutex;
+    cublasLtHandle_t handle = nullptr;
+    void* workspace = nullptr;
+    std::map<GemmKey, GemmPlan> plans;
+};
+
+Blas& blas() {
+    static Blas b;
+    return b;
+}
+
+Status lt_error(cublasStatus_t s, const char* what) {
+    std::string m = std::string("cuBLASLt ") + what + ": " + cublasGetStatusString(s);
+    return s == CUBLAS_STATUS_ALLOC_FAILED ? Status::out_of_memory(std::move(m)) : Status(std::move(m));
+}
+
+#define DNAMBA_LT_RETURN(call, what)                                  \
+    do {                                                              \
+        const cublasStatus_t dnamba_s = (call);                       \
+        if (dnamba_s != CUBLAS_STATUS_SUCCESS) return lt_error(dnamba_s, what); \
+    } while (0)
+
+int alignment(const void* p) {
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    int bytes = 1;
+    while (bytes < 256 && (a & static_cast<std::uintptr_t>(bytes)) == 0) bytes <<= 1;
+    return bytes;
+}
+
+Status make_plan(Blas& b, const GemmKey& key, GemmPlan& plan) {
+    const auto [is_bf16, out, in, L, ldx, ldy, accumulate, align_w, align_x, align_y] = key;
+    const cudaDataType_t type = is_bf16 ? CUDA_R_16BF : CUDA_R_32F;
+    DNAMBA_LT_RETURN(cublasLtMatmulDescCreate(&plan.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul description");
+    const cublasOperation_t transpose = CUBLAS_OP_T;
+    DNAMBA_LT_RETURN(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof transpose),
+                     "transpose");
+    // column-major view: Y^T (out x L) = (W stored as in x out)^T * X^T (in x L)
+    DNAMBA_LT_RETURN(cublasLtMatrixLayoutCreate(&plan.w, type, in, out, in), "W layout");
+    DNAMBA_LT_RETURN(cublasLtMatrixLayoutCreate(&plan.x, type, in, L, ldx), "X layout");
+    DNAMBA_LT_RETURN(cublasLtMatrixLayoutCreate(&plan.y, type, out, L, ldy), "Y layout");
+    cublasLtMatmulPreference_t pref = nullptr;
+    DNAMBA_LT_RETURN(cublasLtMatmulPreferenceCreate(&pref), "preference");
+    const std::uint64_t ws = k_gemm_workspace;
+    const std::uint32_t aw = align_w, ax = align_x, ay = align_y;
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &aw, sizeof aw);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &ax, sizeof ax);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &ay, sizeof ay);
+    cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &ay, sizeof ay);
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    const cublasStatus_t s =
+        cublasLtMatmulAlgoGetHeuristic(b.handle, plan.op, plan.w, plan.x, plan.y, plan.y, pref, 1, &result, &found);
+    cublasLtMatmulPreferenceDestroy(pref);
+    if (s != CUBLAS_STATUS_SUCCESS) return lt_error(s, "algorithm heuristic");
+    if (found == 0)
+        return "cuBLASLt: no GEMM algorithm for " + std::to_string(L) + " x " + std::to_string(in) + " -> " +
+               std::to_string(out) + (is_bf16 ? " (bf16)" : " (fp32)");
+    plan.algo = result.algo;
+    (void)accumulate;
+    return {};
+}
+
+template <typename T>
+Status gemm_any(const T* X, int ldx, const T* W, int out, int in, int L, T* Y, int ldy, bool accumulate) noexcept {
+    if (L <= 0 || out <= 0 || in <= 0) return "gemm_xwt: empty matrix";
+    Blas& b = blas();
+    std::lock_guard<std::mutex> lock(b.mutex);
+    if (!b.handle) {
+        DNAMBA_LT_RETURN(cublasLtCreate(&b.handle), "create");
+        DNAMBA_CUDA_RETURN(cudaMalloc(&b.workspace, k_gemm_workspace));
+    }
+    const GemmKey key{sizeof(T) == 2, out, in, L, ldx, ldy, accumulate, alignment(W), alignment(X), alignment(Y)};
+    auto it = b.plans.find(key);
+    if (it == b.plans.end()) {
+        GemmPlan plan;
+        const Status e = make_plan(b, key, plan);
+        if (!e.ok()) return e;
+        it = b.plans.emplace(key, plan).first;
+    }
+    const GemmPlan& p = it->second;
+    const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    DNAMBA_LT_RETURN(cublasLtMatmul(b.handle, p.op, &one, W, p.w, X, p.x, &beta, Y, p.y, Y, p.y, &p.algo, b.workspace,
+                                    k_gemm_workspace, 0),
+                     "matmul");
+    return {};
+}
+
+}  // namespace
+
+Status gemm_xwt(const float* X, int ldx, const float* W, int out, int in, int L, float* Y, int ldy,
+                     bool accumulate) noexcept {
+    return gemm_any(X, ldx, W, out, in, L, Y, ldy, accumulate);
+}
+
+Status gemm_xwt(const bf16* X, int ldx, const bf16* W, int out, int in, int L, bf16* Y, int ldy,
+                     bool accumulate) noexcept {
+    return gemm_any(X, ldx, W, out, in, L, Y, ldy, accumulate);
+}
+
+std::size_t gemm_workspace_bytes() noexcept { return blas().workspace ? k_gemm_workspace : 0; }
+
+}  // namespace dnamba::kernels
