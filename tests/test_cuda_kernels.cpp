@@ -13,7 +13,10 @@
 #include "conv.hpp"
 #include "cpu/ops.hpp"
 #include "dtype.hpp"
+#include "elementwise.hpp"
+#include "gemm.hpp"
 #include "norm.hpp"
+#include "pooling.hpp"
 #include "runtime.hpp"
 #include "scan.hpp"
 #include "test_util.hpp"
@@ -379,4 +382,161 @@ TEST_CASE("cuda: fused residual add + RMSNorm/LayerNorm rows match the CPU (swap
         }
     }
 }
+
+// ---- the other device ops against their CPU twins (the backend-ops harness) ----------------
+
+namespace {
+
+// A device copy of a host vector of any element type, freed on scope exit.
+template <typename T>
+struct DeviceBuffer {
+    T* ptr = nullptr;
+    std::size_t n = 0;
+    explicit DeviceBuffer(const std::vector<T>& host) : n(host.size()) {
+        void* p = nullptr;
+        REQUIRE(kernels::device_alloc(&p, std::max<std::size_t>(n, 1) * sizeof(T)) == "");
+        ptr = static_cast<T*>(p);
+        if (n) REQUIRE(kernels::copy_to_device(ptr, host.data(), n * sizeof(T)) == "");
+    }
+    ~DeviceBuffer() { kernels::device_free(ptr); }
+    std::vector<T> download() const {
+        std::vector<T> v(n);
+        if (n) REQUIRE(kernels::copy_to_host(v.data(), ptr, n * sizeof(T)) == "");
+        return v;
+    }
+};
+
+const int k_awkward_rows[] = {1, 3, 2047, 2049, 5000, 70001};
+
+}  // namespace
+
+TEST_CASE("cuda ops: GEMMs (fp32, bf16, strided, accumulating) match cpu::linear at awkward sizes", "[gpu]") {
+    if (!have_gpu()) return;
+    std::mt19937 g(21);
+    struct Shape {
+        int in, out;
+    };
+    for (const Shape sh : {Shape{37, 48}, Shape{256, 1024}})
+        for (const int L : k_awkward_rows) {
+            if (sh.in == 256 && L > 5000) continue;  // the CPU reference would dominate the test
+            INFO("L " << L << " in " << sh.in << " out " << sh.out);
+            const int ldx = sh.in + 5, ldy = sh.out + 3;
+            const Matrix Xs = random_matrix(L, ldx, g, -1, 1);  // rows of ldx values, in used
+            const Matrix W = random_matrix(sh.out, sh.in, g, -0.5f, 0.5f);
+            const Matrix Y0 = random_matrix(L, ldy, g, -1, 1);
+            Matrix want;
+            cpu::linear(Matrix(Xs.leftCols(sh.in)), W, nullptr, want);
+            // fp32, strided rows, then accumulating into Y
+            DeviceMatrix x(Xs.data(), Xs.size()), w(W.data(), W.size()), y(Y0.data(), Y0.size());
+            REQUIRE(kernels::gemm_xwt(x.ptr, ldx, w.ptr, sh.out, sh.in, L, y.ptr, ldy, false) == "");
+            Matrix got(L, ldy);
+            REQUIRE(kernels::copy_to_host(got.data(), y.ptr, got.size() * sizeof(float)) == "");
+            CHECK(test::rel_error(Matrix(got.leftCols(sh.out)), want) < 1e-5);
+            CHECK(test::rel_error(Matrix(got.rightCols(3)), Matrix(Y0.rightCols(3))) == 0.0);  // padding untouched
+            REQUIRE(kernels::gemm_xwt(x.ptr, ldx, w.ptr, sh.out, sh.in, L, y.ptr, ldy, true) == "");
+            REQUIRE(kernels::copy_to_host(got.data(), y.ptr, got.size() * sizeof(float)) == "");
+            CHECK(test::rel_error(Matrix(got.leftCols(sh.out)), Matrix(2.0f * want)) < 1e-5);
+            // bf16 in and out, fp32 accumulation: against the CPU product of the rounded inputs
+            DeviceValues<kernels::bf16> xb(Xs.data(), Xs.size()), wb(W.data(), W.size()), yb(nullptr, Y0.size());
+            REQUIRE(kernels::gemm_xwt(xb.ptr, ldx, wb.ptr, sh.out, sh.in, L, yb.ptr, ldy, false) == "");
+            Matrix want_b;
+            cpu::linear(Matrix(bf16_rounded(Xs).leftCols(sh.in)), bf16_rounded(W), nullptr, want_b);
+            CHECK(test::rel_error(Matrix(yb.download(L, ldy).leftCols(sh.out)), want_b) < 1e-2);
+        }
+}
+
+TEST_CASE("cuda ops: embedding gather (plain and RCPS), bias, combines and pooling sums match the CPU", "[gpu]") {
+    if (!have_gpu()) return;
+    std::mt19937 g(22);
+    const int vocab = 12, d = 37;
+    const Matrix E = random_matrix(vocab, d, g, -1, 1);
+    const std::vector<int> complement = {0, 1, 2, 3, 4, 5, 6, 10, 9, 8, 7, 11};
+    for (const int L : k_awkward_rows) {
+        INFO("L " << L);
+        std::uniform_int_distribution<int> token(0, vocab - 1);
+        std::vector<int> ids(static_cast<std::size_t>(L));
+        for (int& t : ids) t = token(g);
+        // the gather of cpu/engine_cpu.cpp: E[id], and for RCPS the reversed row of E[complement[id]]
+        for (const bool rcps : {false, true}) {
+            const int C = rcps ? 2 * d : d;
+            Matrix want(L, C);
+            for (int t = 0; t < L; ++t) {
+                want.row(t).head(d) = E.row(ids[static_cast<std::size_t>(t)]);
+                if (rcps) want.row(t).tail(d) = E.row(complement[static_cast<std::size_t>(ids[t])]).reverse();
+            }
+            DeviceBuffer<int> did(ids), dcomp(complement);
+            DeviceMatrix de(E.data(), E.size()), out(nullptr, static_cast<std::size_t>(L) * C);
+            REQUIRE(kernels::embed_rows(did.ptr, L, de.ptr, d, dcomp.ptr, rcps, out.ptr) == "");
+            Matrix got(L, C);
+            REQUIRE(kernels::copy_to_host(got.data(), out.ptr, got.size() * sizeof(float)) == "");
+            CHECK(test::rel_error(got, want) == 0.0);
+        }
+        // y[:, :n] += 1.5 * bias with row stride ld; a[:, :n] += / *= b (strides lda, ldb)
+        const int n = 45, ld = 50;
+        const Matrix Y = random_matrix(L, ld, g, -1, 1), B = random_matrix(L, ld + 2, g, -1, 1);
+        const Vector bias = random_matrix(n, 1, g, -1, 1);
+        Matrix want_bias = Y;
+        want_bias.leftCols(n).rowwise() += 1.5f * bias.transpose();
+        DeviceMatrix dy(Y.data(), Y.size()), db(bias.data(), bias.size()), dB(B.data(), B.size());
+        REQUIRE(kernels::add_bias(dy.ptr, L, n, ld, db.ptr, 1.5f) == "");
+        Matrix got(L, ld);
+        REQUIRE(kernels::copy_to_host(got.data(), dy.ptr, got.size() * sizeof(float)) == "");
+        CHECK(test::rel_error(got, want_bias) < 1e-7);
+        for (const bool multiply : {false, true}) {
+            Matrix want_c = want_bias;
+            if (multiply) want_c.leftCols(n) = want_bias.leftCols(n).cwiseProduct(B.leftCols(n));
+            else want_c.leftCols(n) += B.leftCols(n);
+            DeviceMatrix da(want_bias.data(), want_bias.size());
+            REQUIRE(kernels::combine_rows(da.ptr, ld, dB.ptr, ld + 2, L, n, multiply) == "");
+            REQUIRE(kernels::copy_to_host(got.data(), da.ptr, got.size() * sizeof(float)) == "");
+            CHECK(test::rel_error(got, want_c) < 1e-7);
+            // bf16: the same on rounded values, within bf16 rounding of the result
+            DeviceValues<kernels::bf16> ab(want_bias.data(), want_bias.size()), bb(B.data(), B.size());
+            REQUIRE(kernels::combine_rows(ab.ptr, ld, bb.ptr, ld + 2, L, n, multiply) == "");
+            Matrix want_cb = bf16_rounded(want_bias);
+            const Matrix Bb = bf16_rounded(B);
+            if (multiply) want_cb.leftCols(n) = want_cb.leftCols(n).cwiseProduct(Bb.leftCols(n));
+            else want_cb.leftCols(n) += Bb.leftCols(n);
+            CHECK(test::rel_error(ab.download(L, ld), want_cb) < 5e-3);
+        }
+        // pooling sums: sequences packed back to back, each cut into sub-pieces of <= 256 rows
+        const int Cp = 37;
+        const Matrix X = random_matrix(L, Cp, g, -1, 1);
+        std::vector<std::size_t> lengths = {static_cast<std::size_t>(L)};
+        if (L >= 3) lengths = {1, static_cast<std::size_t>(L / 2), static_cast<std::size_t>(L - 1 - L / 2)};
+        std::vector<int> sub_begin, sub_end, piece_seq, piece_first;
+        std::size_t start = 0;
+        for (std::size_t s = 0; s < lengths.size(); ++s) {
+            piece_seq.push_back(static_cast<int>(s));
+            piece_first.push_back(static_cast<int>(sub_begin.size()));
+            for (std::size_t r = start; r < start + lengths[s]; r += 256) {
+                sub_begin.push_back(static_cast<int>(r));
+                sub_end.push_back(static_cast<int>(std::min(start + lengths[s], r + 256)));
+            }
+            start += lengths[s];
+        }
+        piece_first.push_back(static_cast<int>(sub_begin.size()));
+        DeviceMatrix dx(X.data(), X.size());
+        DeviceBuffer<int> dsb(sub_begin), dse(sub_end), dps(piece_seq), dpf(piece_first);
+        DeviceBuffer<double> partial(std::vector<double>(sub_begin.size() * Cp, -1.0));
+        DeviceBuffer<double> sums(std::vector<double>(lengths.size() * Cp, 0.0));
+        REQUIRE(kernels::add_row_sums(dx.ptr, Cp, static_cast<int>(sub_begin.size()), dsb.ptr, dse.ptr, partial.ptr,
+                                      static_cast<int>(piece_seq.size()), dps.ptr, dpf.ptr, sums.ptr) == "");
+        const std::vector<double> got_sums = sums.download();
+        start = 0;
+        double worst = 0.0;
+        for (std::size_t s = 0; s < lengths.size(); ++s) {
+            for (int j = 0; j < Cp; ++j) {
+                double want_sum = 0.0;
+                for (std::size_t r = start; r < start + lengths[s]; ++r) want_sum += X(static_cast<Eigen::Index>(r), j);
+                worst = std::max(worst, std::abs(got_sums[s * Cp + static_cast<std::size_t>(j)] - want_sum) /
+                                            std::max(1.0, std::abs(want_sum)));
+            }
+            start += lengths[s];
+        }
+        INFO("pooling sums: worst relative difference " << worst);
+        CHECK(worst < 1e-12);
+    }
+}
+
 #endif  // DNAMBA_HAVE_CUDA
