@@ -3,12 +3,15 @@
 // error propagation. Fixtures are written per test from known sequences.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <optional>
 #include <random>
 
+#include "dnamba/classify.hpp"
 #include "dnamba/embed.hpp"
 #include "dnamba/error.hpp"
 #include "dnamba/input.hpp"
 #include "dnamba/tokenizer.hpp"
+#include "pipeline/run_batched.hpp"
 #include "test_util.hpp"
 
 using namespace dnamba;
@@ -332,4 +335,122 @@ TEST_CASE("cli: bad region and read inputs fail clearly with no output", "[cli][
     const auto r = test::run_dnamba(m + "-i " + q(dir + "/iupac.fa") + " -o " + q(dir + "/ok.tsv"));
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.err, Catch::Contains("4 character(s)") && Catch::Contains("[UNK]"));
+}
+
+// ---- the batching seam itself (pipeline/run_batched.hpp) ----------------------------------
+
+namespace {
+
+// Items of the given lengths, named by their index.
+class LengthsSource final : public InputSource {
+public:
+    explicit LengthsSource(std::vector<std::size_t> lengths) : lengths_(std::move(lengths)) {}
+    bool next(InputItem& item) override {
+        if (at_ == lengths_.size()) return false;
+        item = InputItem{};
+        item.row.name = std::to_string(at_);
+        item.seq.assign(lengths_[at_++], 'A');
+        return true;
+    }
+    std::optional<std::uint64_t> total_bases() const override { return std::nullopt; }
+    std::string describe() const override { return "lengths"; }
+
+private:
+    std::vector<std::size_t> lengths_;
+    std::size_t at_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("pipeline: run_batched packs by the token budget with the per-item extra, keeps order, stops on errors",
+          "[pipeline]") {
+    // 10 + 1 tokens an item in a budget of 22: two items a batch; an item over the budget alone
+    std::vector<std::size_t> lengths(9, 10);
+    lengths[4] = 40;
+    LengthsSource source(lengths);
+    std::vector<std::vector<std::string>> batches;
+    pipeline::run_batched(
+        source, pipeline::BatchBudget{22, 1, 1},
+        [](std::vector<InputItem>& items) {
+            std::vector<std::string> names;
+            for (const auto& it : items) names.push_back(it.row.name);
+            return names;
+        },
+        [&](std::vector<std::string>& names) { batches.push_back(names); });
+    const std::vector<std::vector<std::string>> want = {{"0", "1"}, {"2", "3"}, {"4"}, {"5", "6"}, {"7", "8"}};
+    CHECK(batches == want);
+    // without the extra token three items fit (30 <= 30)
+    LengthsSource three(std::vector<std::size_t>(6, 10));
+    std::size_t n_batches = 0;
+    pipeline::run_batched(
+        three, pipeline::BatchBudget{30, 0, 2}, [](std::vector<InputItem>& items) { return items.size(); },
+        [&](std::size_t& n) {
+            CHECK(n == 3);
+            ++n_batches;
+        });
+    CHECK(n_batches == 2);
+    // an exception in the compute step reaches the caller, and nothing is written after it
+    LengthsSource many(std::vector<std::size_t>(200, 10));
+    std::size_t written = 0;
+    CHECK_THROWS_WITH(pipeline::run_batched(
+                          many, pipeline::BatchBudget{10, 0, 2},
+                          [](std::vector<InputItem>& items) {
+                              if (items.front().row.name == "57") fail(ErrorKind::input, "item 57 is bad");
+                              return std::stoi(items.front().row.name);
+                          },
+                          [&](int& i) {
+                              CHECK(i == static_cast<int>(written));
+                              ++written;
+                          }),
+                      Catch::Contains("item 57 is bad"));
+    CHECK(written <= 57);
+}
+
+TEST_CASE("pipeline: classify features run through the same seam: [SEP] counted in the budget, any batching "
+          "gives the same rows, unknown bases warned about",
+          "[pipeline][classify]") {
+    const Genome g = make_genome("pipe_features");
+    const Model model = load_model(k_model);
+    auto engine = make_cpu_engine(model, EngineOptions{});
+    InputOptions in;
+    in.path = g.fasta;
+    in.windows.window = 150;
+    in.windows.stride = 70;
+    FeatureSpec spec;
+    spec.kmer = 2;
+    Matrix reference;
+    for (const std::size_t batch : {151u, 302u, 1000000u}) {
+        INFO("batch tokens " << batch);
+        EmbedOptions eo;
+        eo.add_sep = true;
+        eo.batch_tokens = batch;
+        std::vector<std::size_t> sizes;
+        std::vector<Vector> rows;
+        extract_features(in, spec, engine.get(), &model, eo, [&](FeatureBatch& b) {
+            sizes.push_back(b.rows.size());
+            for (Eigen::Index i = 0; i < b.X.rows(); ++i) rows.emplace_back(b.X.row(i).transpose());
+        });
+        REQUIRE(rows.size() == 23);
+        // 150 bases + [SEP] = 151 tokens: one window a pass at 151 and two at 302 (not three)
+        if (batch == 151u) CHECK(sizes == std::vector<std::size_t>(23, 1));
+        if (batch == 302u) CHECK(sizes.front() == 2);
+        Matrix X(23, rows.front().size());
+        for (std::size_t i = 0; i < rows.size(); ++i) X.row(static_cast<Eigen::Index>(i)) = rows[i].transpose();
+        if (reference.size() == 0) reference = X;
+        CHECK(test::rel_error(X, reference) == 0.0);
+    }
+    // a base other than A/C/G/T/N is counted and warned about, as embed does
+    const std::string dir = test::scratch_dir("pipe_features_unknown");
+    std::string fa = ">r\n", bed;
+    for (int i = 0; i < 8; ++i) {
+        fa += (i == 3 ? random_dna(49, 30 + i) + "R" : random_dna(50, 30 + i));
+        bed += "r\t" + std::to_string(50 * i) + "\t" + std::to_string(50 * i + 50) + "\t" + (i % 2 ? "a" : "b") + "\n";
+    }
+    test::write_file(dir + "/in.fa", fa + "\n");
+    test::write_file(dir + "/in.bed", bed);
+    const auto r = test::run_dnamba("train-head -m " + q(k_model) + " -i " + q(dir + "/in.fa") + " --regions " +
+                                    q(dir + "/in.bed") + " --folds 2 --device cpu -o " + q(dir + "/x.head"));
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("1 character(s) other than A/C/G/T/N were embedded as [UNK]"));
 }

@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include "dnamba/error.hpp"
+#include "dnamba/log.hpp"
 #include "dnamba/track.hpp"
+#include "pipeline/run_batched.hpp"
 
 namespace dnamba {
 
@@ -45,42 +47,46 @@ void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine
     if (spec.embedding && (!engine || !model))
         fail(ErrorKind::usage, "embedding features need a model (--model)");
     auto source = open_input(input);
-    std::vector<InputItem> items;
-    std::size_t tokens = 0;
-    std::size_t unknown = 0;
-    auto flush = [&] {
-        if (items.empty()) return;
+    struct Features {
         FeatureBatch batch;
-        std::vector<std::string_view> seqs;
-        for (const auto& it : items) {
-            batch.rows.push_back(it.row);
-            seqs.push_back(it.seq);
-        }
-        const Eigen::Index n = static_cast<Eigen::Index>(items.size());
-        const Eigen::Index emb_cols = spec.embedding ? embedding_channels(model->config, embed.rc) : 0;
-        const Eigen::Index k_cols = spec.kmer ? (Eigen::Index(1) << (2 * spec.kmer)) : 0;
-        batch.X.resize(n, emb_cols + k_cols);
-        if (spec.embedding && embed.pool == PoolMode::mean && engine->pools_on_device()) {
-            const auto pooled = embed_batch_mean(*engine, *model, seqs, embed.rc, embed.add_sep, &unknown);
-            for (Eigen::Index i = 0; i < n; ++i) batch.X.row(i).head(emb_cols) = pooled[static_cast<std::size_t>(i)];
-        } else if (spec.embedding) {
-            const auto per_position = embed_batch(*engine, *model, seqs, embed.rc, embed.add_sep, &unknown);
-            for (Eigen::Index i = 0; i < n; ++i)
-                batch.X.row(i).head(emb_cols) = pool_rows(per_position[static_cast<std::size_t>(i)], embed.pool).transpose();
-        }
-        if (spec.kmer) batch.X.rightCols(k_cols) = kmer_features(seqs, spec.kmer);
-        sink(batch);
-        items.clear();
-        tokens = 0;
+        std::size_t unknown = 0;
     };
-    InputItem item;
-    while (source->next(item)) {
-        if (!items.empty() && tokens + item.seq.size() > embed.batch_tokens) flush();
-        tokens += item.seq.size();
-        items.push_back(std::move(item));
-        item = InputItem{};
-    }
-    flush();
+    std::size_t unknown = 0;
+    // the pipeline of embed (pipeline/run_batched.hpp): read and batch, features on the compute
+    // thread, the sink in input order on this one
+    const pipeline::BatchBudget budget{embed.batch_tokens, embed.add_sep ? 1u : 0u, embed.queue_depth};
+    pipeline::run_batched(
+        *source, budget,
+        [&](std::vector<InputItem>& items) {
+            Features f;
+            FeatureBatch& batch = f.batch;
+            std::vector<std::string_view> seqs;
+            for (const auto& it : items) {
+                batch.rows.push_back(it.row);
+                seqs.push_back(it.seq);
+            }
+            const Eigen::Index n = static_cast<Eigen::Index>(items.size());
+            const Eigen::Index emb_cols = spec.embedding ? embedding_channels(model->config, embed.rc) : 0;
+            const Eigen::Index k_cols = spec.kmer ? (Eigen::Index(1) << (2 * spec.kmer)) : 0;
+            batch.X.resize(n, emb_cols + k_cols);
+            if (spec.embedding && embed.pool == PoolMode::mean && engine->pools_on_device()) {
+                const auto pooled = embed_batch_mean(*engine, *model, seqs, embed.rc, embed.add_sep, &f.unknown);
+                for (Eigen::Index i = 0; i < n; ++i) batch.X.row(i).head(emb_cols) = pooled[static_cast<std::size_t>(i)];
+            } else if (spec.embedding) {
+                const auto per_position = embed_batch(*engine, *model, seqs, embed.rc, embed.add_sep, &f.unknown);
+                for (Eigen::Index i = 0; i < n; ++i)
+                    batch.X.row(i).head(emb_cols) =
+                        pool_rows(per_position[static_cast<std::size_t>(i)], embed.pool).transpose();
+            }
+            if (spec.kmer) batch.X.rightCols(k_cols) = kmer_features(seqs, spec.kmer);
+            return f;
+        },
+        [&](Features& f) {
+            unknown += f.unknown;
+            sink(f.batch);
+        });
+    if (unknown)
+        log_warning(std::to_string(unknown) + " character(s) other than A/C/G/T/N were embedded as [UNK]");
 }
 
 std::string model_fingerprint(const std::string& model_dir) {

@@ -1,24 +1,21 @@
 // Embedding: rc modes, pooling, and the record loop behind `dnamba embed`.
 //
-// embed_input() is the data flow of DESIGN.md in one place: step 0 a reader thread packs
-// items into batches, step 1 a compute thread runs the model and reduces, step 2 the calling
-// thread writes rows in input order; bounded queues between the steps.
+// embed_input() is one use of the pipeline of pipeline/run_batched.hpp (DESIGN.md's data flow:
+// a reader thread packs items into batches, a compute thread runs the model and reduces, the
+// calling thread writes rows in input order; bounded queues between the steps).
 #include "dnamba/embed.hpp"
 
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <exception>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include "dnamba/error.hpp"
 #include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
 #include "dnamba/tokenizer.hpp"
-#include "pipeline/queue.hpp"
+#include "pipeline/run_batched.hpp"
 
 namespace dnamba {
 
@@ -138,10 +135,6 @@ Vector pool_rows(const Matrix& x, PoolMode mode) {
 
 namespace {
 
-struct Batch {
-    std::vector<InputItem> items;
-};
-
 struct BatchResult {
     std::vector<RowInfo> rows;
     std::vector<Matrix> values;  // per item: L x C, or 1 x C when pooled
@@ -226,90 +219,39 @@ EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions&
     writer->begin(static_cast<std::size_t>(summary.channels));
     Progress progress(options.progress, source->total_bases());
 
-    pipeline::BoundedQueue<Batch> batches(options.queue_depth);
-    pipeline::BoundedQueue<BatchResult> results(options.queue_depth);
-    std::mutex error_mutex;
-    std::exception_ptr error;
-    auto record_error = [&](std::exception_ptr e) {
-        {
-            std::lock_guard<std::mutex> lock(error_mutex);
-            if (!error) error = e;
-        }
-        batches.close();
-        results.close();
-    };
-    const std::size_t sep = options.add_sep ? 1 : 0;
-
-    // step 0: read items and pack them into batches of up to batch_tokens tokens
-    std::thread reader([&] {
-        try {
-            Batch batch;
-            std::size_t tokens = 0;
-            InputItem item;
-            while (source->next(item)) {
-                const std::size_t n = item.seq.size() + sep;
-                if (!batch.items.empty() && tokens + n > options.batch_tokens) {
-                    if (!batches.push(std::move(batch))) return;
-                    batch = Batch{};
-                    tokens = 0;
-                }
-                tokens += n;
-                batch.items.push_back(std::move(item));
-                item = InputItem{};
+    // compute: run the model, pooling on the compute side so that only rows travel on (for a
+    // mean on the GPU engine only the pooled rows leave the device); write: rows in input order
+    const pipeline::BatchBudget budget{options.batch_tokens, options.add_sep ? 1u : 0u, options.queue_depth};
+    pipeline::run_batched(
+        *source, budget,
+        [&](std::vector<InputItem>& items) {
+            BatchResult r;
+            std::vector<std::string_view> seqs;
+            for (const auto& it : items) {
+                seqs.push_back(it.seq);
+                r.bases += it.seq.size();
+                r.rows.push_back(it.row);
             }
-            if (!batch.items.empty() && !batches.push(std::move(batch))) return;
-            batches.close();
-        } catch (...) {
-            record_error(std::current_exception());
-        }
-    });
-    // step 1: run the model; pool on the compute side so that only rows travel on
-    std::thread compute([&] {
-        try {
-            while (auto batch = batches.pop()) {
-                BatchResult r;
-                std::vector<std::string_view> seqs;
-                for (const auto& it : batch->items) {
-                    seqs.push_back(it.seq);
-                    r.bases += it.seq.size();
-                    r.rows.push_back(it.row);
-                }
-                if (options.pool == PoolMode::mean && engine.pools_on_device()) {
-                    // only the pooled rows leave the GPU
-                    for (auto& v : embed_batch_mean(engine, model, seqs, options.rc, options.add_sep, &r.unknown))
-                        r.values.push_back(std::move(v));
-                    if (!results.push(std::move(r))) return;
-                    continue;
-                }
-                auto per_position = embed_batch(engine, model, seqs, options.rc, options.add_sep, &r.unknown);
-                for (auto& m : per_position) {
-                    if (options.pool == PoolMode::none) r.values.push_back(std::move(m));
-                    else r.values.emplace_back(pool_rows(m, options.pool).transpose());
-                }
-                if (!results.push(std::move(r))) return;
+            if (options.pool == PoolMode::mean && engine.pools_on_device()) {
+                r.values = embed_batch_mean(engine, model, seqs, options.rc, options.add_sep, &r.unknown);
+                return r;
             }
-            results.close();
-        } catch (...) {
-            record_error(std::current_exception());
-        }
-    });
-    // step 2: write rows in input order (one compute thread keeps batches in order)
-    try {
-        while (auto r = results.pop()) {
-            for (std::size_t i = 0; i < r->rows.size(); ++i)
-                writer->write(r->rows[i], r->values[i].data(), static_cast<std::size_t>(r->values[i].rows()));
-            summary.records += r->rows.size();
-            summary.bases += r->bases;
-            summary.unknown += r->unknown;
+            auto per_position = embed_batch(engine, model, seqs, options.rc, options.add_sep, &r.unknown);
+            for (auto& m : per_position) {
+                if (options.pool == PoolMode::none) r.values.push_back(std::move(m));
+                else r.values.emplace_back(pool_rows(m, options.pool).transpose());
+            }
+            return r;
+        },
+        [&](BatchResult& r) {
+            for (std::size_t i = 0; i < r.rows.size(); ++i)
+                writer->write(r.rows[i], r.values[i].data(), static_cast<std::size_t>(r.values[i].rows()));
+            summary.records += r.rows.size();
+            summary.bases += r.bases;
+            summary.unknown += r.unknown;
             summary.batches++;
             progress.update(summary.records, summary.bases);
-        }
-    } catch (...) {
-        record_error(std::current_exception());
-    }
-    reader.join();
-    compute.join();
-    if (error) std::rethrow_exception(error);
+        });
     if (summary.records == 0)
         fail(ErrorKind::input, summary.input + ": nothing to embed (no sequences, or every record/window was skipped)");
     writer->commit();

@@ -1,0 +1,103 @@
+// The one batching pipeline behind every subcommand that runs the model over an input (embed,
+// classify, train-head's features): DESIGN.md's data flow in one place.
+//
+//   step 0, reader thread:  input items -> batches of at most budget.tokens tokens (each item
+//                           costs its length plus budget.extra_per_item, e.g. the [SEP] token;
+//                           an item longer than the budget is a batch of its own)
+//   step 1, compute thread: compute(batch) -> one result per batch, in order
+//   step 2, calling thread: write(result), in input order
+//
+// Bounded queues of budget.queue_depth batches between the steps keep memory flat whatever the
+// input's size. One compute thread keeps results in input order; what a batch computes must not
+// depend on how the items were batched (the engines guarantee that for packed passes). The
+// first exception in any step closes both queues, the other steps stop, and it is rethrown
+// here after every thread has joined; `write` is never called after it (the writers' outputs
+// stay temporaries, see io/atomic_output).
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "dnamba/input.hpp"
+#include "pipeline/queue.hpp"
+
+namespace dnamba::pipeline {
+
+struct BatchBudget {
+    std::size_t tokens = 65536;       // tokens per batch (one forward pass)
+    std::size_t extra_per_item = 0;   // tokens an item costs beyond its bases ([SEP])
+    std::size_t queue_depth = 2;      // batches in flight between two steps
+};
+
+// Runs the three steps over `source` until it is exhausted. Compute: Result(std::vector<
+// InputItem>&) (it may move the items' contents); Write: void(Result&).
+template <typename Compute, typename Write>
+void run_batched(InputSource& source, const BatchBudget& budget, Compute&& compute, Write&& write) {
+    using Result = decltype(compute(std::declval<std::vector<InputItem>&>()));
+    BoundedQueue<std::vector<InputItem>> batches(budget.queue_depth);
+    BoundedQueue<Result> results(budget.queue_depth);
+    std::mutex error_mutex;
+    std::exception_ptr error;
+    auto record_error = [&](std::exception_ptr e) {
+        {
+            std::lock_guard<std::mutex> lock(error_mutex);
+            if (!error) error = e;
+        }
+        batches.close();
+        results.close();
+    };
+    auto failed = [&] {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        return static_cast<bool>(error);
+    };
+
+    std::thread reader([&] {
+        try {
+            std::vector<InputItem> batch;
+            std::size_t tokens = 0;
+            InputItem item;
+            while (source.next(item)) {
+                const std::size_t n = item.seq.size() + budget.extra_per_item;
+                if (!batch.empty() && tokens + n > budget.tokens) {
+                    if (!batches.push(std::move(batch))) return;
+                    batch = {};
+                    tokens = 0;
+                }
+                tokens += n;
+                batch.push_back(std::move(item));
+                item = InputItem{};
+            }
+            if (!batch.empty() && !batches.push(std::move(batch))) return;
+            batches.close();
+        } catch (...) {
+            record_error(std::current_exception());
+        }
+    });
+    std::thread worker([&] {
+        try {
+            while (auto batch = batches.pop()) {
+                if (!results.push(compute(*batch))) return;
+            }
+            results.close();
+        } catch (...) {
+            record_error(std::current_exception());
+        }
+    });
+    try {
+        while (auto r = results.pop()) {
+            if (failed()) break;
+            write(*r);
+        }
+    } catch (...) {
+        record_error(std::current_exception());
+    }
+    reader.join();
+    worker.join();
+    if (error) std::rethrow_exception(error);
+}
+
+}  // namespace dnamba::pipeline
