@@ -133,9 +133,24 @@ std::string capture_stderr(const std::string& dir, const std::function<void()>& 
     return test::read_file(path);
 }
 
+// Reads `path` to the end: "format\n" then one line per record "name chrom start end strand
+// seq", then "error: <kind> <message>" if reading stopped at an error.
+std::string render_or_error(const std::string& path, const ReaderOptions& options = {}) {
+    std::ostringstream o;
+    try {
+        auto reader = open_record_reader(path, options);
+        o << input_format_name(reader->format()) << "\n";
+        InputRecord r;
+        while (reader->next(r))
+            o << r.name << " " << r.chrom << " " << r.start << " " << r.end << " " << r.strand << " " << r.seq << "\n";
+    } catch (const Error& e) {
+        o << "error: " << static_cast<int>(e.kind()) << " " << e.what() << "\n";
+    }
+    return o.str();
+}
+
 // Reads standard input in a child process whose fd 0 is a pipe fed with `bytes` (so the
-// input is unseekable, as from `zcat x | dnamba`). Returns "format\n" then one line per
-// record "name chrom start end strand seq", or "error: <kind> <message>".
+// input is unseekable, as from `zcat x | dnamba`). Returns render_or_error("-").
 std::string read_stdin(const std::string& dir, const std::string& bytes, const ReaderOptions& options = {}) {
     const std::string out_path = dir + "/stdin_result.txt";
     int fds[2];
@@ -149,18 +164,9 @@ std::string read_stdin(const std::string& dir, const std::string& bytes, const R
         ::close(fds[0]);
         const int err = ::open((dir + "/stdin_stderr.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (err >= 0) ::dup2(err, 2);  // warnings of the child: not checked here
-        std::ostringstream o;
-        try {
-            auto reader = open_record_reader("-", options);
-            o << input_format_name(reader->format()) << "\n";
-            InputRecord r;
-            while (reader->next(r))
-                o << r.name << " " << r.chrom << " " << r.start << " " << r.end << " " << r.strand << " " << r.seq << "\n";
-        } catch (const Error& e) {
-            o << "error: " << static_cast<int>(e.kind()) << " " << e.what() << "\n";
-        }
+        const std::string result = render_or_error("-", options);
         std::ofstream f(out_path, std::ios::binary);
-        f << o.str();
+        f << result;
         f.close();
         ::_exit(0);
     }
@@ -721,4 +727,69 @@ TEST_CASE("standard input: every format detected from a pipe", "[readers]") {
     ReaderOptions regions;
     regions.regions = {"chr1"};
     CHECK_THAT(read_stdin(dir, test::read_file(reads("reads.bam")), regions), Catch::Contains("error: 0 ") && Catch::Contains("standard input"));
+}
+
+// One FASTA grammar (lib/src/io/fasta_grammar.hpp) behind both FASTA paths: a regular file
+// goes to FastaReader, the same bytes on a pipe to the stream reader. Each text below is read
+// both ways and must give the same records, or the same error after the file's name.
+TEST_CASE("FASTA: a regular file and the same bytes on a pipe parse alike", "[readers]") {
+    const std::string dir = test::scratch_dir("readers_fasta_grammar");
+    const std::string path = dir + "/x.fa";
+    // Format detection looks at the first 1 KiB; bytes it would call binary go after it.
+    const std::string long_record = ">long\n" + std::string(1500, 'A') + "\n";
+    const std::string long_row = "long long 0 1500 + " + std::string(1500, 'A') + "\n";
+    struct Case {
+        const char* what;
+        std::string text;
+        std::string expected;  // after "FASTA\n", with the file named <stdin>
+    };
+    const std::vector<Case> cases = {
+        {"CRLF, blank lines, a BOM", "\xef\xbb\xbf\r\n>a x\r\nAC\r\n\r\ngt\r\n>b\r\nN\r\n",
+         "a a 0 4 + ACgt\nb b 0 1 + N\n"},
+        {"blanks between '>' and the name, tabs in the header", ">  \tname\tthe description\nACGT\n",
+         "name name 0 4 + ACGT\n"},
+        {"blanks inside sequence lines", ">a\n A C\tG T \r\n\t\n",
+         "a a 0 4 + ACGT\n"},
+        {"vertical tab and form feed are blanks", long_record + ">a\nA\vC\fG\n", long_row + "a a 0 3 + ACG\n"},
+        {"';' lines and punctuation are residues", ">a\n;not a comment\nAC*-.\n",
+         "a a 0 17 + ;notacommentAC*-.\n"},
+        {"no final newline", ">a\nAC\n>b\nGT", "a a 0 2 + AC\nb b 0 2 + GT\n"},
+        {"'>' with no name", ">a\nAC\n> \t\nGT\n",
+         "a a 0 2 + AC\nerror: 1 <stdin>: line 3 (record 2): header has no name; expected '>name [description]'\n"},
+        {"a header with no sequence", ">a\n\n>b\nAC\n",
+         "error: 1 <stdin>: line 1 (record 1 'a'): header with no sequence; expected sequence lines after the "
+         "header\n"},
+        {"a header with no sequence at the end", ">a\nAC\n>b desc\n \r\n",
+         "a a 0 2 + AC\nerror: 1 <stdin>: line 3 (record 2 'b'): header with no sequence; expected sequence "
+         "lines after the header\n"},
+        {"a NUL byte", long_record + std::string(">a\nAC\0GT\n", 10),
+         long_row + "error: 1 <stdin>: line 4 (record 2 'a'): unexpected byte \\x00 in sequence; expected "
+                    "sequence letters (is this a binary or corrupt file?)\n"},
+        {"a non-ASCII byte", ">a\nAC\xc3\xa9GT\n",
+         "error: 1 <stdin>: line 2 (record 1 'a'): unexpected byte \\xc3 in sequence; expected sequence "
+         "letters (is this a binary or corrupt file?)\n"},
+    };
+    // The file read through its path, rendered as read_stdin renders the pipe.
+    auto from_file = [&](const std::string& text) {
+        put_file(path, text);
+        std::string rendered = render_or_error(path);
+        const std::size_t named = rendered.find(path + ": ");
+        if (named != std::string::npos) rendered.replace(named, path.size(), "<stdin>");
+        return rendered;
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        CHECK(from_file(c.text) == "FASTA\n" + c.expected);
+        CHECK(read_stdin(dir, c.text) == "FASTA\n" + c.expected);
+    }
+    // A gzip file cut inside its first block: detection decompresses a '>' and calls it FASTA,
+    // the BGZF layer finds too few bytes for gzip and reads the raw bytes. Both paths now say
+    // what it looks like (the pipe path used to leave the hint out).
+    put_gzip(dir + "/full.fa.gz", ">a\nACGT\n");
+    const std::string cut = test::read_file(dir + "/full.fa.gz").substr(0, 14);
+    const std::string expected = from_file(cut);
+    CHECK_THAT(expected, Catch::StartsWith("FASTA\nerror: 1 <stdin>: line 1: not a FASTA file: expected a header "
+                                           "line starting with '>' but found '\\x1f\\x8b") &&
+                             Catch::EndsWith("'; this looks like a truncated or corrupt gzip file\n"));
+    CHECK(read_stdin(dir, cut) == expected);
 }

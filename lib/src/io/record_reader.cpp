@@ -4,7 +4,8 @@
 // Detection peeks through an htslib hFILE (hts_detect_format2), so nothing is consumed and
 // the same handle is read afterwards: that is what makes stdin and pipes work.
 //   FASTA  regular files go to FastaReader (which opens the path itself); stdin, pipes and
-//          other unseekable paths are parsed here on the already-open handle, same rules.
+//          other unseekable paths are read here on the already-open handle. Both readers
+//          parse with the one FASTA grammar of io/fasta_grammar.hpp.
 //   FASTQ  parsed here, line by line over BGZF (plain, gzip, bgzip), validated strictly.
 //   SAM/BAM/CRAM  through sam_read1, with the read filter, orientation and alignment
 //          coordinates. With regions (indexed BAM/CRAM only) the index iterator visits the
@@ -36,8 +37,10 @@
 #include "dnamba/error.hpp"
 #include "dnamba/input.hpp"
 #include "dnamba/io.hpp"
-#include "io/text_util.hpp"
 #include "dnamba/log.hpp"
+#include "io/fasta_grammar.hpp"
+#include "io/line_reader.hpp"
+#include "io/text_util.hpp"
 #include "dnamba/tokenizer.hpp"
 
 namespace dnamba {
@@ -55,72 +58,26 @@ const char* input_format_name(InputFormat format) noexcept {
 
 namespace {
 
+using io_detail::header_first_word;
+using io_detail::is_blank_line;
+using io_detail::LineReader;
+using io_detail::skip_byte_order_mark;
+
 // Printable rendering of the start of a line for error messages.
 std::string snippet(std::string_view s) { return io_detail::printable(s, 24); }
 
-bool is_blank(std::string_view s) {
-    for (const char c : s)
-        if (c != ' ' && c != '\t' && c != '\r' && c != '\v' && c != '\f') return false;
-    return true;
-}
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' || c == '\n'; }
-
-// First word after the marker character ('>' or '@'), leading blanks tolerated.
-std::string first_word(std::string_view header) {
-    std::size_t b = 1;
-    while (b < header.size() && (header[b] == ' ' || header[b] == '\t')) ++b;
-    std::size_t e = b;
-    while (e < header.size() && !is_space(header[e])) ++e;
-    return std::string(header.substr(b, e - b));
-}
-
 std::string quoted(const std::string& name) { return "'" + name + "'"; }
 
-// ---- line-oriented text over BGZF (plain, gzip, bgzip) ---------------------------------
+// A whole sequence record (not an alignment): chrom = name, [0, length), forward strand.
+void set_whole_record(InputRecord& record) {
+    record.chrom = record.name;
+    record.start = 0;
+    record.end = static_cast<std::int64_t>(record.seq.size());
+    record.strand = '+';
+    record.is_alignment = false;
+}
 
-// Lines of a text stream with a one-line push-back, CR-LF tolerated, decompression errors
-// turned into Error(input) by the owner (which knows the record).
-class LineReader {
-public:
-    explicit LineReader(BGZF* fp) : fp_(fp) {}
-    ~LineReader() {
-        if (fp_) bgzf_close(fp_);
-        std::free(buf_.s);
-    }
-    LineReader(const LineReader&) = delete;
-    LineReader& operator=(const LineReader&) = delete;
-
-    enum class Status { line, end, error, truncated };
-
-    // Reads the next line into `line` (valid until the next call).
-    Status read(std::string_view& line) {
-        if (pushed_back_) {
-            pushed_back_ = false;
-            line = std::string_view(buf_.s ? buf_.s : "", buf_.l);
-            return Status::line;
-        }
-        const int r = bgzf_getline(fp_, '\n', &buf_);
-        // A bgzip stream cut at a block boundary ends "cleanly"; htslib notes the missing
-        // end-of-file block (the check that works on pipes, where seeking to it cannot).
-        if (r == -1) return fp_->no_eof_block && bgzf_compression(fp_) == 2 ? Status::truncated : Status::end;
-        if (r < -1) return Status::error;
-        ++line_no_;
-        if (buf_.l > 0 && buf_.s[buf_.l - 1] == '\r') buf_.s[--buf_.l] = '\0';
-        line = std::string_view(buf_.s ? buf_.s : "", buf_.l);
-        return Status::line;
-    }
-    void push_back() { pushed_back_ = true; }
-    // Number of the line last returned (1-based).
-    [[nodiscard]] std::uint64_t line_no() const { return line_no_; }
-    [[nodiscard]] bool compressed() const { return bgzf_compression(fp_) != 0; }
-
-private:
-    BGZF* fp_;
-    kstring_t buf_{0, 0, nullptr};
-    std::uint64_t line_no_ = 0;
-    bool pushed_back_ = false;
-};
+// ---- text records over io_detail::LineReader (plain, gzip, bgzip) ---------------------
 
 // Shared state of the two text parsers: the file name, sticky errors, record count.
 class TextRecordReader : public RecordReader {
@@ -141,16 +98,16 @@ protected:
     std::string record_label(const std::string& name) const {
         return "record " + std::to_string(records_ + 1) + (name.empty() ? "" : " " + quoted(name));
     }
-    // Next line; false at end; throws for corrupt compressed data.
     // The next non-blank line (a UTF-8 byte-order mark allowed on line 1); false at the end.
     bool read_header_line(std::string_view& line) {
         for (;;) {
             if (!read_line(line, {})) return false;
-            if (lines_.line_no() == 1 && line.substr(0, 3) == "\xef\xbb\xbf") line.remove_prefix(3);
-            if (!is_blank(line)) return true;
+            skip_byte_order_mark(line, lines_.line_no());
+            if (!is_blank_line(line)) return true;
         }
     }
 
+    // Next line; false at end; throws for corrupt compressed data.
     bool read_line(std::string_view& line, const std::string& name) {
         const auto s = lines_.read(line);
         if (s == LineReader::Status::line) return true;
@@ -175,59 +132,28 @@ protected:
 
 // ---- FASTA on an open handle (stdin, pipes) --------------------------------------------
 
-// The FastaReader rules (io.hpp) on a handle that is already open: a '>' header whose first
-// word is the name, sequence lines with whitespace dropped and case kept, blank lines and
-// CR-LF tolerated, control bytes rejected, a header without sequence rejected.
-class StreamFastaReader final : public TextRecordReader {
+// The FASTA grammar (io/fasta_grammar.hpp, the same as FastaReader's) on a handle that is
+// already open, its read errors worded like the FASTQ reader's.
+class StreamFastaReader final : public TextRecordReader, private io_detail::FastaLines {
 public:
     using TextRecordReader::TextRecordReader;
     [[nodiscard]] InputFormat format() const override { return InputFormat::fasta; }
 
     bool next(InputRecord& record) override {
         check_sticky();
-        std::string_view line;
-        if (!read_header_line(line)) return false;
-        const std::uint64_t header_line = lines_.line_no();
-        if (line[0] != '>')
-            fail("line " + std::to_string(header_line) + ": " +
-                 (records_ == 0 ? std::string("not a FASTA file: expected a header line starting with '>'")
-                                : "expected a header line starting with '>' after record " +
-                                      std::to_string(records_)) +
-                 " but found '" + snippet(line) + "'");
-        std::string name = first_word(line);
-        if (name.empty())
-            fail("line " + std::to_string(header_line) + " (" + record_label({}) +
-                 "): header has no name; expected '>name [description]'");
-        std::string seq;
-        while (read_line(line, name)) {
-            if (!line.empty() && line[0] == '>') {
-                lines_.push_back();
-                break;
-            }
-            for (const char ch : line) {
-                const auto c = static_cast<unsigned char>(ch);
-                if (c > 0x20 && c < 0x7f) {
-                    seq.push_back(ch);
-                } else if (!is_space(ch)) {
-                    fail("line " + std::to_string(lines_.line_no()) + " (" + record_label(name) +
-                         "): unexpected byte " + snippet(std::string_view(&ch, 1)) +
-                         " in sequence; expected sequence letters (is this a binary or corrupt file?)");
-                }
-            }
-        }
-        if (seq.empty())
-            fail("line " + std::to_string(header_line) + " (" + record_label(name) +
-                 "): header with no sequence; expected sequence lines after the header");
+        if (!io_detail::fasta_read_record(*this, records_, record.name, record.seq)) return false;
         ++records_;
-        record.name = std::move(name);
-        record.seq = std::move(seq);
-        record.chrom = record.name;
-        record.start = 0;
-        record.end = static_cast<std::int64_t>(record.seq.size());
-        record.strand = '+';
-        record.is_alignment = false;
+        set_whole_record(record);
         return true;
     }
+
+private:
+    bool next_line(std::string_view& line, const std::string& record_name) override {
+        return read_line(line, record_name);
+    }
+    void unread_line() override { lines_.push_back(); }
+    [[nodiscard]] std::uint64_t line_number() const override { return lines_.line_no(); }
+    [[noreturn]] void fail(const std::string& what) override { TextRecordReader::fail(what); }
 };
 
 // ---- an empty input ----------------------------------------------------------------------
@@ -251,11 +177,7 @@ public:
         if (!reader_.next(rec_)) return false;
         record.name = std::move(rec_.name);
         record.seq = std::move(rec_.seq);
-        record.chrom = record.name;
-        record.start = 0;
-        record.end = static_cast<std::int64_t>(record.seq.size());
-        record.strand = '+';
-        record.is_alignment = false;
+        set_whole_record(record);
         return true;
     }
 
@@ -285,7 +207,7 @@ public:
             fail("line " + std::to_string(header_line) + ": expected a FASTQ header line starting with '@'" +
                  (records_ == 0 ? std::string() : " after record " + std::to_string(records_)) + " but found '" +
                  snippet(line) + "'");
-        std::string name = first_word(line);
+        std::string name = header_first_word(line);
         if (name.empty())
             fail("line " + std::to_string(header_line) + " (" + record_label({}) +
                  "): header has no name; expected '@name [comment]'");
@@ -315,7 +237,7 @@ public:
         }
         const std::uint64_t plus_line = lines_.line_no();
         if (line.size() > 1) {
-            const std::string repeat = first_word(line);
+            const std::string repeat = header_first_word(line);
             if (!repeat.empty() && repeat != name)
                 fail("line " + std::to_string(plus_line) + " (" + record_label(name) + "): the '+' line names '" +
                      repeat + "', not the record's name");
@@ -346,11 +268,7 @@ public:
         ++records_;
         record.name = std::move(name);
         record.seq = std::move(seq);
-        record.chrom = record.name;
-        record.start = 0;
-        record.end = static_cast<std::int64_t>(record.seq.size());
-        record.strand = '+';
-        record.is_alignment = false;
+        set_whole_record(record);
         return true;
     }
 };
@@ -643,8 +561,8 @@ char sniff_text(LineReader& lines, std::string& first_line) {
     for (;;) {
         const auto s = lines.read(line);
         if (s != LineReader::Status::line) return s == LineReader::Status::end ? 'E' : 'X';  // 'X': error or cut
-        if (lines.line_no() == 1 && line.substr(0, 3) == "\xef\xbb\xbf") line.remove_prefix(3);
-        if (!is_blank(line)) break;
+        skip_byte_order_mark(line, lines.line_no());
+        if (!is_blank_line(line)) break;
     }
     first_line.assign(line);
     lines.push_back();
