@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <random>
 
+#include "dnamba/classify.hpp"
 #include "test_util.hpp"
 
 using namespace dnamba;
@@ -158,4 +159,55 @@ TEST_CASE("train-head: bad labels and options are refused", "[classify]") {
     r = test::run_dnamba("train-head -i " + q(t.fasta) + " --regions " + q(t.train_bed) + " -o " + q(t.dir + "/h"));
     CHECK(r.exit_code == 2);  // embedding features without a model
     CHECK_FALSE(test::file_exists(t.dir + "/h"));
+}
+
+TEST_CASE("precomputed .npy embeddings: what numpy writes is read, defects name the file", "[classify]") {
+    const std::string dir = test::scratch_dir("cls_npy");
+    // A version 2.0 .npy (numpy writes it for headers over 64 KiB; the parser takes any size)
+    // of a 2x3 float32 matrix, dict padded to 64 bytes, and its names table.
+    auto npy = [](int major, const std::string& dict, const std::vector<float>& data) {
+        std::string padded = dict;
+        while ((12 + padded.size() + 1) % 64 != 0) padded += ' ';
+        padded += '\n';
+        std::string out("\x93NUMPY", 6);
+        out += static_cast<char>(major);
+        out += '\0';
+        const std::uint32_t len = static_cast<std::uint32_t>(padded.size());
+        out.append(reinterpret_cast<const char*>(&len), 4);
+        out += padded;
+        out.append(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(float));
+        return out;
+    };
+    const std::vector<float> values = {0.5f, 1.5f, -2.0f, 3.0f, 4.25f, -5.0f};
+    const std::string path = dir + "/emb.npy";
+    test::write_file(path, npy(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", values));
+    test::write_file(npy_names_path(path), "index\tname\tchrom\tstart\tend\tstrand\n0\tr0\tchr1\t0\t400\t+\n"
+                                           "1\tr1\tchr1\t400\t800\t-\n");
+    const EmbeddingTable t = read_embedding_table(path);
+    REQUIRE(t.X.rows() == 2);
+    REQUIRE(t.X.cols() == 3);
+    CHECK(std::vector<float>(t.X.data(), t.X.data() + 6) == values);
+    REQUIRE(t.rows.size() == 2);
+    CHECK(t.rows[1].name == "r1");
+    CHECK(t.rows[1].start == 400);
+    CHECK(t.rows[1].strand == '-');
+
+    // through train-head: exit 3 (input), the file and the defect named, no head written
+    const Task task = make_task("cls_npy_task");
+    auto refused = [&](const std::string& name, const std::string& bytes, const std::string& what) {
+        const std::string bad = dir + "/" + name;
+        test::write_file(bad, bytes);
+        test::write_file(npy_names_path(bad), test::read_file(npy_names_path(path)));
+        const auto r = test::run_dnamba("train-head -m " + q(k_model) + " --embeddings " + q(bad) + " --regions " +
+                                        q(task.train_bed) + " --rc average -o " + q(dir + "/x.head"));
+        CHECK(r.exit_code == 3);
+        CHECK_THAT(r.err, Catch::Contains(bad + ": ") && Catch::Contains(what));
+        CHECK_FALSE(test::file_exists(dir + "/x.head"));
+    };
+    refused("fortran.npy", npy(2, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", values), "Fortran order");
+    refused("f8.npy", npy(3, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", values),
+            "unsupported dtype '<f8'");
+    refused("short.npy", npy(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", {1.0f}),
+            "truncated data");
+    refused("flat.npy", npy(2, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }", values), "2-D");
 }

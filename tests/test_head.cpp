@@ -565,3 +565,61 @@ TEST_CASE("head file: corrupt files give errors naming the file", "[head]") {
     expect(dir + "/text.head", "not a safetensors file");
     expect(dir + "/missing.head", "cannot open");
 }
+
+// The exact bytes of a head file. Pinned from the head writer as it was before head files
+// went through safetensors_write_f32 (the expected header is that writer's output for this
+// head), so heads written before and after that change are the same files.
+TEST_CASE("head file: the bytes written are pinned", "[head]") {
+    const std::string dir = test::scratch_dir("head_bytes");
+    HeadFile f;
+    TrainedHead& h = f.head;
+    h.classes = {"neg", "pos"};
+    h.standardizer.mean = (Vector(3) << 0.5f, -1.0f, 2.0f).finished();
+    h.standardizer.scale = (Vector(3) << 1.0f, 0.25f, 4.0f).finished();
+    h.model.W = (Matrix(2, 3) << 1.0f, -2.0f, 0.5f, -1.0f, 2.0f, -0.5f).finished();
+    h.model.b = (Vector(2) << 0.125f, -0.125f).finished();
+    h.l2 = 0.01;
+    Metrics m;
+    m.accuracy = 0.75;
+    m.macro_f1 = 0.5;
+    m.mcc = 0.25;
+    m.auroc = 0.875;
+    h.cv.folds = {m, m};
+    h.cv.mean = m;
+    h.cv.chosen_l2 = {0.01, 0.1};
+    f.features = "embedding+kmer:1";
+    f.pool = "mean";
+    f.rc = "average";
+    f.add_sep = true;
+    f.model_fingerprint = "0123456789abcdef";
+    f.extra_json = R"({"label_column": 4})";
+    const std::string path = dir + "/pinned.head";
+    save_head(path, f);
+
+    const std::string header =
+        R"({"W":{"data_offsets":[0,24],"dtype":"F32","shape":[2,3]},"__metadata__":{"dnamba_head":")"
+        R"({\"add_sep\":true,\"classes\":[\"neg\",\"pos\"],\"cv\":{\"chosen_l2\":[0.01,0.1],\"folds\":[)"
+        R"({\"accuracy\":0.75,\"auroc\":0.875,\"macro_f1\":0.5,\"mcc\":0.25},)"
+        R"({\"accuracy\":0.75,\"auroc\":0.875,\"macro_f1\":0.5,\"mcc\":0.25}],)"
+        R"(\"mean\":{\"accuracy\":0.75,\"auroc\":0.875,\"macro_f1\":0.5,\"mcc\":0.25},)"
+        R"(\"sd\":{\"accuracy\":0.0,\"macro_f1\":0.0,\"mcc\":0.0}},\"features\":\"embedding+kmer:1\",)"
+        R"(\"l2\":0.01,\"label_column\":4,\"model_fingerprint\":\"0123456789abcdef\",\"pool\":\"mean\",)"
+        R"(\"rc\":\"average\",\"version\":1}"},"b":{"data_offsets":[24,32],"dtype":"F32","shape":[2]},)"
+        R"("mean":{"data_offsets":[32,44],"dtype":"F32","shape":[3]},)"
+        R"("scale":{"data_offsets":[44,56],"dtype":"F32","shape":[3]}}      )";
+    REQUIRE(header.size() == 784);
+    std::string expected(8, '\0');
+    const std::uint64_t len = header.size();
+    std::memcpy(expected.data(), &len, 8);
+    expected += header;
+    const float data[] = {1.0f, -2.0f, 0.5f, -1.0f, 2.0f, -0.5f, 0.125f, -0.125f, 0.5f, -1.0f, 2.0f, 1.0f, 0.25f, 4.0f};
+    expected.append(reinterpret_cast<const char*>(data), sizeof data);
+    const std::string bytes = test::read_file(path);
+    CHECK(bytes.size() == 848);
+    CHECK(bytes == expected);
+    // and it reads back
+    const HeadFile g = load_head(path);
+    CHECK(g.head.model.W == h.model.W);
+    CHECK(g.head.standardizer.scale == h.standardizer.scale);
+    CHECK(nlohmann::json::parse(g.extra_json) == nlohmann::json{{"label_column", 4}});
+}

@@ -21,6 +21,7 @@
 #include "dnamba/error.hpp"
 #include "dnamba/io.hpp"
 #include "io/npy.hpp"
+#include "io/npz_reader.hpp"
 #include "io/npz_writer.hpp"
 
 using namespace dnamba;
@@ -819,4 +820,166 @@ with np.load(sys.argv[1]) as z:
         assert np.array_equal(z['r%d' % r], np.array([[r, -r]], dtype=np.float32))
 )", path));
     }
+}
+
+// ---- the one .npy parser (io/npy.hpp): pooled .npy tables and .npz members ------------------
+
+namespace {
+
+// A .npy from its parts: "\x93NUMPY", version major.0, the header length, `dict` padded with
+// spaces and a '\n' to a 64-byte boundary (as numpy does), then `data`.
+std::string npy_file_bytes(const std::string& dict, const std::string& data, int major = 1) {
+    std::string out("\x93NUMPY", 6);
+    out += static_cast<char>(major);
+    out += '\0';
+    const std::size_t prefix = major == 1 ? 10 : 12;
+    std::string padded = dict;
+    while ((prefix + padded.size() + 1) % 64 != 0) padded += ' ';
+    padded += '\n';
+    if (major == 1) {
+        io_detail::put_u16(out, static_cast<std::uint32_t>(padded.size()));
+    } else {
+        io_detail::put_u32(out, static_cast<std::uint32_t>(padded.size()));
+    }
+    return out + padded + data;
+}
+
+std::string float_bytes(const std::vector<float>& v) {
+    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+}
+
+const char* const k_dict_2x3 = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+
+// The message of the Error(input) that opening `path` as a float32 matrix throws.
+std::string npy_open_error(const std::string& path) {
+    std::ifstream in;
+    try {
+        (void)io_detail::npy_open_f32_matrix(path, in);
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::input);
+        return e.what();
+    }
+    FAIL("no error opening " + path);
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("npy parser: versions 1.0 to 3.0, keys in any order, data after the header", "[io]") {
+    const std::string dir = io_dir("npy_parse");
+    const std::vector<float> six = {1, -2, 3.5f, 4, 5, -6.25f};
+    for (int major : {1, 2, 3}) {
+        const std::string path = dir + "/v" + std::to_string(major) + ".npy";
+        put_file(path, npy_file_bytes(k_dict_2x3, float_bytes(six), major));
+        std::ifstream in;
+        const io_detail::NpyMatrixLayout m = io_detail::npy_open_f32_matrix(path, in);
+        CHECK(m.rows == 2);
+        CHECK(m.cols == 3);
+        CHECK(m.data_offset == 128);  // 10 (12) bytes + the 60-byte dict + '\n' > 64
+        std::vector<float> back(6);
+        REQUIRE(in.read(reinterpret_cast<char*>(back.data()), 24));
+        CHECK(back == six);
+    }
+    // other writers: keys in another order, double quotes, no trailing commas, Python 2 longs
+    put_file(dir + "/order.npy",
+             npy_file_bytes("{\"shape\": (3L, 2L), \"fortran_order\": False, \"descr\": \"<f4\"}", float_bytes(six)));
+    std::ifstream in;
+    const auto m = io_detail::npy_open_f32_matrix(dir + "/order.npy", in);
+    CHECK((m.rows == 3 && m.cols == 2));
+    // the writer's own headers, fixed-size ones included, parse back to their shapes
+    put_file(dir + "/own.npy", io_detail::npy_f32_header({4, 0}, io_detail::k_npy_fixed_header));
+    std::ifstream own;
+    const auto e = io_detail::npy_open_f32_matrix(dir + "/own.npy", own);
+    CHECK((e.rows == 4 && e.cols == 0 && e.data_offset == io_detail::k_npy_fixed_header));
+    // the full header is there for any shape: 1-D, 0-D
+    const std::string one_d = io_detail::npy_f32_header({7});
+    const io_detail::NpyByteSource read = [&](std::uint64_t offset, std::uint64_t bytes) {
+        return one_d.substr(offset, bytes);
+    };
+    const io_detail::NpyHeader h = io_detail::npy_parse_header(read, one_d.size(), "one_d");
+    CHECK(h.descr == "<f4");
+    CHECK_FALSE(h.fortran_order);
+    CHECK(h.shape == std::vector<std::uint64_t>{7});
+    CHECK(h.data_offset == 128);
+}
+
+TEST_CASE("npy parser: truncated files, Fortran order, other dtypes and shapes are named with the file",
+          "[io]") {
+    const std::string dir = io_dir("npy_bad");
+    const std::string six = float_bytes({1, 2, 3, 4, 5, 6});
+    // the dict as numpy writes it, from its three values
+    auto dict = [](const std::string& descr, const std::string& fortran, const std::string& shape) {
+        return "{'descr': " + descr + ", 'fortran_order': " + fortran + ", 'shape': " + shape + ", }";
+    };
+    struct Case {
+        std::string name, bytes, what;
+    };
+    const Case cases[] = {
+        {"short_data.npy", npy_file_bytes(k_dict_2x3, six.substr(0, 20)),
+         "truncated data: shape (2, 3) needs 24 bytes of float32 data, only 20 follow the header"},
+        {"short_header.npy", npy_file_bytes(k_dict_2x3, six).substr(0, 40), "truncated .npy header"},
+        {"prefix_only.npy", std::string("\x93NUMPY\x01", 7), "truncated .npy header"},
+        {"fortran.npy", npy_file_bytes(dict("'<f4'", "True", "(2, 3)"), six), "Fortran order"},
+        {"f8.npy", npy_file_bytes(dict("'<f8'", "False", "(1, 3)"), six), "unsupported dtype '<f8'; expected float32 ('<f4')"},
+        {"i4.npy", npy_file_bytes(dict("'<i4'", "False", "(2, 3)"), six), "unsupported dtype '<i4'"},
+        {"big_endian.npy", npy_file_bytes(dict("'>f4'", "False", "(2, 3)"), six), "unsupported dtype '>f4'"},
+        {"record.npy", npy_file_bytes(dict("[('a', '<f4')]", "False", "(6,)"), six), "structured"},
+        {"one_d.npy", npy_file_bytes(dict("'<f4'", "False", "(6,)"), six), "expected a 2-D array, the shape is (6,)"},
+        {"three_d.npy", npy_file_bytes(dict("'<f4'", "False", "(1, 2, 3)"), six), "the shape is (1, 2, 3)"},
+        {"bad_shape.npy", npy_file_bytes(dict("'<f4'", "False", "(2, -3)"), six), "malformed .npy header"},
+        {"text.npy", "name\tchrom\n", "not a .npy array"},
+        {"v4.npy", npy_file_bytes(k_dict_2x3, six, 4), "unsupported .npy format version 4.0"},
+        {"no_shape.npy", npy_file_bytes("{'descr': '<f4', 'fortran_order': False}", six), "no 'shape'"},
+        {"extra_key.npy", npy_file_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1}", six), "unknown key 'x'"},
+    };
+    for (const Case& c : cases) {
+        const std::string path = dir + "/" + c.name;
+        put_file(path, c.bytes);
+        CHECK_THAT(npy_open_error(path), Catch::StartsWith(path + ": ") && Catch::Contains(c.what));
+    }
+    CHECK_THAT(npy_open_error(dir + "/missing.npy"), Catch::Contains(dir + "/missing.npy: cannot open"));
+}
+
+TEST_CASE("npz reader: members parse through the same .npy parser, defects name archive and member", "[io]") {
+    const std::string dir = io_dir("npz_read");
+    const std::string path = dir + "/emb.npz";
+    {
+        auto w = make_embedding_writer(path);
+        w->begin(3);
+        const auto a = block(0, 2, 3), b = block(1, 4, 3);
+        w->write(row_info("a", 2), a.data(), 2);
+        w->write(row_info("b", 4), b.data(), 4);
+        w->commit();
+    }
+    std::vector<std::string> keys;
+    io_detail::npz_for_each(path, [&](io_detail::NpzMember& m) {
+        keys.push_back(m.key);
+        const std::uint64_t rows = m.key == "a" ? 2 : 4;
+        CHECK((m.rows == rows && m.cols == 3));
+        CHECK(m.data == block(m.key == "a" ? 0 : 1, rows, 3));
+    });
+    CHECK(keys == std::vector<std::string>{"a", "b"});
+
+    // member b's header edited in place (same length): the archive is otherwise intact
+    const std::string good = slurp(path);
+    const std::size_t b_descr = good.find("'<f4'", good.find("'<f4'") + 1);
+    REQUIRE(b_descr != std::string::npos);
+    auto expect = [&](const std::string& name, std::string bytes, const std::string& what) {
+        put_file(dir + "/" + name, bytes);
+        try {
+            io_detail::npz_for_each(dir + "/" + name, [](io_detail::NpzMember&) {});
+            FAIL("no error for " + name);
+        } catch (const Error& e) {
+            CHECK_THAT(e.what(), Catch::StartsWith(dir + "/" + name + ": member b.npy: ") && Catch::Contains(what));
+        }
+    };
+    std::string f8 = good;
+    f8.replace(b_descr, 5, "'<f8'");
+    expect("f8.npz", f8, "unsupported dtype '<f8'");
+    std::string fortran = good;
+    fortran.replace(good.find("False", b_descr), 5, "True ");
+    expect("fortran.npz", fortran, "Fortran order");
+    std::string taller = good;
+    taller.replace(good.find("(4, 3)", b_descr), 6, "(5, 3)");
+    expect("taller.npz", taller, "truncated data: shape (5, 3) needs 60 bytes");
 }

@@ -1,6 +1,8 @@
 // Checkpoint reading: the safetensors parser on corrupt files, config.json errors, tied
 // tensor fallbacks, and the tokenizer.
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -253,4 +255,73 @@ TEST_CASE("tokenizer: Caduceus ids, [UNK], [SEP] and reverse complement", "[toke
     const auto map = default_complement_map(16);
     CHECK(reverse_complement_ids(tokenize("AACGTN", false), map) == tokenize("NACGTT", false));
     CHECK(reverse_complement_ids({1, 6, 7}, map) == std::vector<std::int32_t>{10, 6, 1});
+}
+
+TEST_CASE("safetensors writer: tensors and metadata round trip through the reader", "[model][safetensors]") {
+    const std::string dir = test::scratch_dir("st_write");
+    const std::string path = dir + "/w.safetensors";
+    const std::vector<float> w = {1.5f, -2.0f, 0.25f, 8.0f, -0.5f, 3.0f}, v = {7.0f};
+    const std::map<std::string, std::string> meta = {{"format", "pt"}, {"note", "{\"json\": [1, 2]}"}};
+    safetensors_write_f32(path, {{"w", {2, 3}, w.data()}, {"v", {1}, v.data()}, {"empty", {0, 4}, nullptr}}, meta);
+    const SafetensorsFile f(path);
+    CHECK(f.metadata() == meta);
+    REQUIRE(f.tensors().size() == 3);
+    REQUIRE(f.find("w"));
+    CHECK(f.find("w")->dtype == DType::f32);
+    CHECK(f.find("w")->shape_string() == "[2,3]");
+    CHECK(f.to_float(*f.find("w")) == w);
+    CHECK(f.to_float(*f.find("v")) == v);
+    CHECK(f.find("empty")->numel() == 0);
+    // data in the order given, the block 8-byte aligned; the header length comes first
+    const std::string bytes = test::read_file(path);
+    std::uint64_t header_len = 0;
+    std::memcpy(&header_len, bytes.data(), 8);
+    CHECK(header_len % 8 == 0);
+    CHECK(bytes.size() == 8 + header_len + 28);
+    CHECK(std::memcmp(bytes.data() + 8 + header_len, w.data(), 24) == 0);
+    // no metadata: no "__metadata__" key at all
+    safetensors_write_f32(dir + "/plain.safetensors", {{"v", {1}, v.data()}});
+    CHECK(test::read_file(dir + "/plain.safetensors").find("__metadata__") == std::string::npos);
+    CHECK(SafetensorsFile(dir + "/plain.safetensors").metadata().empty());
+}
+
+TEST_CASE("safetensors writer: a failed write leaves nothing under the final name", "[model][safetensors]") {
+    const std::string dir = test::scratch_dir("st_write_fail");
+    const std::vector<float> v = {1.0f, 2.0f};
+    const std::vector<TensorToWrite> tensors = {{"v", {2}, v.data()}};
+    // a directory that does not exist
+    const std::string missing = dir + "/no/such/dir/w.safetensors";
+    const auto msg = error_of([&] { safetensors_write_f32(missing, tensors, {{"k", "v"}}); }, ErrorKind::io);
+    CHECK_THAT(msg, Catch::Contains(missing));
+    CHECK_FALSE(std::filesystem::exists(missing));
+    // a directory we may not write (root may write anywhere: then only the rest is checked)
+    const std::string locked = dir + "/locked";
+    std::filesystem::create_directory(locked);
+    std::filesystem::permissions(locked, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    if (::access(locked.c_str(), W_OK) != 0) {
+        const auto m2 = error_of([&] { safetensors_write_f32(locked + "/w.safetensors", tensors); }, ErrorKind::io);
+        CHECK_THAT(m2, Catch::Contains(locked + "/w.safetensors"));
+        CHECK(std::filesystem::is_empty(locked));
+    }
+    std::filesystem::permissions(locked, std::filesystem::perms::owner_all);
+    // a directory nobody may create files in, root included
+    if (std::filesystem::exists("/proc/self")) {
+        const auto m4 = error_of([&] { safetensors_write_f32("/proc/dnamba-test.safetensors", tensors); }, ErrorKind::io);
+        CHECK_THAT(m4, Catch::Contains("/proc/dnamba-test.safetensors"));
+        CHECK_FALSE(std::filesystem::exists("/proc/dnamba-test.safetensors"));
+    }
+    // bad arguments: an existing file stays as it was and no temporary is left beside it
+    const std::string path = dir + "/kept.safetensors";
+    test::write_file(path, "old contents");
+    for (const auto& bad : std::vector<std::vector<TensorToWrite>>{{{"v", {2}, v.data()}, {"v", {2}, v.data()}},
+                                                                   {{"__metadata__", {2}, v.data()}},
+                                                                   {{"n", {-1}, v.data()}},
+                                                                   {{"z", {2}, nullptr}}}) {
+        const auto m3 = error_of([&] { safetensors_write_f32(path, bad); }, ErrorKind::usage);
+        CHECK_THAT(m3, Catch::Contains(path));
+    }
+    CHECK(test::read_file(path) == "old contents");
+    std::size_t entries = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) entries += e.path().filename() != "locked";
+    CHECK(entries == 1);
 }

@@ -10,6 +10,7 @@
 #include "dnamba/error.hpp"
 #include "dnamba/log.hpp"
 #include "dnamba/track.hpp"
+#include "io/npy.hpp"
 #include "pipeline/run_batched.hpp"
 
 namespace dnamba {
@@ -176,32 +177,14 @@ EmbeddingTable read_embedding_table(const std::string& path) {
         t.X = Eigen::Map<Matrix>(values.data(), static_cast<Eigen::Index>(t.rows.size()), static_cast<Eigen::Index>(C));
         return t;
     }
-    // .npy (float32, C order, 2-D) + names table
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(ErrorKind::input, path + ": cannot open");
-    char magic[10];
-    if (!in.read(magic, 10) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
-        fail(ErrorKind::input, path + ": not a .npy file");
-    std::size_t hlen = static_cast<unsigned char>(magic[8]) | static_cast<std::size_t>(static_cast<unsigned char>(magic[9])) << 8;
-    if (magic[6] != 1) {  // v2/v3: 4-byte header length
-        char more[2];
-        in.read(more, 2);
-        hlen |= static_cast<std::size_t>(static_cast<unsigned char>(more[0])) << 16 |
-                static_cast<std::size_t>(static_cast<unsigned char>(more[1])) << 24;
-    }
-    std::string header(hlen, '\0');
-    in.read(header.data(), static_cast<std::streamsize>(hlen));
-    if (header.find("'<f4'") == std::string::npos || header.find("'fortran_order': False") == std::string::npos)
-        fail(ErrorKind::input, path + ": expected a float32 C-order array (dtype '<f4')");
-    const auto sp = header.find("'shape': (");
-    long rows = -1, cols = -1;
-    if (sp == std::string::npos || std::sscanf(header.c_str() + sp + 10, "%ld, %ld", &rows, &cols) != 2 || rows < 0 ||
-        cols < 0)
-        fail(ErrorKind::input, path + ": expected a 2-D array");
+    // .npy (float32, C order, 2-D; the one .npy parser, io/npy.hpp, checks all of it and
+    // that the data is all there) + names table
+    std::ifstream in;
+    const io_detail::NpyMatrixLayout layout = io_detail::npy_open_f32_matrix(path, in);
+    const auto rows = static_cast<long>(layout.rows), cols = static_cast<long>(layout.cols);
     t.X.resize(rows, cols);
     if (!in.read(reinterpret_cast<char*>(t.X.data()), static_cast<std::streamsize>(sizeof(float) * rows * cols)))
-        fail(ErrorKind::input, path + ": data shorter than its shape (" + std::to_string(rows) + ", " +
-                                   std::to_string(cols) + ")");
+        fail(ErrorKind::input, path + ": read failed");
     const std::string names = npy_names_path(path);
     std::ifstream nin(names);
     if (!nin) fail(ErrorKind::input, names + ": cannot open (the row names of " + path + ")");

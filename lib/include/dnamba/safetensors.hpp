@@ -1,4 +1,5 @@
-// dnamba/safetensors.hpp — a validating, memory-mapped reader of .safetensors files.
+// dnamba/safetensors.hpp — a validating, memory-mapped reader of .safetensors files, and the
+// writer of F32 tensors with metadata that dnamba's own safetensors files (heads) go through.
 //
 // Format: 8-byte little-endian header length N, N bytes of JSON
 // {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}},
@@ -60,13 +61,25 @@ private:
     std::map<std::string, std::size_t> index_;
 };
 
-// Writes float32 tensors as a .safetensors file (used by tests and tools). Throws Error(io).
+// One float32 tensor to write: `data` holds the product of `shape` floats, row-major (it may
+// be null when that is 0), and must stay valid during the call.
 struct TensorToWrite {
     std::string name;
     std::vector<std::int64_t> shape;
     const float* data = nullptr;
 };
-void safetensors_write_f32(const std::string& path, const std::vector<TensorToWrite>& tensors);
+
+// Writes `tensors` as the .safetensors file `path`: the 8-byte header length, the header JSON
+// (keys sorted, as nlohmann::json orders them, with `metadata` as "__metadata__", left out
+// when empty) padded with spaces so that the data block starts 8-byte aligned, then each
+// tensor's F32 data in the order given. The same arguments always give the same bytes.
+// Written through AtomicOutputFile (dnamba/io.hpp): nothing appears under `path`, and an
+// existing file there is not replaced, unless the whole file was written.
+// Throws Error(usage) naming `path` (and the tensor) for an empty, repeated or "__metadata__"
+// tensor name, a negative dimension, null data or text that is not UTF-8; Error(io) naming
+// `path` when the file cannot be created or written.
+void safetensors_write_f32(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                           const std::map<std::string, std::string>& metadata = {});
 
 // IEEE half / bfloat16 to float.
 [[nodiscard]] float half_to_float(std::uint16_t h) noexcept;

@@ -2,9 +2,10 @@
 // model as F32 tensors W [C,F], b [C], mean [F], scale [F], and in __metadata__ one entry,
 // "dnamba_head", whose value is JSON text describing how the features were made.
 //
-// safetensors metadata values must be strings, hence JSON-in-a-string. The file is written
-// here rather than through safetensors_write_f32 because it must be atomic (AtomicOutputFile)
-// and carry metadata. Loading validates everything classify relies on - metadata present and
+// safetensors metadata values must be strings, hence JSON-in-a-string. The file is written by
+// safetensors_write_f32, which writes atomically (AtomicOutputFile) and carries metadata; its
+// bytes are pinned by a test, so heads written before and after that move are the same files.
+// Loading validates everything classify relies on - metadata present and
 // parseable, version, field types, tensor dtypes and shapes against the class and feature
 // counts, finite values - so a wrong or damaged file fails with its name and the problem
 // instead of producing silently wrong probabilities.
@@ -15,7 +16,6 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/head.hpp"
-#include "dnamba/io.hpp"
 #include "dnamba/safetensors.hpp"
 
 namespace dnamba {
@@ -91,39 +91,11 @@ void save_head(const std::string& path, const HeadFile& file) {
     meta["l2"] = h.l2;
     meta["cv"] = cv;
 
-    struct Tensor {
-        const char* name;
-        std::vector<std::int64_t> shape;
-        const float* data;
-    };
-    const Tensor tensors[] = {{"W", {C, F}, h.model.W.data()},  // row-major [C,F], as stored
-                              {"b", {C}, h.model.b.data()},
-                              {"mean", {F}, h.standardizer.mean.data()},
-                              {"scale", {F}, h.standardizer.scale.data()}};
-    nlohmann::json header = nlohmann::json::object();
-    std::size_t offset = 0;
-    for (const auto& t : tensors) {
-        std::size_t n = 1;
-        for (auto d : t.shape) n *= static_cast<std::size_t>(d);
-        header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + 4 * n}}};
-        offset += 4 * n;
-    }
-    header["__metadata__"] = {{k_metadata_key, meta.dump()}};
-    std::string text = header.dump();
-    while (text.size() % 8 != 0) text += ' ';  // keep the data block 8-byte aligned
-
-    AtomicOutputFile out(path);
-    const std::uint64_t len = text.size();
-    unsigned char len_le[8];
-    for (int i = 0; i < 8; ++i) len_le[i] = static_cast<unsigned char>(len >> (8 * i));
-    out.write(len_le, 8);
-    out.write(text.data(), text.size());
-    for (const auto& t : tensors) {
-        std::size_t n = 1;
-        for (auto d : t.shape) n *= static_cast<std::size_t>(d);
-        if (n) out.write(t.data, 4 * n);  // x86-64/aarch64 floats are little-endian already
-    }
-    out.commit();
+    const std::vector<TensorToWrite> tensors = {{"W", {C, F}, h.model.W.data()},  // row-major [C,F], as stored
+                                                {"b", {C}, h.model.b.data()},
+                                                {"mean", {F}, h.standardizer.mean.data()},
+                                                {"scale", {F}, h.standardizer.scale.data()}};
+    safetensors_write_f32(path, tensors, {{k_metadata_key, meta.dump()}});
 }
 
 HeadFile load_head(const std::string& path) {

@@ -1,13 +1,13 @@
 // Reads NpzWriter's archives back (see npz_reader.hpp). Only what NpzWriter writes is
-// accepted: this is not a general ZIP reader.
+// accepted: this is not a general ZIP reader. Each member's .npy header goes through the
+// one .npy parser (npy.hpp), the same that reads pooled .npy tables.
 #include "io/npz_reader.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstring>
 #include <fstream>
 
 #include "dnamba/error.hpp"
+#include "io/npy.hpp"
 
 namespace dnamba::io_detail {
 namespace {
@@ -50,33 +50,6 @@ private:
     std::ifstream in_;
     std::uint64_t size_ = 0;
 };
-
-// (rows, cols, header bytes) of a float32 C-order 2-D .npy header at the start of `p`.
-void parse_npy_header(const std::vector<unsigned char>& p, const std::string& where, std::uint64_t& rows,
-                      std::uint64_t& cols, std::uint64_t& header_bytes) {
-    if (p.size() < 10 || std::memcmp(p.data(), "\x93NUMPY", 6) != 0)
-        fail(ErrorKind::input, where + ": not a .npy member");
-    std::uint64_t hlen = 0, prefix = 0;
-    if (p[6] == 1) {
-        hlen = get_le(p.data() + 8, 2);
-        prefix = 10;
-    } else {
-        if (p.size() < 12) fail(ErrorKind::input, where + ": truncated .npy header");
-        hlen = get_le(p.data() + 8, 4);
-        prefix = 12;
-    }
-    if (prefix + hlen > p.size()) fail(ErrorKind::input, where + ": truncated .npy header");
-    const std::string dict(reinterpret_cast<const char*>(p.data() + prefix), hlen);
-    if (dict.find("'<f4'") == std::string::npos || dict.find("'fortran_order': False") == std::string::npos)
-        fail(ErrorKind::input, where + ": expected a float32 C-order array (dtype '<f4')");
-    const auto sp = dict.find("'shape': (");
-    unsigned long long r = 0, c = 0;
-    if (sp == std::string::npos || std::sscanf(dict.c_str() + sp + 10, "%llu, %llu", &r, &c) != 2)
-        fail(ErrorKind::input, where + ": expected a 2-D array");
-    rows = r;
-    cols = c;
-    header_bytes = prefix + hlen;
-}
 
 }  // namespace
 
@@ -143,13 +116,18 @@ void npz_for_each(const std::string& path, const std::function<void(NpzMember&)>
         const std::uint64_t data = local + 30 + get_le(lh.data() + 26, 2) + get_le(lh.data() + 28, 2);
         NpzMember member;
         member.key = name.substr(0, name.size() - 4);
-        std::uint64_t header_bytes = 0;
-        parse_npy_header(a.read(data, std::min<std::uint64_t>(size, 4096)), where, member.rows, member.cols,
-                         header_bytes);
-        if (member.cols != 0 && member.rows > (size - header_bytes) / sizeof(float) / member.cols)
-            fail(ErrorKind::input, where + ": data shorter than its shape");
+        const NpyByteSource member_bytes = [&](std::uint64_t offset, std::uint64_t bytes) {
+            const auto buf = a.read(data + offset, bytes);
+            return std::string(buf.begin(), buf.end());
+        };
+        const NpyMatrixLayout npy = npy_parse_f32_matrix(member_bytes, size, where);
+        member.rows = npy.rows;
+        member.cols = npy.cols;
+        const std::uint64_t header_bytes = npy.data_offset;
         if (header_bytes + member.rows * member.cols * sizeof(float) != size)
-            fail(ErrorKind::input, where + ": member size does not match its shape");
+            fail(ErrorKind::input, where + ": member size does not match its shape (" +
+                                       std::to_string(size - header_bytes - member.rows * member.cols * sizeof(float)) +
+                                       " bytes after the data)");
         member.data.resize(member.rows * member.cols);
         a.read_into(data + header_bytes, member.data.data(), member.data.size() * sizeof(float));
         fn(member);

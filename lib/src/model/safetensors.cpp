@@ -1,4 +1,5 @@
-// Memory-mapped safetensors reader with full header validation, and a small F32 writer.
+// Memory-mapped safetensors reader with full header validation, and the one safetensors
+// writer (F32 tensors plus string metadata, written atomically; head files use it).
 //
 // Checkpoints come from the internet; a corrupt or hostile file must produce a clear error,
 // never an out-of-bounds read. Every byte range is checked before any data is touched.
@@ -18,6 +19,7 @@
 #include <sstream>
 
 #include "dnamba/error.hpp"
+#include "dnamba/io.hpp"
 
 namespace dnamba {
 namespace {
@@ -299,28 +301,43 @@ std::vector<std::int64_t> SafetensorsFile::to_int(const TensorInfo& info) const 
     return out;
 }
 
-void safetensors_write_f32(const std::string& path, const std::vector<TensorToWrite>& tensors) {
+void safetensors_write_f32(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                           const std::map<std::string, std::string>& metadata) {
     nlohmann::json header = nlohmann::json::object();
+    std::vector<std::size_t> bytes;  // each tensor's data size, in the order written
     std::size_t offset = 0;
     for (const auto& t : tensors) {
+        const std::string where = path + ": cannot write tensor \"" + t.name + "\": ";
+        if (t.name.empty() || t.name == "__metadata__" || header.contains(t.name))
+            fail(ErrorKind::usage, where + "the name is empty, reserved or repeated");
         std::size_t n = 1;
-        for (auto d : t.shape) n *= static_cast<std::size_t>(d);
+        for (auto d : t.shape) {
+            if (d < 0) fail(ErrorKind::usage, where + "negative dimension in its shape");
+            n *= static_cast<std::size_t>(d);
+        }
+        if (n != 0 && !t.data) fail(ErrorKind::usage, where + "no data");
         header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + 4 * n}}};
         offset += 4 * n;
+        bytes.push_back(4 * n);
     }
-    std::string text = header.dump();
-    while ((text.size() + 8) % 8 != 0) text += ' ';  // keep the data block 8-byte aligned
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f) fail(ErrorKind::io, path + ": cannot create: " + std::strerror(errno));
+    if (!metadata.empty()) header["__metadata__"] = metadata;
+    std::string text;
+    try {
+        text = header.dump();
+    } catch (const nlohmann::json::exception& e) {  // e.g. a name or value that is not UTF-8
+        fail(ErrorKind::usage, path + ": cannot write the safetensors header: " + e.what());
+    }
+    while (text.size() % 8 != 0) text += ' ';  // keep the data block 8-byte aligned
+
+    AtomicOutputFile out(path);
     const std::uint64_t len = text.size();
-    bool ok = std::fwrite(&len, 8, 1, f) == 1 && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    for (const auto& t : tensors) {
-        std::size_t n = 1;
-        for (auto d : t.shape) n *= static_cast<std::size_t>(d);
-        if (n) ok = ok && std::fwrite(t.data, 4, n, f) == n;
-    }
-    ok = (std::fclose(f) == 0) && ok;
-    if (!ok) fail(ErrorKind::io, path + ": write failed");
+    unsigned char len_le[8];
+    for (int i = 0; i < 8; ++i) len_le[i] = static_cast<unsigned char>(len >> (8 * i));
+    out.write(len_le, 8);
+    out.write(text.data(), text.size());
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+        out.write(tensors[i].data, bytes[i]);  // x86-64/aarch64 floats are little-endian already
+    out.commit();
 }
 
 }  // namespace dnamba
