@@ -1,7 +1,6 @@
 // `dnamba train-head`: labelled BED regions -> features -> cross-validated logistic head.
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -11,34 +10,6 @@
 
 namespace dnamba::cli {
 namespace {
-
-struct Labelled {
-    std::vector<std::string> labels;
-    std::vector<std::string> groups;
-    std::vector<Region> regions;
-};
-
-// Labels (and groups) from 1-based BED columns, in region order.
-Labelled read_labels(const std::vector<std::string>& beds, int label_column, int group_column) {
-    Labelled out;
-    for (const auto& bed : beds) {
-        BedReader reader(bed);
-        Region r;
-        while (reader.next(r)) {
-            auto column = [&](int c, const char* what) {
-                if (c < 1 || static_cast<std::size_t>(c) > r.fields.size())
-                    fail(ErrorKind::input, r.source + ": no column " + std::to_string(c) + " for the " + what +
-                                               " (the line has " + std::to_string(r.fields.size()) + ")");
-                return r.fields[static_cast<std::size_t>(c - 1)];
-            };
-            out.labels.push_back(column(label_column, "label"));
-            if (group_column > 0) out.groups.push_back(column(group_column, "group"));
-            out.regions.push_back(r);
-        }
-    }
-    if (out.regions.empty()) fail(ErrorKind::input, "no regions in " + beds.front());
-    return out;
-}
 
 nlohmann::json metrics_json(const Metrics& m) {
     nlohmann::json j = {{"accuracy", m.accuracy}, {"macro_f1", m.macro_f1}, {"mcc", m.mcc}};
@@ -131,19 +102,10 @@ int cmd_train_head(int argc, char** argv) {
     train.seed = seed;
     if (group_column < 0) fail(ErrorKind::usage, "--group-column must be positive");
 
-    const Labelled lab = read_labels(in.bed_files, label_column, group_column);
-    std::map<std::string, int> class_index;
-    for (const auto& l : lab.labels) class_index.emplace(l, 0);
-    if (class_index.size() < 2)
-        fail(ErrorKind::input, in.bed_files.front() + ": column " + std::to_string(label_column) +
-                                   " has a single label; a classifier needs at least two classes");
-    std::vector<std::string> classes;
-    for (auto& [name, idx] : class_index) {
-        idx = static_cast<int>(classes.size());
-        classes.push_back(name);
-    }
-    std::vector<int> y;
-    for (const auto& l : lab.labels) y.push_back(class_index.at(l));
+    const LabelledRegions lab = read_labelled_regions(in.bed_files, label_column, group_column);
+    const ClassIndex ci = index_classes(lab.labels, in.bed_files.front(), label_column);
+    const std::vector<std::string>& classes = ci.classes;
+    const std::vector<int>& y = ci.y;
 
     std::unique_ptr<Model> model;
     std::unique_ptr<Engine> engine;
@@ -151,47 +113,16 @@ int cmd_train_head(int argc, char** argv) {
         model = std::make_unique<Model>(load_model(model_dir));
         engine = make_engine(*model, parse_device(compute.device), engine_options);
     }
+    // the features the model (or k-mers) give; for the training regions, embeddings may come
+    // from the precomputed table instead
     auto features_of = [&](const InputOptions& o, std::size_t expected, const std::string& what) {
-        Matrix X;
-        std::vector<Matrix> parts;
-        std::size_t rows = 0;
         FeatureSpec s = spec;
-        if (!embeddings.empty() && &o == &in) s.embedding = false;  // embeddings come from the table
-        if (s.embedding || s.kmer) {
-            extract_features(o, s, engine.get(), model.get(), eo, [&](FeatureBatch& b) {
-                parts.push_back(std::move(b.X));
-                rows += b.rows.size();
-            });
-            if (rows != expected)
-                fail(ErrorKind::input, what + ": " + std::to_string(rows) + " feature rows for " +
-                                           std::to_string(expected) + " labelled regions");
-            X.resize(static_cast<Eigen::Index>(rows), parts.front().cols());
-            Eigen::Index r = 0;
-            for (const auto& p : parts) {
-                X.middleRows(r, p.rows()) = p;
-                r += p.rows();
-            }
-        }
-        return X;
+        if (!embeddings.empty() && &o == &in) s.embedding = false;
+        return (s.embedding || s.kmer) ? feature_matrix(o, s, engine.get(), model.get(), eo, expected, what) : Matrix();
     };
     Matrix X = features_of(in, lab.regions.size(), in.bed_files.front());
-    if (!embeddings.empty() && spec.embedding) {
-        const EmbeddingTable t = read_embedding_table(embeddings);
-        if (t.rows.size() != lab.regions.size())
-            fail(ErrorKind::input, embeddings + ": " + std::to_string(t.rows.size()) + " rows, but " +
-                                       in.bed_files.front() + " has " + std::to_string(lab.regions.size()) + " regions");
-        for (std::size_t i = 0; i < t.rows.size(); ++i) {
-            const Region& r = lab.regions[i];
-            if (t.rows[i].chrom != r.chrom || t.rows[i].start != r.start)
-                fail(ErrorKind::input, embeddings + ": row " + std::to_string(i + 1) + " is " + t.rows[i].chrom + ":" +
-                                           std::to_string(t.rows[i].start) + " but " + r.source + " is " + r.chrom +
-                                           ":" + std::to_string(r.start) + " (embed the same BED in the same order)");
-        }
-        Matrix both(t.X.rows(), t.X.cols() + X.cols());
-        both.leftCols(t.X.cols()) = t.X;
-        if (X.cols()) both.rightCols(X.cols()) = X;
-        X = std::move(both);
-    }
+    if (!embeddings.empty() && spec.embedding)
+        X = join_embedding_table(read_embedding_table(embeddings), embeddings, lab, in.bed_files.front(), X);
 
     if (!log_quiet())
         std::fprintf(stderr, "dnamba train-head: %zu regions, %zu classes, %lld features (%s), %d-fold CV%s\n",
@@ -220,14 +151,8 @@ int cmd_train_head(int argc, char** argv) {
     if (!test_regions.empty()) {
         InputOptions t = in;
         t.bed_files = {test_regions};
-        const Labelled test = read_labels(t.bed_files, label_column, 0);
-        std::vector<int> ty;
-        for (const auto& l : test.labels) {
-            const auto it = class_index.find(l);
-            if (it == class_index.end())
-                fail(ErrorKind::input, test_regions + ": label '" + l + "' was not among the training classes");
-            ty.push_back(it->second);
-        }
+        const LabelledRegions test = read_labelled_regions(t.bed_files, label_column, 0);
+        const std::vector<int> ty = class_indices(test.labels, classes, test_regions);
         const Matrix TX = features_of(t, ty.size(), test_regions);
         const Metrics tm = compute_metrics(ty, head_predict(head, TX), static_cast<int>(classes.size()));
         print_metrics("held-out", tm, nullptr);
