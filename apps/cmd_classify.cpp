@@ -1,6 +1,5 @@
 // `dnamba classify`: a trained head over regions or windows -> TSV of class probabilities, or
 // a bedGraph/bigWig track of one class's probability.
-#include <charconv>
 #include <cstdio>
 
 #include "commands.hpp"
@@ -14,12 +13,6 @@ namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string float_text(float v) {
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
 }
 
 }  // namespace
@@ -82,7 +75,7 @@ int cmd_classify(int argc, char** argv) {
     }
 
     std::size_t rows = 0;
-    std::unique_ptr<AtomicOutputFile> tsv;
+    std::unique_ptr<CallsTableWriter> table;
     std::unique_ptr<TrackWriter> writer;
     if (track) {
         const IndexedFasta fasta(in.path);
@@ -90,34 +83,21 @@ int cmd_classify(int argc, char** argv) {
         for (const auto& n : fasta.names()) sizes.emplace_back(n, fasta.length(n));
         writer = std::make_unique<TrackWriter>(output, sizes, "dnamba " + classes[static_cast<std::size_t>(track_class)]);
     } else {
-        tsv = std::make_unique<AtomicOutputFile>(output);
-        std::string header = "name\tchrom\tstart\tend\tstrand";
-        for (const auto& c : classes) header += "\tp_" + c;
-        header += "\tpredicted\n";
-        tsv->write(header.data(), header.size());
+        table = std::make_unique<CallsTableWriter>(output, classes);
     }
     extract_features(in, spec, engine.get(), model.get(), eo, [&](FeatureBatch& b) {
-        const Matrix p = head_predict(hf.head, b.X);
+        const Matrix p = head_predict(hf.head, b.X);  // row-major: row i is p.data() + i * classes
         for (std::size_t i = 0; i < b.rows.size(); ++i) {
             const RowInfo& r = b.rows[i];
-            const auto row = p.row(static_cast<Eigen::Index>(i));
-            if (writer) {
-                writer->add(r.chrom, r.start, r.end, row(track_class));
-                continue;
-            }
-            Eigen::Index best = 0;
-            row.maxCoeff(&best);
-            std::string line = r.name + "\t" + r.chrom + "\t" + std::to_string(r.start) + "\t" + std::to_string(r.end) +
-                               "\t" + std::string(1, r.strand);
-            for (Eigen::Index c = 0; c < row.size(); ++c) line += "\t" + float_text(row(c));
-            line += "\t" + classes[static_cast<std::size_t>(best)] + "\n";
-            tsv->write(line.data(), line.size());
+            const auto row = static_cast<Eigen::Index>(i);
+            if (writer) writer->add(r.chrom, r.start, r.end, p(row, track_class));
+            else table->write(r, p.data() + row * p.cols());
         }
         rows += b.rows.size();
     });
     if (rows == 0) fail(ErrorKind::input, in.path + ": nothing to classify");
     if (writer) writer->commit();
-    else tsv->commit();
+    else table->commit();
     if (!log_quiet())
         std::fprintf(stderr, "dnamba classify: %zu row(s) -> %s\n", rows, output.c_str());
     return 0;

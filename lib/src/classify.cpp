@@ -226,15 +226,7 @@ std::uint64_t track_from_calls(const std::string& calls_path, const std::string&
     std::string line;
     if (!std::getline(in, line)) fail(ErrorKind::input, calls_path + ": empty file, expected a classify table");
     const auto header = split_tabs(line);
-    std::vector<std::string> classes;
-    for (std::size_t i = 5; i + 1 < header.size(); ++i) {
-        if (header[i].rfind("p_", 0) != 0) break;
-        classes.push_back(header[i].substr(2));
-    }
-    if (header.size() < 7 || header[0] != "name" || header[1] != "chrom" || header[4] != "strand" ||
-        classes.size() + 6 != header.size() || header.back() != "predicted")
-        fail(ErrorKind::input, calls_path + ":1: expected the header of a dnamba classify table "
-                                            "(name chrom start end strand p_<class>... predicted)");
+    const std::vector<std::string> classes = parse_calls_header(header, calls_path);
     const std::size_t column = 5 + track_class_index(classes, class_name);
 
     const IndexedFasta fasta(genome);

@@ -212,4 +212,42 @@ std::string npy_names_path(const std::string& npy_path) {
     return stem + ".names.tsv";
 }
 
+CallsTableWriter::CallsTableWriter(const std::string& path, std::vector<std::string> classes)
+    : out_(std::make_unique<AtomicOutputFile>(path)), classes_(std::move(classes)) {
+    line_ = "name\tchrom\tstart\tend\tstrand";
+    for (const auto& c : classes_) line_ += "\tp_" + c;
+    line_ += "\tpredicted\n";
+    out_->write(line_.data(), line_.size());
+}
+
+void CallsTableWriter::write(const RowInfo& row, const float* proba) {
+    line_.clear();
+    append_row_info(line_, row);
+    std::size_t best = 0;
+    for (std::size_t c = 0; c < classes_.size(); ++c) {
+        line_ += '\t';
+        append_float(line_, proba[c]);
+        if (proba[c] > proba[best]) best = c;
+    }
+    line_ += '\t';
+    line_ += classes_[best];
+    line_ += '\n';
+    out_->write(line_.data(), line_.size());
+}
+
+void CallsTableWriter::commit() { out_->commit(); }
+
+std::vector<std::string> parse_calls_header(const std::vector<std::string>& header, const std::string& path) {
+    std::vector<std::string> classes;
+    for (std::size_t i = 5; i + 1 < header.size(); ++i) {
+        if (header[i].rfind("p_", 0) != 0) break;
+        classes.push_back(header[i].substr(2));
+    }
+    if (header.size() < 7 || header[0] != "name" || header[1] != "chrom" || header[4] != "strand" ||
+        classes.size() + 6 != header.size() || header.back() != "predicted")
+        fail(ErrorKind::input, path + ":1: expected the header of a dnamba classify table "
+                                      "(name chrom start end strand p_<class>... predicted)");
+    return classes;
+}
+
 }  // namespace dnamba

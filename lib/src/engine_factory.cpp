@@ -1,4 +1,4 @@
-// Device selection: parses --device and builds the engine for it.
+// Engine factory: parses --device / --precision and builds the engine (CPU, or CUDA where it can run the model).
 #include <cstdlib>
 #include <string>
 
