@@ -2,7 +2,6 @@
 // into Status values (out of memory kept apart), so that lib/ needs no CUDA headers.
 #include <cstring>
 #include <string>
-#include <utility>
 
 #include "device_common.cuh"
 #include "runtime.hpp"
@@ -42,8 +41,7 @@ Status device_alloc(void** ptr, std::size_t bytes) noexcept {
     // a failed cudaMalloc is also left as the "last error", where the next launch check would
     // find it: clear it (the caller decides whether to retry smaller)
     (void)cudaGetLastError();
-    std::string m = std::string("cudaMalloc of ") + std::to_string(bytes >> 20) + " MiB: " + cudaGetErrorString(e);
-    return e == cudaErrorMemoryAllocation ? Status::out_of_memory(std::move(m)) : Status(std::move(m));
+    return cuda_status(e, ("cudaMalloc of " + std::to_string(bytes >> 20) + " MiB").c_str());
 }
 
 void device_free(void* ptr) noexcept {

@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "dnamba/error.hpp"
-#include "dnamba/log.hpp"
 #include "dnamba/track.hpp"
 #include "io/npy.hpp"
 #include "pipeline/run_batched.hpp"
@@ -70,14 +69,10 @@ void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine
             const Eigen::Index emb_cols = spec.embedding ? embedding_channels(model->config, embed.rc) : 0;
             const Eigen::Index k_cols = spec.kmer ? (Eigen::Index(1) << (2 * spec.kmer)) : 0;
             batch.X.resize(n, emb_cols + k_cols);
-            if (spec.embedding && embed.pool == PoolMode::mean && engine->pools_on_device()) {
-                const auto pooled = embed_batch_mean(*engine, *model, seqs, embed.rc, embed.add_sep, &f.unknown);
+            if (spec.embedding) {
+                const auto pooled =
+                    embed_batch_pooled(*engine, *model, seqs, embed.pool, embed.rc, embed.add_sep, &f.unknown);
                 for (Eigen::Index i = 0; i < n; ++i) batch.X.row(i).head(emb_cols) = pooled[static_cast<std::size_t>(i)];
-            } else if (spec.embedding) {
-                const auto per_position = embed_batch(*engine, *model, seqs, embed.rc, embed.add_sep, &f.unknown);
-                for (Eigen::Index i = 0; i < n; ++i)
-                    batch.X.row(i).head(emb_cols) =
-                        pool_rows(per_position[static_cast<std::size_t>(i)], embed.pool).transpose();
             }
             if (spec.kmer) batch.X.rightCols(k_cols) = kmer_features(seqs, spec.kmer);
             return f;
@@ -86,8 +81,7 @@ void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine
             unknown += f.unknown;
             sink(f.batch);
         });
-    if (unknown)
-        log_warning(std::to_string(unknown) + " character(s) other than A/C/G/T/N were embedded as [UNK]");
+    warn_unknown_bases(unknown);
 }
 
 std::string model_fingerprint(const std::string& model_dir) {

@@ -116,6 +116,20 @@ std::vector<Matrix> embed_batch_mean(Engine& engine, const Model& model, const s
     return out;
 }
 
+std::vector<Matrix> embed_batch_pooled(Engine& engine, const Model& model, const std::vector<std::string_view>& seqs,
+                                       PoolMode pool, RcMode rc, bool add_sep, std::size_t* unknown) {
+    if (pool == PoolMode::mean && engine.pools_on_device())
+        return embed_batch_mean(engine, model, seqs, rc, add_sep, unknown);  // only pooled rows leave the GPU
+    std::vector<Matrix> out;
+    for (const auto& m : embed_batch(engine, model, seqs, rc, add_sep, unknown))
+        out.emplace_back(pool_rows(m, pool).transpose());
+    return out;
+}
+
+void warn_unknown_bases(std::size_t count) {
+    if (count) log_warning(std::to_string(count) + " character(s) other than A/C/G/T/N were embedded as [UNK]");
+}
+
 Matrix embed_sequence(Engine& engine, const Model& model, std::string_view seq, RcMode rc, bool add_sep,
                       std::size_t* unknown) {
     return std::move(embed_batch(engine, model, {seq}, rc, add_sep, unknown).front());
@@ -219,8 +233,8 @@ EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions&
     writer->begin(static_cast<std::size_t>(summary.channels));
     Progress progress(options.progress, source->total_bases());
 
-    // compute: run the model, pooling on the compute side so that only rows travel on (for a
-    // mean on the GPU engine only the pooled rows leave the device); write: rows in input order
+    // compute: run the model, pooling on the compute side so that only rows travel on;
+    // write: rows in input order
     const pipeline::BatchBudget budget{options.batch_tokens, options.add_sep ? 1u : 0u, options.queue_depth};
     pipeline::run_batched(
         *source, budget,
@@ -232,15 +246,10 @@ EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions&
                 r.bases += it.seq.size();
                 r.rows.push_back(it.row);
             }
-            if (options.pool == PoolMode::mean && engine.pools_on_device()) {
-                r.values = embed_batch_mean(engine, model, seqs, options.rc, options.add_sep, &r.unknown);
-                return r;
-            }
-            auto per_position = embed_batch(engine, model, seqs, options.rc, options.add_sep, &r.unknown);
-            for (auto& m : per_position) {
-                if (options.pool == PoolMode::none) r.values.push_back(std::move(m));
-                else r.values.emplace_back(pool_rows(m, options.pool).transpose());
-            }
+            r.values = options.pool == PoolMode::none
+                           ? embed_batch(engine, model, seqs, options.rc, options.add_sep, &r.unknown)
+                           : embed_batch_pooled(engine, model, seqs, options.pool, options.rc, options.add_sep,
+                                                &r.unknown);
             return r;
         },
         [&](BatchResult& r) {
@@ -255,8 +264,7 @@ EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions&
     if (summary.records == 0)
         fail(ErrorKind::input, summary.input + ": nothing to embed (no sequences, or every record/window was skipped)");
     writer->commit();
-    if (summary.unknown)
-        log_warning(std::to_string(summary.unknown) + " character(s) other than A/C/G/T/N were embedded as [UNK]");
+    warn_unknown_bases(summary.unknown);
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return summary;
 }

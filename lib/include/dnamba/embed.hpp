@@ -42,6 +42,17 @@ enum class RcMode { none, average };
                                                    const std::vector<std::string_view>& seqs, RcMode rc, bool add_sep,
                                                    std::size_t* unknown);
 
+// One pooled 1 x C row per sequence under `pool` (not none): the engine's device mean
+// (embed_batch_mean) for PoolMode::mean when the engine pools on the device, else embed_batch's
+// rows pooled on the host (pool_rows). What embed and the classify features both compute.
+[[nodiscard]] std::vector<Matrix> embed_batch_pooled(Engine& engine, const Model& model,
+                                                     const std::vector<std::string_view>& seqs, PoolMode pool,
+                                                     RcMode rc, bool add_sep, std::size_t* unknown);
+
+// Warns on stderr that `count` characters other than A/C/G/T/N were embedded as [UNK] (nothing
+// when 0).
+void warn_unknown_bases(std::size_t count);
+
 // One sequence: embed_batch({seq})[0].
 [[nodiscard]] Matrix embed_sequence(Engine& engine, const Model& model, std::string_view seq, RcMode rc,
                                     bool add_sep, std::size_t* unknown = nullptr);
