@@ -1,4 +1,5 @@
-// The fused selective scan (see scan.hpp), parallel in time by chunks:
+// The selective scan's dispatch (see scan.hpp) and its chunked form, parallel in time by chunks
+// (the one-pass form, used where it runs the arguments, is scan_one_pass.cuh):
 //   1. chunk summaries: every chunk scans its rows from a zero state, giving the affine map
 //      h_end = P * h_start + S of the chunk (P = product of the decays since the last reset);
 //   2. carried states: one pass along the chunks, from state_in, gives each chunk's true
@@ -16,48 +17,14 @@
 
 #include "device_common.cuh"
 #include "scan.hpp"
+#include "scan_common.cuh"
 
 namespace dnamba::kernels {
 namespace {
 
+using namespace scan_detail;
+
 constexpr int k_threads = 128;
-
-// The scan's arguments with device element types.
-template <typename V>
-struct Scan {
-    int length, d_inner, d_state, ld_bc, ld_z;
-    const V *u, *delta, *B, *C, *z;
-    const float *delta_bias, *A, *D, *state_in;
-    bool delta_softplus, reverse;
-    const unsigned char* reset;
-    V* y;
-    float* state_out;
-};
-
-template <typename T>
-Scan<device_t<T>> device_args(const ScanArgsT<T>& a) {
-    Scan<device_t<T>> s;
-    s.length = a.length;
-    s.d_inner = a.d_inner;
-    s.d_state = a.d_state;
-    s.ld_bc = a.ld_bc;
-    s.ld_z = a.ld_z;
-    s.u = device_ptr(a.u);
-    s.delta = device_ptr(a.delta);
-    s.B = device_ptr(a.B);
-    s.C = device_ptr(a.C);
-    s.z = device_ptr(a.z);
-    s.delta_bias = a.delta_bias;
-    s.A = a.A;
-    s.D = a.D;
-    s.state_in = a.state_in;
-    s.delta_softplus = a.delta_softplus;
-    s.reverse = a.reverse;
-    s.reset = a.reset;
-    s.y = device_ptr(a.y);
-    s.state_out = a.state_out;
-    return s;
-}
 
 __device__ __forceinline__ int row_at(int s, int length, bool reverse) { return reverse ? length - 1 - s : s; }
 
@@ -73,31 +40,6 @@ int scan_tile() {
         return (v == 4 || v == 8) ? v : k_default_tile;
     }();
     return tile;
-}
-
-// torch's softplus (threshold 20): log1p(exp(v)), written as max(v, 0) + log1p(x) with
-// x = exp(-|v|) in (0, 1], and log1p(x) = 2 atanh(s), s = x / (2 + x) in (0, 1/3], by its odd
-// series to s^13 (relative error under 2e-7): about 15 instructions where log1pf takes ~40,
-// and this runs once per (row, channel) in each pass.
-__device__ __forceinline__ float softplus(float v) {
-    if (v > 20.0f) return v;
-    const float x = __expf(-fabsf(v));
-    const float s = __fdividef(x, 2.0f + x), s2 = s * s;
-    float p = 1.0f / 13.0f;
-    p = fmaf(p, s2, 1.0f / 11.0f);
-    p = fmaf(p, s2, 1.0f / 9.0f);
-    p = fmaf(p, s2, 1.0f / 7.0f);
-    p = fmaf(p, s2, 1.0f / 5.0f);
-    p = fmaf(p, s2, 1.0f / 3.0f);
-    p = fmaf(p, s2, 1.0f);
-    return fmaxf(v, 0.0f) + 2.0f * s * p;
-}
-
-// 2^x in one SFU instruction (denormal results flush to zero: a decay that small is zero).
-__device__ __forceinline__ float fast_exp2(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-    return y;
 }
 
 // One pass over a chunk of rows for every channel of the block. The recurrence itself is a
@@ -265,21 +207,28 @@ Status launch(const Scan<V>& a, int chunk, float* workspace) {
     return launch_status("selective_scan (outputs)");
 }
 
-// The states per channel rounded up to the power of two the kernel holds in registers.
-int state_slots(int d_state) {
-    int ns = 4;
-    while (ns < d_state) ns *= 2;
-    return ns;
-}
 
 template <typename T>
 Status scan_any(const ScanArgsT<T>& a) noexcept {
     if (a.length <= 0 || a.d_inner <= 0) return "selective_scan: empty input";
     if (a.d_state < 1 || a.d_state > k_scan_max_state) return "selective_scan: d_state must be 1..64";
-    if (!a.u || !a.delta || !a.A || !a.B || !a.C || !a.y || !a.workspace) return "selective_scan: missing buffer";
+    if (!a.u || !a.delta || !a.A || !a.B || !a.C || !a.y) return "selective_scan: missing buffer";
     if (a.ld_bc < a.d_state || (a.z && a.ld_z < a.d_inner)) return "selective_scan: row strides too small";
-    const int chunk = a.chunk > 0 ? a.chunk : scan_default_chunk(a.length, a.d_inner);
+    if (a.warps_per_channel != 0 && a.warps_per_channel != 4 && a.warps_per_channel != 8)
+        return "selective_scan: warps_per_channel must be 0, 4 or 8";
     const auto s = device_args(a);
+    // The one-pass kernel only when asked for: on the H200 it is still slower than the chunked
+    // one at every size measured (kernels/PERF_NOTES.md, session 5), so automatic = chunked.
+    if (a.algorithm == ScanAlgorithm::one_pass) {
+        const int warps =
+            a.warps_per_channel ? a.warps_per_channel : scan_one_pass_default_warps(a.d_inner, a.d_state);
+        if (!scan_one_pass_fits(s, warps))
+            return "selective_scan: the one-pass scan does not run these arguments (d_inner a multiple of 4 or 2, "
+                   "rows aligned for 4-byte copies, d_state >= warps per channel)";
+        return scan_one_pass(s, warps);
+    }
+    if (!a.workspace) return "selective_scan: missing workspace (the chunked scan needs scan_workspace_floats())";
+    const int chunk = a.chunk > 0 ? a.chunk : scan_default_chunk(a.length, a.d_inner);
     return with_int<4, 8, 16, 32, 64>(state_slots(a.d_state), "selective_scan: unsupported d_state", [&](auto ns) {
         return with_int<4, 8>(scan_tile(), "selective_scan: unsupported tile", [&](auto tile) {
             return launch<decltype(ns)::value, decltype(tile)::value>(s, chunk, a.workspace);
@@ -310,6 +259,28 @@ int resident_scan_blocks() noexcept {
 }
 }  // namespace
 
+namespace scan_detail {
+// The one-pass scan runs one block per SM (16 warps): 4 channels a block with 4 warps each, or 2
+// with 8. Of the two, the one whose whole waves of blocks carry the least work per SM (wave
+// count x channels per block); the 4-channel form on a tie (it shares B and C more).
+int scan_one_pass_default_warps(int d_inner, int d_state) noexcept {
+    if (state_slots(d_state) < 8) return 4;
+    static const int sms = [] {
+        int dev = 0, n = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return 132;
+        }
+        return n > 0 ? n : 132;
+    }();
+    const auto cost = [&](long channels_per_block) {
+        const long blocks = (d_inner + channels_per_block - 1) / channels_per_block;
+        return (blocks + sms - 1) / sms * channels_per_block;
+    };
+    return cost(2) < cost(4) ? 8 : 4;
+}
+}  // namespace scan_detail
+
 int scan_default_chunk(int length, int d_inner) noexcept {
     // Every block does the same work, so the chunk count is set to fill whole waves of resident
     // blocks: 2 waves for short inputs, up to 8 for long ones (about 1,000 rows per chunk or
@@ -327,6 +298,18 @@ std::size_t scan_workspace_floats(int length, int d_inner, int d_state, int chun
     const std::size_t n_chunks = (static_cast<std::size_t>(length) + chunk - 1) / chunk;
     return 3 * n_chunks * static_cast<std::size_t>(d_inner) * static_cast<std::size_t>(d_state);
 }
+
+namespace {
+template <typename T>
+bool one_pass_runs(const ScanArgsT<T>& a) noexcept {
+    if (a.length <= 0 || a.d_inner <= 0 || a.d_state < 1 || a.d_state > k_scan_max_state) return false;
+    const int warps = a.warps_per_channel ? a.warps_per_channel : scan_one_pass_default_warps(a.d_inner, a.d_state);
+    return scan_one_pass_fits(device_args(a), warps);
+}
+}  // namespace
+
+bool scan_one_pass_runs(const ScanArgsT<float>& a) noexcept { return one_pass_runs(a); }
+bool scan_one_pass_runs(const ScanArgsT<bf16>& a) noexcept { return one_pass_runs(a); }
 
 Status selective_scan(const ScanArgsT<float>& a) noexcept { return scan_any(a); }
 Status selective_scan(const ScanArgsT<bf16>& a) noexcept { return scan_any(a); }

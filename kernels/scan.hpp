@@ -22,6 +22,11 @@ namespace dnamba::kernels {
 // input run as consecutive chunks: pass one chunk's state_out as the next one's state_in.
 // All pointers are device pointers; rows of u, delta and y have d_inner elements. T is float
 // or bf16 (inputs and output); arithmetic and states are fp32 either way.
+// Which kernel runs the scan: automatic is the chunked two-pass scan (the faster of the two on
+// every size measured so far); one_pass asks for the one-pass scan (an error where it does not
+// run the arguments: scan_one_pass_runs).
+enum class ScanAlgorithm { automatic, one_pass, chunked };
+
 template <typename T>
 struct ScanArgsT {
     int length = 0;
@@ -43,8 +48,10 @@ struct ScanArgsT {
     T* y = nullptr;
     const float* state_in = nullptr;  // [d_inner, d_state] or null (zero)
     float* state_out = nullptr;       // [d_inner, d_state] or null; may equal state_in
-    float* workspace = nullptr;       // scan_workspace_floats() floats
-    int chunk = 0;                    // rows per chunk of the parallel-in-time scan; 0: automatic
+    float* workspace = nullptr;       // scan_workspace_floats() floats (the chunked scan only)
+    ScanAlgorithm algorithm = ScanAlgorithm::automatic;
+    int chunk = 0;              // chunked scan: rows per chunk of the parallel-in-time scan; 0: automatic
+    int warps_per_channel = 0;  // one-pass scan: 4 or 8 warps share a channel's states; 0: automatic
 };
 using ScanArgs = ScanArgsT<float>;
 
@@ -52,14 +59,20 @@ using ScanArgs = ScanArgsT<float>;
 // ScanArgs::chunk is 0 (it depends on how many blocks the current device keeps resident).
 [[nodiscard]] int scan_default_chunk(int length, int d_inner) noexcept;
 
+// Whether the one-pass scan runs these arguments (their sizes, row strides and the alignment of
+// the B, C, u, delta, z pointers; warps_per_channel as set).
+[[nodiscard]] bool scan_one_pass_runs(const ScanArgsT<float>& args) noexcept;
+[[nodiscard]] bool scan_one_pass_runs(const ScanArgsT<bf16>& args) noexcept;
+
 // Floats of workspace the scan needs (chunk 0: the default).
 [[nodiscard]] std::size_t scan_workspace_floats(int length, int d_inner, int d_state, int chunk) noexcept;
 
 // The most states per channel the scan runs (held in registers, instantiated up to this).
 inline constexpr int k_scan_max_state = 64;
 
-// Launches the scan (three kernels: chunk summaries, carried states, outputs) on the default
-// stream. Returns ok or what is wrong (bad sizes, launch error); it does not wait for the
+// Launches the scan on the default stream: the chunked scan (three kernels: chunk summaries,
+// carried states, outputs), or with ScanAlgorithm::one_pass the one-pass scan (one kernel: every
+// block walks a group of channels along the whole input, exp(delta*A) evaluated once per element). Returns ok or what is wrong (bad sizes, launch error); it does not wait for the
 // kernels to finish.
 [[nodiscard]] Status selective_scan(const ScanArgsT<float>& args) noexcept;
 [[nodiscard]] Status selective_scan(const ScanArgsT<bf16>& args) noexcept;

@@ -37,11 +37,13 @@ if [ "${TESTS:-1}" = 1 ]; then
     stamp "[gpu] tests: exit $? ($(grep -E 'All tests passed|test cases:' "$out/gpu-tests.log" | tail -1))"
 fi
 
-if [ "${SANITIZE:-0}" = 1 ]; then  # compute-sanitizer on the scan (chunked, both dtypes) and the conv tests
+if [ "${SANITIZE:-0}" = 1 ]; then  # compute-sanitizer on the scan (both kernels, both dtypes) and the conv tests
     for tool in memcheck racecheck; do
         for dt in bf16 fp32; do
-            timeout 120 compute-sanitizer --tool $tool --print-limit 5 "$B/tests/dnamba_bench_scan" 5000 64 16 1 97 $dt 2>&1 |
-                tail -1 | sed "s/^/scan $dt $tool: /"
+            for how in "97 $dt chunked" "0 $dt one-pass 4" "0 $dt one-pass 8"; do
+                timeout 120 compute-sanitizer --tool $tool --print-limit 5 "$B/tests/dnamba_bench_scan" 5000 64 16 1 $how 2>&1 |
+                    tail -1 | sed "s/^/scan $how $tool: /"
+            done
         done
     done
     timeout 150 compute-sanitizer --tool memcheck --print-limit 5 "$B/tests/dnamba_tests" "cuda: conv1d*" 2>&1 | tail -1 |
@@ -55,10 +57,13 @@ stamp "scan alone"
 : > "$out/scan.tsv"
 for dt in bf16 fp32; do
     for L in 131072 1048576; do
-        line=$("$B/tests/dnamba_bench_scan" "$L" 512 16 20 0 "$dt")
-        echo "$line"
-        ms=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<< "$line")
-        printf 'scan\t%s\t%s\t%s\n' "$dt" "$L" "$ms" >> "$out/scan.tsv"
+        for how in auto one-pass; do
+            line=$("$B/tests/dnamba_bench_scan" "$L" 512 16 20 0 "$dt" "$how")
+            echo "$line"
+            ms=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<< "$line")
+            kind=scan; [ "$how" = one-pass ] && kind=scan-one-pass
+            printf '%s\t%s\t%s\t%s\n' "$kind" "$dt" "$L" "$ms" >> "$out/scan.tsv"
+        done
     done
 done
 

@@ -27,7 +27,9 @@ mkdir -p "$DEPS_PREFIX"
 for f in .deps/*.deb; do dpkg -x "$f" "$DEPS_PREFIX"; done
 export LD_LIBRARY_PATH="$DEPS_PREFIX/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PATH="/usr/local/cuda/bin:$PATH"
+# sm_90 only here (the H200): half the device compile time of the default "80-real;90"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DDNAMBA_CUDA=ON -DDNAMBA_TESTS=ON \
+      -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHITECTURES:-90}" \
       -DCMAKE_PREFIX_PATH="$DEPS_PREFIX/usr" -DCMAKE_INCLUDE_PATH="$DEPS_PREFIX/usr/include" \
       -DCMAKE_LIBRARY_PATH="$DEPS_PREFIX/usr/lib/x86_64-linux-gnu"
 cmake --build "$BUILD_DIR" -j "$(nproc)"

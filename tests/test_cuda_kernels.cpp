@@ -80,12 +80,24 @@ Matrix bf16_rounded(const Matrix& m) {
     return r;
 }
 
+// Which of the scan's two kernels runs, and its tuning knob.
+struct ScanMode {
+    kernels::ScanAlgorithm algorithm = kernels::ScanAlgorithm::automatic;
+    int chunk = 0;  // chunked: rows per chunk (0: default)
+    int warps = 0;  // one pass: warps per channel (0: default)
+};
+const ScanMode k_automatic{};
+const ScanMode k_one_pass4{kernels::ScanAlgorithm::one_pass, 0, 4};
+const ScanMode k_one_pass8{kernels::ScanAlgorithm::one_pass, 0, 8};
+const ScanMode k_chunked{kernels::ScanAlgorithm::chunked, 0, 0};
+const ScanMode k_chunked97{kernels::ScanAlgorithm::chunked, 97, 0};
+
 // Rows [r0, r0 + n) of the scan, in the given order, starting from the state in `state` when
 // `state_in` (the rows' resets sliced from the packing); the final state is left in `state`.
 // With `bias` the delta given is the raw dt and the kernel adds the bias and takes softplus.
 template <typename T>
 Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vector& D, const Matrix& x_dbl, int dt_rank,
-                const Matrix& xz, bool reverse, const std::vector<std::size_t>& lengths, int chunk,
+                const Matrix& xz, bool reverse, const std::vector<std::size_t>& lengths, const ScanMode& mode,
                 const Vector* bias = nullptr, int r0 = 0, int n = -1, DeviceMatrix* state = nullptr,
                 bool state_in = false) {
     const int di = static_cast<int>(U.cols()), N = static_cast<int>(A.cols());
@@ -94,7 +106,7 @@ Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vec
     const Matrix Us = rows(U), Ds = rows(delta), Xs = rows(x_dbl), Zs = rows(xz);
     DeviceValues<T> u(Us.data(), Us.size()), dt(Ds.data(), Ds.size()), xd(Xs.data(), Xs.size()), z(Zs.data(), Zs.size()),
         y(nullptr, Us.size());
-    DeviceMatrix a(A.data(), A.size()), d(D.data(), D.size()), ws(nullptr, kernels::scan_workspace_floats(n, di, N, chunk));
+    DeviceMatrix a(A.data(), A.size()), d(D.data(), D.size()), ws(nullptr, kernels::scan_workspace_floats(n, di, N, mode.chunk));
     std::unique_ptr<DeviceMatrix> b;
     if (bias) b = std::make_unique<DeviceMatrix>(bias->data(), bias->size());
     std::vector<unsigned char> reset(U.rows(), 0);
@@ -127,7 +139,9 @@ Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vec
     args.state_in = state && state_in ? state->ptr : nullptr;
     args.state_out = state ? state->ptr : nullptr;
     args.workspace = ws.ptr;
-    args.chunk = chunk;
+    args.algorithm = mode.algorithm;
+    args.chunk = mode.chunk;
+    args.warps_per_channel = mode.warps;
     REQUIRE(kernels::selective_scan(args) == "");
     REQUIRE(kernels::device_synchronize() == "");
     kernels::device_free(r);
@@ -146,7 +160,7 @@ TEST_CASE("cuda: the selective scan matches the CPU engine's (awkward lengths, b
     if (!have_gpu()) return;
     std::mt19937 g(11);
     const int di = 40, dt_rank = 3;
-    for (const int N : {16, 5}) {
+    for (const int N : {16, 5, 33}) {  // state slots 16, 8, 64
         for (const int L : {1, 3, 2047, 2049, 5000, 70001}) {
             const Matrix U = random_matrix(L, di, g, -1, 1);
             const Matrix delta = random_matrix(L, di, g, 0.001f, 0.2f);
@@ -162,13 +176,15 @@ TEST_CASE("cuda: the selective scan matches the CPU engine's (awkward lengths, b
                     Matrix want;
                     cpu::selective_scan(U, delta, A, D, x_dbl, dt_rank, xz, reverse, cpu::Segments::from_lengths(lengths),
                                         want);
-                    const Matrix got = gpu_scan<float>(U, delta, A, D, x_dbl, dt_rank, xz, reverse, lengths, 0);
-                    const double err = test::rel_error(got, want);
-                    INFO("relative error " << err);
-                    CHECK(err < 1e-5);
-                    if (L >= 2047) {  // the time-chunk size changes nothing beyond rounding
-                        const Matrix other = gpu_scan<float>(U, delta, A, D, x_dbl, dt_rank, xz, reverse, lengths, 97);
-                        CHECK(test::rel_error(other, got) < 1e-6);
+                    // the one-pass scan in both block shapes and the chunked scan (two chunk sizes)
+                    for (const ScanMode& mode : {k_one_pass4, k_one_pass8, k_chunked, k_chunked97}) {
+                        if (mode.chunk > 0 && L < 2047) continue;
+                        INFO("algorithm " << static_cast<int>(mode.algorithm) << " chunk " << mode.chunk << " warps "
+                                          << mode.warps);
+                        const Matrix got = gpu_scan<float>(U, delta, A, D, x_dbl, dt_rank, xz, reverse, lengths, mode);
+                        const double err = test::rel_error(got, want);
+                        INFO("relative error " << err);
+                        CHECK(err < 1e-5);
                     }
                 }
             }
@@ -198,42 +214,84 @@ TEST_CASE("cuda: the scan in chunks with carried state, fused softplus, and in b
                    : std::vector<std::size_t>{static_cast<std::size_t>(L)};
         const cpu::Segments seg = cpu::Segments::from_lengths(lengths);
         for (const bool reverse : {false, true}) {
-            INFO("L " << L << " reverse " << reverse);
-            Matrix want;
-            cpu::selective_scan(U, delta, A, D, x_dbl, dt_rank, xz, reverse, seg, want);
-            const Matrix fused = gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, 0, &bias);
-            CHECK(test::rel_error(fused, want) < 1e-5);
-            // rows [0, cut) and [cut, L) as two calls, in scan order, the state carried between them
-            const int cut = L / 3 + 1;
-            DeviceMatrix state(nullptr, static_cast<std::size_t>(di) * N);
-            Matrix chunked(L, di);
-            const int first = reverse ? cut : 0, first_n = reverse ? L - cut : cut;
-            const int second = reverse ? 0 : cut, second_n = reverse ? cut : L - cut;
-            chunked.middleRows(first, first_n) =
-                gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, 0, &bias, first, first_n, &state, false);
-            if (second_n > 0)
-                chunked.middleRows(second, second_n) = gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, 0,
-                                                                       &bias, second, second_n, &state, true);
-            const double ec = test::rel_error(chunked, want);
-            INFO("two calls with carried state: relative error " << ec);
-            CHECK(ec < 1e-5);
-            // bf16 inputs and output, fp32 state: against the CPU scan of the rounded inputs
-            Matrix delta_b = bf16_rounded(raw);
-            for (Eigen::Index t = 0; t < L; ++t)
-                for (int d = 0; d < di; ++d) {
-                    const float v = delta_b(t, d) + bias(d);
-                    delta_b(t, d) = v > 20.0f ? v : std::log1p(std::exp(v));
-                }
-            Matrix want_b;
-            cpu::selective_scan(bf16_rounded(U), delta_b, A, D, bf16_rounded(x_dbl), dt_rank, bf16_rounded(xz), reverse,
-                                seg, want_b);
-            const Matrix got_b =
-                gpu_scan<kernels::bf16>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, 0, &bias);
-            const double eb = test::rel_error(got_b, want_b);
-            INFO("bf16: relative error " << eb);
-            CHECK(eb < 5e-3);
+            for (const ScanMode& mode : {k_automatic, k_one_pass4, k_chunked}) {
+                INFO("L " << L << " reverse " << reverse << " algorithm " << static_cast<int>(mode.algorithm));
+                Matrix want;
+                cpu::selective_scan(U, delta, A, D, x_dbl, dt_rank, xz, reverse, seg, want);
+                const Matrix fused = gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, mode, &bias);
+                CHECK(test::rel_error(fused, want) < 1e-5);
+                // rows [0, cut) and [cut, L) as two calls, in scan order, the state carried between them
+                const int cut = L / 3 + 1;
+                DeviceMatrix state(nullptr, static_cast<std::size_t>(di) * N);
+                Matrix chunked(L, di);
+                const int first = reverse ? cut : 0, first_n = reverse ? L - cut : cut;
+                const int second = reverse ? 0 : cut, second_n = reverse ? cut : L - cut;
+                chunked.middleRows(first, first_n) =
+                    gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, mode, &bias, first, first_n, &state, false);
+                if (second_n > 0)
+                    chunked.middleRows(second, second_n) = gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, mode,
+                                                                           &bias, second, second_n, &state, true);
+                const double ec = test::rel_error(chunked, want);
+                INFO("two calls with carried state: relative error " << ec);
+                CHECK(ec < 1e-5);
+                // bf16 inputs and output, fp32 state: against the CPU scan of the rounded inputs
+                Matrix delta_b = bf16_rounded(raw);
+                for (Eigen::Index t = 0; t < L; ++t)
+                    for (int d = 0; d < di; ++d) {
+                        const float v = delta_b(t, d) + bias(d);
+                        delta_b(t, d) = v > 20.0f ? v : std::log1p(std::exp(v));
+                    }
+                Matrix want_b;
+                cpu::selective_scan(bf16_rounded(U), delta_b, A, D, bf16_rounded(x_dbl), dt_rank, bf16_rounded(xz), reverse,
+                                    seg, want_b);
+                const Matrix got_b =
+                    gpu_scan<kernels::bf16>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, mode, &bias);
+                const double eb = test::rel_error(got_b, want_b);
+                INFO("bf16: relative error " << eb);
+                CHECK(eb < 5e-3);
+            }
         }
     }
+}
+
+TEST_CASE("cuda: where the one-pass scan runs, and the chunked scan where it does not", "[gpu]") {
+    if (!have_gpu()) return;
+    std::mt19937 g(15);
+    // bf16 B/C rows at an odd element offset (dt_rank 3): no 4-byte copies, so no one-pass kernel
+    const int di = 40, dt_rank = 3, N = 16, L = 3001;
+    const Matrix U = random_matrix(L, di, g, -1, 1);
+    const Matrix delta = random_matrix(L, di, g, 0.001f, 0.2f);
+    const Matrix A = random_matrix(di, N, g, -8, -0.1f);
+    const Vector D = random_matrix(di, 1, g, -1, 1);
+    const Matrix x_dbl = random_matrix(L, dt_rank + 2 * N, g, -1, 1);
+    const Matrix xz = random_matrix(L, 2 * di, g, -2, 2);
+    const std::vector<std::size_t> lengths{1000, 2001};
+    DeviceValues<kernels::bf16> xd(x_dbl.data(), x_dbl.size());
+    kernels::ScanArgsT<kernels::bf16> probe;
+    probe.length = L;
+    probe.d_inner = di;
+    probe.d_state = N;
+    probe.B = xd.ptr + dt_rank;
+    probe.C = xd.ptr + dt_rank + N;
+    probe.ld_bc = dt_rank + 2 * N;
+    CHECK_FALSE(kernels::scan_one_pass_runs(probe));
+    probe.B = xd.ptr + 4;  // an even offset and row stride: 4-byte copies, the one-pass kernel runs
+    probe.C = xd.ptr + 4 + N;
+    probe.ld_bc = 36;
+    CHECK(kernels::scan_one_pass_runs(probe));
+    Matrix want;
+    cpu::selective_scan(bf16_rounded(U), bf16_rounded(delta), A, D, bf16_rounded(x_dbl), dt_rank, bf16_rounded(xz), false,
+                        cpu::Segments::from_lengths(lengths), want);
+    const Matrix got = gpu_scan<kernels::bf16>(U, delta, A, D, x_dbl, dt_rank, xz, false, lengths, k_automatic);
+    CHECK(test::rel_error(got, want) < 5e-3);
+    probe.B = xd.ptr + dt_rank;  // asked for where it does not run: an error, not a wrong answer
+    probe.C = xd.ptr + dt_rank + N;
+    probe.ld_bc = dt_rank + 2 * N;
+    probe.algorithm = kernels::ScanAlgorithm::one_pass;
+    probe.u = probe.delta = probe.B;
+    probe.y = xd.ptr;
+    probe.A = reinterpret_cast<const float*>(xd.ptr);
+    CHECK(kernels::selective_scan(probe) != "");
 }
 
 TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed sequences)", "[gpu]") {

@@ -3,7 +3,8 @@
 // (as DEVICE.md's mamba_ssm reference), fp32 or bf16 in and out. Prints the median of
 // `repeat` timed runs (after a warm-up), the bytes the scan must move at least (u, delta, z
 // read, y written, B and C read) and the bandwidth that implies.
-//   build-gpu/tests/dnamba_bench_scan [L [d_inner [d_state [repeat [chunk [fp32|bf16]]]]]]
+//   build-gpu/tests/dnamba_bench_scan [L [d_inner [d_state [repeat [chunk [fp32|bf16
+//                                       [auto|one-pass|chunked [warps per channel]]]]]]]]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -26,7 +27,7 @@ static void check(const k::Status& e) {
 }
 
 template <typename T>
-static int run(int L, int di, int N, int repeat, int chunk) {
+static int run(int L, int di, int N, int repeat, int chunk, k::ScanAlgorithm algorithm, int warps) {
     std::mt19937 g(1);
     std::uniform_real_distribution<float> unit(-1, 1), dt(-5.0f, -1.0f), neg(-8, -0.1f);
     const std::size_t ld = static_cast<std::size_t>(L) * di;
@@ -79,6 +80,9 @@ static int run(int L, int di, int N, int repeat, int chunk) {
     check(k::device_alloc(&ws, k::scan_workspace_floats(L, di, N, chunk) * sizeof(float)));
     a.workspace = static_cast<float*>(ws);
     a.chunk = chunk;
+    a.algorithm = algorithm;
+    a.warps_per_channel = warps;
+    const bool one_pass = algorithm != k::ScanAlgorithm::chunked && k::scan_one_pass_runs(a);
     check(k::selective_scan(a));
     check(k::device_synchronize());
     std::vector<double> ms;
@@ -91,10 +95,13 @@ static int run(int L, int di, int N, int repeat, int chunk) {
     std::sort(ms.begin(), ms.end());
     const double bytes = static_cast<double>(sizeof(T)) * (4.0 * L * di + 2.0 * L * N);
     const double med = ms[ms.size() / 2];
-    std::printf("scan L=%d d_inner=%d d_state=%d %s chunk=%d: median %.3f ms (min %.3f, max %.3f) over %d runs; "
+    char how[64];
+    if (one_pass) std::snprintf(how, sizeof how, "one-pass warps=%d", warps > 0 ? warps : 0);
+    else std::snprintf(how, sizeof how, "chunked chunk=%d", chunk > 0 ? chunk : k::scan_default_chunk(L, di));
+    std::printf("scan L=%d d_inner=%d d_state=%d %s %s: median %.3f ms (min %.3f, max %.3f) over %d runs; "
                 "at least %.1f MB moved -> %.0f GB/s effective\n",
-                L, di, N, std::is_same_v<T, float> ? "fp32" : "bf16", chunk > 0 ? chunk : k::scan_default_chunk(L, di),
-                med, ms.front(), ms.back(), repeat, bytes / 1e6, bytes / med / 1e6);
+                L, di, N, std::is_same_v<T, float> ? "fp32" : "bf16", how, med, ms.front(), ms.back(), repeat,
+                bytes / 1e6, bytes / med / 1e6);
     return 0;
 }
 
@@ -105,5 +112,11 @@ int main(int argc, char** argv) {
     const int repeat = argc > 4 ? std::atoi(argv[4]) : 10;
     const int chunk = argc > 5 ? std::atoi(argv[5]) : 0;  // 0: the kernel's default
     const bool bf16 = argc > 6 && std::strcmp(argv[6], "bf16") == 0;
-    return bf16 ? run<k::bf16>(L, di, N, repeat, chunk) : run<float>(L, di, N, repeat, chunk);
+    const char* how = argc > 7 ? argv[7] : "auto";
+    const k::ScanAlgorithm algorithm = std::strcmp(how, "one-pass") == 0 ? k::ScanAlgorithm::one_pass
+                                       : std::strcmp(how, "chunked") == 0 ? k::ScanAlgorithm::chunked
+                                                                          : k::ScanAlgorithm::automatic;
+    const int warps = argc > 8 ? std::atoi(argv[8]) : 0;
+    return bf16 ? run<k::bf16>(L, di, N, repeat, chunk, algorithm, warps)
+                : run<float>(L, di, N, repeat, chunk, algorithm, warps);
 }

@@ -1,0 +1,94 @@
+// kernels/scan_common.cuh — private to kernels/: what the scan's two kernels share (scan.cu:
+// the chunked two-pass scan and the dispatch; scan_one_pass.cuh: the one-pass scan): the
+// arguments with device element types, the fused softplus, the SFU exp2, the state slots.
+#pragma once
+
+#include <cuda_bf16.h>
+
+#include "device_common.cuh"
+#include "scan.hpp"
+
+namespace dnamba::kernels::scan_detail {
+
+// The scan's arguments with device element types.
+template <typename V>
+struct Scan {
+    int length, d_inner, d_state, ld_bc, ld_z;
+    const V *u, *delta, *B, *C, *z;
+    const float *delta_bias, *A, *D, *state_in;
+    bool delta_softplus, reverse;
+    const unsigned char* reset;
+    V* y;
+    float* state_out;
+};
+
+template <typename T>
+inline Scan<device_t<T>> device_args(const ScanArgsT<T>& a) {
+    Scan<device_t<T>> s;
+    s.length = a.length;
+    s.d_inner = a.d_inner;
+    s.d_state = a.d_state;
+    s.ld_bc = a.ld_bc;
+    s.ld_z = a.ld_z;
+    s.u = device_ptr(a.u);
+    s.delta = device_ptr(a.delta);
+    s.B = device_ptr(a.B);
+    s.C = device_ptr(a.C);
+    s.z = device_ptr(a.z);
+    s.delta_bias = a.delta_bias;
+    s.A = a.A;
+    s.D = a.D;
+    s.state_in = a.state_in;
+    s.delta_softplus = a.delta_softplus;
+    s.reverse = a.reverse;
+    s.reset = a.reset;
+    s.y = device_ptr(a.y);
+    s.state_out = a.state_out;
+    return s;
+}
+
+// torch's softplus (threshold 20): log1p(exp(v)), written as max(v, 0) + log1p(x) with
+// x = exp(-|v|) in (0, 1], and log1p(x) = 2 atanh(s), s = x / (2 + x) in (0, 1/3], by its odd
+// series to s^13 (relative error under 2e-7): about 15 instructions where log1pf takes ~40,
+// and this runs once per (row, channel) in each pass.
+__device__ __forceinline__ float softplus(float v) {
+    if (v > 20.0f) return v;
+    const float x = __expf(-fabsf(v));
+    const float s = __fdividef(x, 2.0f + x), s2 = s * s;
+    float p = 1.0f / 13.0f;
+    p = fmaf(p, s2, 1.0f / 11.0f);
+    p = fmaf(p, s2, 1.0f / 9.0f);
+    p = fmaf(p, s2, 1.0f / 7.0f);
+    p = fmaf(p, s2, 1.0f / 5.0f);
+    p = fmaf(p, s2, 1.0f / 3.0f);
+    p = fmaf(p, s2, 1.0f);
+    return fmaxf(v, 0.0f) + 2.0f * s * p;
+}
+
+// 2^x in one SFU instruction (denormal results flush to zero: a decay that small is zero).
+__device__ __forceinline__ float fast_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+// The states per channel rounded up to the power of two the kernel holds in registers.
+inline int state_slots(int d_state) {
+    int ns = 4;
+    while (ns < d_state) ns *= 2;
+    return ns;
+}
+
+inline constexpr float k_log2e = 1.4426950408889634f;
+
+// The one-pass scan (scan_one_pass.cuh; one instantiation per element type):
+// scan_one_pass_fits says whether it runs these arguments (4-channel groups, rows aligned for
+// asynchronous copies, shared memory on this device); scan_one_pass launches it.
+bool scan_one_pass_fits(const Scan<float>& a, int warps_per_channel) noexcept;
+bool scan_one_pass_fits(const Scan<__nv_bfloat16>& a, int warps_per_channel) noexcept;
+Status scan_one_pass(const Scan<float>& a, int warps_per_channel) noexcept;
+Status scan_one_pass(const Scan<__nv_bfloat16>& a, int warps_per_channel) noexcept;
+// The warps per channel the one-pass scan picks for d_inner channels on this device (4 or 8).
+int scan_one_pass_default_warps(int d_inner, int d_state) noexcept;
+
+}  // namespace dnamba::kernels::scan_detail
