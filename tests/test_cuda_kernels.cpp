@@ -148,6 +148,24 @@ Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vec
     return y.download(n, di);
 }
 
+// Random inputs of one scan: u, delta (already positive), A (negative), D, x_dbl (dt_rank
+// columns, then B and C), xz (x, then the gate z).
+struct ScanInputs {
+    Matrix U, delta, A;
+    Vector D;
+    Matrix x_dbl, xz;
+};
+ScanInputs random_scan_inputs(int L, int di, int N, int dt_rank, std::mt19937& g) {
+    ScanInputs s;
+    s.U = random_matrix(L, di, g, -1, 1);
+    s.delta = random_matrix(L, di, g, 0.001f, 0.2f);
+    s.A = random_matrix(di, N, g, -8, -0.1f);
+    s.D = random_matrix(di, 1, g, -1, 1);
+    s.x_dbl = random_matrix(L, dt_rank + 2 * N, g, -1, 1);
+    s.xz = random_matrix(L, 2 * di, g, -2, 2);
+    return s;
+}
+
 bool have_gpu() {
     if (kernels::device_count() > 0) return true;
     WARN("no CUDA device: this [gpu] test checks nothing here (run it on the GPU machine)");
@@ -162,12 +180,9 @@ TEST_CASE("cuda: the selective scan matches the CPU engine's (awkward lengths, b
     const int di = 40, dt_rank = 3;
     for (const int N : {16, 5, 33}) {  // state slots 16, 8, 64
         for (const int L : {1, 3, 2047, 2049, 5000, 70001}) {
-            const Matrix U = random_matrix(L, di, g, -1, 1);
-            const Matrix delta = random_matrix(L, di, g, 0.001f, 0.2f);
-            const Matrix A = random_matrix(di, N, g, -8, -0.1f);
-            const Vector D = random_matrix(di, 1, g, -1, 1);
-            const Matrix x_dbl = random_matrix(L, dt_rank + 2 * N, g, -1, 1);
-            const Matrix xz = random_matrix(L, 2 * di, g, -2, 2);
+            const ScanInputs in = random_scan_inputs(L, di, N, dt_rank, g);
+            const Matrix &U = in.U, &delta = in.delta, &A = in.A, &x_dbl = in.x_dbl, &xz = in.xz;
+            const Vector& D = in.D;
             std::vector<std::vector<std::size_t>> packings = {{static_cast<std::size_t>(L)}};
             if (L >= 3) packings.push_back({1, static_cast<std::size_t>(L / 2), static_cast<std::size_t>(L - 1 - L / 2)});
             for (const auto& lengths : packings) {
@@ -259,12 +274,9 @@ TEST_CASE("cuda: where the one-pass scan runs, and the chunked scan where it doe
     std::mt19937 g(15);
     // bf16 B/C rows at an odd element offset (dt_rank 3): no 4-byte copies, so no one-pass kernel
     const int di = 40, dt_rank = 3, N = 16, L = 3001;
-    const Matrix U = random_matrix(L, di, g, -1, 1);
-    const Matrix delta = random_matrix(L, di, g, 0.001f, 0.2f);
-    const Matrix A = random_matrix(di, N, g, -8, -0.1f);
-    const Vector D = random_matrix(di, 1, g, -1, 1);
-    const Matrix x_dbl = random_matrix(L, dt_rank + 2 * N, g, -1, 1);
-    const Matrix xz = random_matrix(L, 2 * di, g, -2, 2);
+    const ScanInputs in = random_scan_inputs(L, di, N, dt_rank, g);
+    const Matrix &U = in.U, &delta = in.delta, &A = in.A, &x_dbl = in.x_dbl, &xz = in.xz;
+    const Vector& D = in.D;
     const std::vector<std::size_t> lengths{1000, 2001};
     DeviceValues<kernels::bf16> xd(x_dbl.data(), x_dbl.size());
     kernels::ScanArgsT<kernels::bf16> probe;
