@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "dnamba/error.hpp"
-#include "dnamba/track.hpp"
+#include "io/track.hpp"
 
 // See lib/src/io/track.cpp: bigWig.h without curl's headers.
 #ifndef NOCURL

@@ -1,4 +1,4 @@
-// dnamba/safetensors.hpp — a validating, memory-mapped reader of .safetensors files, and the
+// model/safetensors.hpp (private) — a validating, memory-mapped reader of .safetensors files, and the
 // writer of F32 tensors with metadata that dnamba's own safetensors files (heads) go through.
 //
 // Format: 8-byte little-endian header length N, N bytes of JSON
