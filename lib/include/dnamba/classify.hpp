@@ -128,7 +128,7 @@ struct ClassifyOptions {
 // track equals the one `dnamba classify -o track.bedgraph` writes for the same rows. Throws
 // Error(input) naming the file and line for a malformed table, Error(usage) for an unknown
 // class or extension, Error(io) when writing fails. Returns the number of rows drawn.
-std::uint64_t track_from_calls(const std::string& calls_path, const std::string& genome, const std::string& class_name,
-                               const std::string& output);
+[[nodiscard]] std::uint64_t track_from_calls(const std::string& calls_path, const std::string& genome,
+                                             const std::string& class_name, const std::string& output);
 
 }  // namespace dnamba

@@ -4,9 +4,9 @@
 // rejects anything that is not FASTA with a message naming the file, line and record, so a
 // wrong file fails at once instead of being embedded as garbage.
 //
-// Output: every file dnamba writes goes through AtomicOutputFile, which writes under a hidden
-// temporary name and renames onto the final name only on success, so an interrupted or
-// failed run never leaves a truncated file that looks finished. EmbeddingWriter turns model
+// Output: every file dnamba writes is written under a hidden temporary name and renamed onto
+// the final name only on success (io/atomic_output.hpp, private), so an interrupted or failed
+// run never leaves a truncated file that looks finished. EmbeddingWriter turns model
 // outputs into one of three formats chosen by the output path's extension:
 //   .tsv  pooled, one text row per sequence: name chrom start end strand e0..e{C-1}
 //   .npy  pooled, float32 array (N, C), plus "<stem>.names.tsv" describing the rows
@@ -16,7 +16,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,9 +58,9 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// ---- atomic output files ----------------------------------------------------------------
+// ---- interrupted runs -------------------------------------------------------------------
 
-// Removes the temporary files of every AtomicOutputFile not yet committed or destroyed.
+// Removes the temporary files of every output not yet committed or destroyed.
 // Async-signal-safe (only atomic exchanges and unlink), so a SIGINT/SIGTERM handler can call
 // it before re-raising the signal, so that ^C does not leave multi-gigabyte hidden temp files.
 void remove_uncommitted_outputs() noexcept;
