@@ -10,10 +10,10 @@
 namespace dnamba::cli {
 
 int cmd_embed(int argc, char** argv) {
-    std::string model_dir, output, pool = "auto", rc = "none";
-    bool add_sep = false, quiet = false;
-    std::size_t batch_tokens = 65536;
+    std::string model_dir, output;
+    bool quiet = false;
     InputCli input;
+    EmbedCli embed;
     ComputeOptions compute;
     po::options_description desc("options");
     add_model_option(desc, model_dir);
@@ -22,15 +22,8 @@ int cmd_embed(int argc, char** argv) {
         "output,o", po::value(&output)->required()->value_name("FILE"),
         "output; the extension picks the format: .npz (per-position, one L x C float32 array per "
         "row), .tsv (pooled, one row per record/region/window), .npy (pooled N x C float32 + "
-        "FILE.names.tsv)")(
-        "pool", po::value(&pool)->default_value("auto")->value_name("MODE"),
-        "none | mean | max | first | last  (auto: none for .npz, mean otherwise)")(
-        "rc", po::value(&rc)->default_value("none")->value_name("MODE"),
-        "none: the model's own output (2*d_model channels for RC-equivariant PS models); "
-        "average: strand-invariant d_model channels, position-aligned (see README)")(
-        "add-sep", po::bool_switch(&add_sep), "append the [SEP] token to every sequence (as the HF tokenizer does)")(
-        "batch-tokens", po::value(&batch_tokens)->default_value(batch_tokens)->value_name("N"),
-        "pack sequences into forward passes of up to N tokens (results do not change)");
+        "FILE.names.tsv)");
+    add_embed_options(desc, embed, "auto", "none | mean | max | first | last  (auto: none for .npz, mean otherwise)");
     add_compute_options(desc, compute);
     add_common_options(desc, quiet);
     const std::string usage =
@@ -42,25 +35,17 @@ int cmd_embed(int argc, char** argv) {
         "  dnamba embed -m M -i genome.fa.gz --regions peaks.bed --pool mean -o peaks.tsv\n"
         "  dnamba embed -m M -i genome.fa --region chr2:1,000,001-1,131,072 --pool none -o r.npz\n"
         "  dnamba embed -m M -i genome.fa --window 131072 --stride 65536 -o tiles.npy\n"
-        "  samtools view -b -q 20 x.bam | dnamba embed -m M -i - -o reads.tsv\n\n"
-        "exit codes: 0 success, 1 internal error, 2 usage, 3 bad input data, 4 bad model,\n"
-        "            5 device error, 6 cannot write the output";
+        "  samtools view -b -q 20 x.bam | dnamba embed -m M -i - -o reads.tsv\n\n" +
+        exit_codes_help({0, 1, 2, 3, 4, 5, 6});
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
 
-    EmbedOptions options;
-    if (pool == "auto") {
-        options.pool = output_kind_for_path(output) == OutputKind::per_position ? PoolMode::none : PoolMode::mean;
-    } else {
-        options.pool = parse_pool(pool);
-    }
-    options.rc = parse_rc(rc);
-    options.add_sep = add_sep;
-    if (batch_tokens < 1) fail(ErrorKind::usage, "--batch-tokens must be at least 1");
-    options.batch_tokens = batch_tokens;
+    // the extension (an unknown one is rejected here, before loading anything) picks --pool auto
+    const EmbedOptions options = make_embed_options(
+        embed, output_kind_for_path(output) == OutputKind::per_position ? PoolMode::none : PoolMode::mean);
+    if (options.batch_tokens < 1) fail(ErrorKind::usage, "--batch-tokens must be at least 1");
     const InputOptions input_options = make_input_options(input);
     const DeviceSpec device = parse_device(compute.device);
     const EngineOptions engine_options = make_engine_options(compute);
-    (void)output_kind_for_path(output);  // reject an unknown extension before loading anything
 
     const Model model = load_model(model_dir);
     auto engine = make_engine(model, device, engine_options);
@@ -73,7 +58,7 @@ int cmd_embed(int argc, char** argv) {
                      s.seconds > 0 ? static_cast<double>(s.bases) / s.seconds : 0.0, engine->description().c_str(),
                      s.output.c_str(),
                      options.pool == PoolMode::none ? "per-position" : (std::string("pooled ") + pool_name(options.pool)).c_str(),
-                     s.channels, options.pool == PoolMode::none ? "position" : "row", rc.c_str());
+                     s.channels, options.pool == PoolMode::none ? "position" : "row", rc_name(options.rc));
     }
     return 0;
 }

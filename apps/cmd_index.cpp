@@ -20,8 +20,8 @@ int cmd_index(int argc, char** argv) {
         "usage: dnamba index genome.fa\n\n"
         "Writes genome.fa.fai (and .gzi for bgzip) beside the FASTA, as samtools faidx does, after\n"
         "checking that every sequence line has the same width. Other subcommands build it on\n"
-        "demand; this makes it a step of its own (read-only inputs, pipelines).\n\n"
-        "exit codes: 0 success, 2 usage, 3 not an indexable FASTA";
+        "demand; this makes it a step of its own (read-only inputs, pipelines).\n\n" +
+        exit_codes_help({0, 2, 3}, {{3, "not an indexable FASTA"}});
     if (!parse_command_line(argc, argv, desc, usage, &positional)) return 0;
     const IndexedFasta index(fasta);
     if (!log_quiet())

@@ -24,8 +24,8 @@ int cmd_merge(int argc, char** argv) {
         "Concatenates the outputs of the shards of one `dnamba plan`, in the order given, into OUT\n"
         "(same format; every shard must have OUT's extension and the same header or channel count).\n"
         "The result is byte for byte what one `dnamba embed`/`classify` run over the whole input\n"
-        "writes. OUT appears only when complete.\n\n"
-        "exit codes: 0 success, 2 usage, 3 a shard output is missing or malformed, 6 cannot write the output";
+        "writes. OUT appears only when complete.\n\n" +
+        exit_codes_help({0, 2, 3, 6}, {{3, "a shard output is missing or malformed"}});
     if (!parse_command_line(argc, argv, desc, usage, &positional)) return 0;
     const std::uint64_t rows = merge_shard_outputs(inputs, output);
     if (!log_quiet())

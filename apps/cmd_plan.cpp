@@ -26,8 +26,8 @@ int cmd_plan(int argc, char** argv) {
         "Cuts the rows the same input options would give `dnamba embed` or `dnamba classify` (windows,\n"
         "regions, records or reads, in input order) into shards of near-equal size, never splitting a\n"
         "row. Run each shard with the same options plus --rows FIRST:END and join the outputs with\n"
-        "`dnamba merge`: the result equals one run over the whole input. Deterministic.\n\n"
-        "exit codes: 0 success, 2 usage, 3 bad input data, 6 cannot write the output";
+        "`dnamba merge`: the result equals one run over the whole input. Deterministic.\n\n" +
+        exit_codes_help({0, 2, 3, 6});
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
     if ((shard_bases == 0) == (shard_rows == 0)) fail(ErrorKind::usage, "give one of --shard-bases N or --shard-rows N (N > 0)");
     InputOptions in = make_input_options(input);

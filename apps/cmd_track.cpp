@@ -21,8 +21,8 @@ int cmd_track(int argc, char** argv) {
     const std::string usage =
         "usage: dnamba track --calls calls.tsv --genome genome.fa [--class NAME] -o track.{bedgraph,bw}\n\n"
         "Draws the track `dnamba classify -o track.bedgraph` would draw, from a classify table: one\n"
-        "run of the model gives calls for every class, tracks of any of them follow without it.\n\n"
-        "exit codes: 0 success, 2 usage, 3 bad input data, 6 cannot write the output";
+        "run of the model gives calls for every class, tracks of any of them follow without it.\n\n" +
+        exit_codes_help({0, 2, 3, 6});
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
     const std::uint64_t rows = track_from_calls(calls, genome, class_name, output);
     if (!log_quiet())

@@ -8,6 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <cstddef>
+#include <initializer_list>
+#include <optional>
+
+#include "dnamba/embed.hpp"
 #include "dnamba/engine.hpp"
 #include "dnamba/input.hpp"
 
@@ -50,6 +55,31 @@ void add_compute_options(po::options_description& desc, ComputeOptions& compute)
 // The engine options and device of --device/--precision/--threads; Error(usage) for a
 // precision the chosen engine does not run.
 [[nodiscard]] EngineOptions make_engine_options(const ComputeOptions& compute);
+// What the model computes per row: --pool, --rc, --add-sep, --batch-tokens.
+struct EmbedCli {
+    std::string pool;
+    std::string rc = "none";
+    bool add_sep = false;
+    std::size_t batch_tokens = 65536;
+};
+// --pool (default `pool_default`, described by `pool_help`), --rc, --add-sep, --batch-tokens
+void add_embed_options(po::options_description& desc, EmbedCli& embed, const char* pool_default,
+                       const char* pool_help);
+// --batch-tokens alone (commands whose pooling and rc come from elsewhere)
+void add_batch_tokens_option(po::options_description& desc, std::size_t& batch_tokens);
+// Parses --pool and --rc (Error(usage)); --pool auto becomes `auto_pool` where the command has
+// one, and is an error elsewhere.
+[[nodiscard]] EmbedOptions make_embed_options(const EmbedCli& embed, std::optional<PoolMode> auto_pool = {});
+
+// The "exit codes: ..." lines of a --help text: each of `codes` with its meaning from the one
+// table of exit codes (README "Exit codes"), or with the command's own wording in `notes`.
+struct ExitCodeNote {
+    int code;
+    const char* meaning;
+};
+[[nodiscard]] std::string exit_codes_help(std::initializer_list<int> codes,
+                                          std::initializer_list<ExitCodeNote> notes = {});
+
 // --help, --quiet
 void add_common_options(po::options_description& desc, bool& quiet);
 

@@ -14,7 +14,8 @@
 
 namespace {
 
-const char* k_usage =
+std::string usage() {
+    return
     "dnamba " DNAMBA_VERSION " — Mamba-family DNA language models (Caduceus, Mamba) over genomic files\n"
     "\n"
     "usage: dnamba <command> [options]     (dnamba <command> --help for its options)\n"
@@ -32,9 +33,8 @@ const char* k_usage =
     "  plan    cut an input's rows (windows, regions, reads) into shards of similar size\n"
     "  merge   concatenate shard outputs (.tsv, .npy, .npz) into one, as a single run writes it\n"
     "  track   draw a bedGraph/bigWig track of one class from a classify table\n"
-    "\n"
-    "exit codes: 0 success, 1 internal error, 2 usage error, 3 bad input data,\n"
-    "            4 bad or unsupported model, 5 device error, 6 cannot write output\n";
+    "\n" + dnamba::cli::exit_codes_help({0, 1, 2, 3, 4, 5, 6}) + "\n";
+}
 
 struct Command {
     const char* name;
@@ -65,12 +65,12 @@ extern "C" void on_fatal_signal(int sig) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fputs(k_usage, stderr);
+        std::fputs(usage().c_str(), stderr);
         return 2;
     }
     const std::string name = argv[1];
     if (name == "-h" || name == "--help" || name == "help") {
-        std::fputs(k_usage, stdout);
+        std::fputs(usage().c_str(), stdout);
         return 0;
     }
     if (name == "--version" || name == "version") {
@@ -93,6 +93,6 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    std::fprintf(stderr, "dnamba: unknown command '%s'\n\n%s", name.c_str(), k_usage);
+    std::fprintf(stderr, "dnamba: unknown command '%s'\n\n%s", name.c_str(), usage().c_str());
     return 2;
 }

@@ -95,6 +95,52 @@ EngineOptions make_engine_options(const ComputeOptions& compute) {
     return e;
 }
 
+void add_batch_tokens_option(po::options_description& desc, std::size_t& batch_tokens) {
+    desc.add_options()("batch-tokens", po::value(&batch_tokens)->default_value(batch_tokens)->value_name("N"),
+                       "pack sequences into forward passes of up to N tokens (results do not change)");
+}
+
+void add_embed_options(po::options_description& desc, EmbedCli& embed, const char* pool_default,
+                       const char* pool_help) {
+    desc.add_options()("pool", po::value(&embed.pool)->default_value(pool_default)->value_name("MODE"), pool_help)(
+        "rc", po::value(&embed.rc)->default_value(embed.rc)->value_name("MODE"),
+        "none: the model's own output (2*d_model channels for RC-equivariant PS models); "
+        "average: strand-invariant d_model channels, position-aligned (see README)")(
+        "add-sep", po::bool_switch(&embed.add_sep),
+        "append the [SEP] token to every sequence (as the HF tokenizer does)");
+    add_batch_tokens_option(desc, embed.batch_tokens);
+}
+
+EmbedOptions make_embed_options(const EmbedCli& embed, std::optional<PoolMode> auto_pool) {
+    EmbedOptions o;
+    o.pool = (embed.pool == "auto" && auto_pool) ? *auto_pool : parse_pool(embed.pool);
+    o.rc = parse_rc(embed.rc);
+    o.add_sep = embed.add_sep;
+    o.batch_tokens = embed.batch_tokens;
+    return o;
+}
+
+std::string exit_codes_help(std::initializer_list<int> codes, std::initializer_list<ExitCodeNote> notes) {
+    static const char* const k_meaning[] = {"success",        "internal error",           "usage error",
+                                            "bad input data", "bad or unsupported model", "device error",
+                                            "cannot write the output"};
+    std::string text, line = "exit codes:";
+    for (const int code : codes) {
+        const char* meaning = k_meaning[code];
+        for (const auto& n : notes)
+            if (n.code == code) meaning = n.meaning;
+        const std::string item = std::to_string(code) + " " + meaning;
+        // about 90 columns a line, continuation lines indented under the first code
+        if (line.size() + item.size() + 2 > 90) {
+            text += line + ",\n";
+            line = std::string(12, ' ') + item;
+        } else {
+            line += (line.back() == ':' ? " " : ", ") + item;
+        }
+    }
+    return text + line;
+}
+
 void add_common_options(po::options_description& desc, bool& quiet) {
     desc.add_options()("help,h", "show this help and exit")("quiet,q", po::bool_switch(&quiet),
                                                             "no progress or summary on stderr");

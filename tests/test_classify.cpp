@@ -6,6 +6,7 @@
 #include <random>
 
 #include "dnamba/classify.hpp"
+#include "io/embedding_table.hpp"
 #include "test_util.hpp"
 
 using namespace dnamba;

@@ -11,6 +11,7 @@
 #include "dnamba/engine.hpp"
 #include "dnamba/error.hpp"
 #include "dnamba/tokenizer.hpp"
+#include "pipeline/embed_batch.hpp"
 #include "test_util.hpp"
 
 using namespace dnamba;

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "dnamba/engine.hpp"
-#include "dnamba/safetensors.hpp"
+#include "model/safetensors.hpp"
 #include "dnamba/tokenizer.hpp"
 #include "test_util.hpp"
 

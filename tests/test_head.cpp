@@ -13,7 +13,7 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/head.hpp"
-#include "dnamba/safetensors.hpp"
+#include "model/safetensors.hpp"
 #include "test_util.hpp"
 
 using namespace dnamba;

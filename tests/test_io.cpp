@@ -23,6 +23,7 @@
 #include "io/npy.hpp"
 #include "io/npz_reader.hpp"
 #include "io/npz_writer.hpp"
+#include "io/atomic_output.hpp"
 
 using namespace dnamba;
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/model.hpp"
-#include "dnamba/safetensors.hpp"
+#include "model/safetensors.hpp"
 #include "dnamba/tokenizer.hpp"
 #include "test_util.hpp"
 

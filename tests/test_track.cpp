@@ -1,4 +1,4 @@
-// Tests of the genome-track writer (dnamba/track.hpp): the segment arithmetic of overlapping
+// Tests of the genome-track writer (io/track.hpp): the segment arithmetic of overlapping
 // windows against hand-computed answers, the exact bedGraph text, bigWig files read back with
 // libBigWig's own reader (intervals, per-base values, zoom-level and header summaries), the
 // atomic-output behaviour, and every error case.
@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "dnamba/error.hpp"
-#include "dnamba/track.hpp"
+#include "io/track.hpp"
 
 // See lib/src/io/track.cpp: bigWig.h without curl's headers.
 #ifndef NOCURL

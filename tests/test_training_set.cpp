@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "dnamba/classify.hpp"
+#include "head/training_set.hpp"
 #include "dnamba/error.hpp"
 #include "test_util.hpp"
 

@@ -1,9 +1,16 @@
-// dnamba/classify.hpp — features for classification heads: the model's pooled embeddings,
-// k-mer frequencies, or both, computed batch by batch over any input; precomputed embedding
-// tables; and the model fingerprint that ties a head to the checkpoint it was trained on.
+// dnamba/classify.hpp — classification heads over any input: the features a head sees (pooled
+// model embeddings, k-mer frequencies, or both), training a head on labelled BED regions, and
+// applying one (a table of class probabilities, or a bedGraph/bigWig track of one class).
+//
+// What `dnamba train-head`, `dnamba classify` and `dnamba track` run; the heads themselves
+// (fit, metrics, head files) are in head.hpp.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,12 +20,14 @@
 
 namespace dnamba {
 
+// ---- features --------------------------------------------------------------------------
+
 struct FeatureSpec {
     bool embedding = true;
     int kmer = 0;  // 0: none
     // "embedding" | "kmer:K" | "embedding+kmer:K" (K in 1..8); Error(usage) otherwise.
     [[nodiscard]] static FeatureSpec parse(const std::string& text);
-    [[nodiscard]] std::string str() const;
+    [[nodiscard]] std::string str() const;  // the text parse() reads back
 };
 
 struct FeatureBatch {
@@ -26,68 +35,100 @@ struct FeatureBatch {
     Matrix X;  // [rows x features]: pooled embedding columns first, then 4^K k-mer columns
 };
 
-// Streams the input in batches of up to embed.batch_tokens tokens and calls `sink` with each
-// batch's features, in input order. `engine`/`model` are needed (non-null) when
-// spec.embedding. Pooling, rc mode and [SEP] come from `embed`.
+// Streams the input through the one pipeline (a reader thread packs batches of up to
+// embed.batch_tokens tokens, the model runs on a compute thread) and calls `sink` on the calling
+// thread with each batch's features, in input order; the sink may move from the batch.
+// `engine`/`model` (not owned) are needed, non-null, when spec.embedding: Error(usage)
+// otherwise. Pooling, rc mode and [SEP] come from `embed`. Throws what open_input and the
+// engine throw; warns once about characters embedded as [UNK].
 void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine* engine, const Model* model,
                       const EmbedOptions& embed, const std::function<void(FeatureBatch&)>& sink);
 
-// Every feature row of the input in input order (extract_features' batches stacked); Error(input)
-// naming `what` unless there are exactly `expected` rows.
-[[nodiscard]] Matrix feature_matrix(const InputOptions& input, const FeatureSpec& spec, Engine* engine,
-                                    const Model* model, const EmbedOptions& embed, std::size_t expected,
-                                    const std::string& what);
+// ---- training a head on labelled regions -----------------------------------------------
 
-// A labelled set of regions (training or held-out): BED regions in file order with the label
-// of 1-based column `label_column` and, when `group_column` > 0, a group (folds never split
-// a group). Error(input) naming the line for a missing column, or when there are no regions.
-struct LabelledRegions {
-    std::vector<Region> regions;
-    std::vector<std::string> labels, groups;
+struct HeadTrainingOptions {
+    FeatureSpec features;
+    EmbedOptions embed;          // pool (not none), rc, [SEP], batch_tokens
+    std::string model_dir;       // embedding features: the model (its fingerprint goes in the head)
+    DeviceSpec device;
+    EngineOptions engine;
+    int label_column = 4;        // 1-based BED column of the class label
+    int group_column = 0;        // 1-based BED column of a group kept within one fold; 0: none
+    std::string embeddings;      // a `dnamba embed` table of the same regions, used instead of the model
+    std::string test_regions;    // held-out labelled BED evaluated with the final head, or ""
+    HeadTrainOptions train;      // folds, inner folds, L2 grid, balance, seed
 };
-[[nodiscard]] LabelledRegions read_labelled_regions(const std::vector<std::string>& beds, int label_column,
-                                                    int group_column);
 
-// The classes of a training set (sorted) and each label's index in them; Error(input) naming
-// `origin` and the column when there is a single class.
-struct ClassIndex {
-    std::vector<std::string> classes;
-    std::vector<int> y;
+// One training run: the labelled regions of input.bed_files (input.path the FASTA they are
+// fetched from), their features, the fitted head and its head file.
+class HeadTraining {
+public:
+    // Checks the options (Error(usage): no --regions, --region/--window given, --pool none,
+    // embedding features without a model, ...), reads the labelled regions (Error(input) naming
+    // the BED line), loads the model and makes the engine when the features need them (what
+    // load_model/make_engine throw), and computes the training features (or joins the
+    // embeddings table: Error(input) naming the first row that differs from the BED).
+    HeadTraining(const InputOptions& input, const HeadTrainingOptions& options);
+    ~HeadTraining();
+    HeadTraining(const HeadTraining&) = delete;
+    HeadTraining& operator=(const HeadTraining&) = delete;
+
+    [[nodiscard]] std::size_t regions() const noexcept;  // training rows
+    [[nodiscard]] const std::vector<std::string>& classes() const noexcept;  // sorted
+    [[nodiscard]] std::vector<std::size_t> class_counts() const;  // training rows per class
+    [[nodiscard]] const Matrix& features() const noexcept;  // [regions x feature columns]
+
+    // Cross-validates and fits the final head (train_head of head.hpp).
+    [[nodiscard]] TrainedHead fit() const;
+    // `head` on options.test_regions (features computed like the training ones, from the model
+    // even when the training embeddings came from a table): Error(input) for a label the
+    // training set did not have, Error(usage) when no test regions were given.
+    struct HeldOut {
+        Metrics metrics;
+        std::size_t regions = 0;
+    };
+    [[nodiscard]] HeldOut held_out(const TrainedHead& head) const;
+    // The head file of `head`: feature settings, model fingerprint, and in its metadata the CV
+    // (and, when given, held-out) metrics and where the training data came from.
+    [[nodiscard]] HeadFile head_file(const TrainedHead& head, const std::optional<HeldOut>& held_out) const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
-[[nodiscard]] ClassIndex index_classes(const std::vector<std::string>& labels, const std::string& origin,
-                                       int label_column);
-// The indices of held-out `labels` among `classes`; Error(input) naming `origin` for a label the
-// training set did not have.
-[[nodiscard]] std::vector<int> class_indices(const std::vector<std::string>& labels,
-                                             const std::vector<std::string>& classes, const std::string& origin);
 
-// A 16-hex-digit FNV-1a hash of config.json and model.safetensors of a model directory.
-[[nodiscard]] std::string model_fingerprint(const std::string& model_dir);
+// ---- applying a head -------------------------------------------------------------------
 
-// Pooled embeddings written by `dnamba embed`: .tsv (name chrom start end strand e0..) or
-// .npy (+ .names.tsv). Error(input) naming the file on anything malformed.
-struct EmbeddingTable {
-    std::vector<RowInfo> rows;
-    Matrix X;
+struct ClassifyOptions {
+    std::string model_dir;       // embedding heads: the model the head was trained with
+    std::string class_name;      // tracks: the class drawn ("": the second class of a binary head)
+    std::size_t batch_tokens = 65536;
+    DeviceSpec device;
+    EngineOptions engine;
 };
-[[nodiscard]] EmbeddingTable read_embedding_table(const std::string& path);
-// The rows of `table` (read from `table_path`) as features of `set` (from BED `bed`): the same
-// regions in the same order (Error(input) naming the first row that differs), with the columns
-// of `more` (other features of the same rows, or none) after them.
-[[nodiscard]] Matrix join_embedding_table(const EmbeddingTable& table, const std::string& table_path,
-                                          const LabelledRegions& set, const std::string& bed, const Matrix& more);
+
+// Runs the head file `head_path` over every row of `input` and writes `output`: by its
+// extension a .tsv calls table ("name chrom start end strand p_<class>... predicted", rows in
+// input order) or a bedGraph (.bedgraph/.bg) / bigWig (.bw/.bigwig) track of one class's
+// probability (overlapping windows averaged per base step; chromosome sizes from the FASTA
+// index of input.path). Pooling, rc and [SEP] come from the head. The output appears only when
+// complete. Returns the number of rows classified. Throws Error(usage) for an unknown extension,
+// an unknown --class or an embedding head without model_dir; Error(input) for a corrupt head
+// file or an input with no rows; Error(model) when model_dir's fingerprint or feature count is
+// not the head's; Error(io) when writing fails; what the engine throws.
+[[nodiscard]] std::size_t classify_input(const InputOptions& input, const std::string& head_path,
+                                         const std::string& output, const ClassifyOptions& options);
 
 // The class a probability track draws: `name` among `classes`, or with an empty name the
 // second class of a binary head. Throws Error(usage) listing the classes otherwise.
 [[nodiscard]] std::size_t track_class_index(const std::vector<std::string>& classes, const std::string& name);
 
-// Renders a bedGraph/bigWig track (by the extension of `output`, see TrackWriter) of one
-// class's probability from a `dnamba classify` TSV (name chrom start end strand p_<class>...
-// predicted), with chromosome sizes from the FASTA index of `genome`. The track equals the
-// one `dnamba classify -o track.bedgraph` writes for the same rows. Throws Error(input)
-// naming the file and line for a malformed table, Error(usage) for an unknown class.
-// Returns the number of rows drawn.
-std::uint64_t track_from_calls(const std::string& calls_path, const std::string& genome, const std::string& class_name,
-                               const std::string& output);
+// Renders a bedGraph/bigWig track (by the extension of `output`) of one class's probability
+// from a `dnamba classify` TSV, with chromosome sizes from the FASTA index of `genome`. The
+// track equals the one `dnamba classify -o track.bedgraph` writes for the same rows. Throws
+// Error(input) naming the file and line for a malformed table, Error(usage) for an unknown
+// class or extension, Error(io) when writing fails. Returns the number of rows drawn.
+[[nodiscard]] std::uint64_t track_from_calls(const std::string& calls_path, const std::string& genome,
+                                             const std::string& class_name, const std::string& output);
 
 }  // namespace dnamba

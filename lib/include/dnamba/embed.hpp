@@ -18,7 +18,8 @@ enum class RcMode { none, average };
 
 [[nodiscard]] PoolMode parse_pool(const std::string& text);  // throws Error(usage)
 [[nodiscard]] RcMode parse_rc(const std::string& text);      // throws Error(usage)
-[[nodiscard]] const char* pool_name(PoolMode mode) noexcept;
+[[nodiscard]] const char* pool_name(PoolMode mode) noexcept;  // the text parse_pool reads
+[[nodiscard]] const char* rc_name(RcMode mode) noexcept;      // the text parse_rc reads
 
 // Channels of an embedding under `rc`: RCPS models give 2*d_model with --rc none and
 // d_model with --rc average; other models d_model either way.
@@ -34,24 +35,6 @@ enum class RcMode { none, average };
 [[nodiscard]] std::vector<Matrix> embed_batch(Engine& engine, const Model& model,
                                               const std::vector<std::string_view>& seqs, RcMode rc, bool add_sep,
                                               std::size_t* unknown = nullptr);
-
-// embed_batch followed by the mean over each result's rows, through
-// Engine::forward_pooled_mean (on the GPU only the pooled rows leave the device): one 1 x C
-// row per sequence, equal to the mean of embed_batch's rows within rounding.
-[[nodiscard]] std::vector<Matrix> embed_batch_mean(Engine& engine, const Model& model,
-                                                   const std::vector<std::string_view>& seqs, RcMode rc, bool add_sep,
-                                                   std::size_t* unknown);
-
-// One pooled 1 x C row per sequence under `pool` (not none): the engine's device mean
-// (embed_batch_mean) for PoolMode::mean when the engine pools on the device, else embed_batch's
-// rows pooled on the host (pool_rows). What embed and the classify features both compute.
-[[nodiscard]] std::vector<Matrix> embed_batch_pooled(Engine& engine, const Model& model,
-                                                     const std::vector<std::string_view>& seqs, PoolMode pool,
-                                                     RcMode rc, bool add_sep, std::size_t* unknown);
-
-// Warns on stderr that `count` characters other than A/C/G/T/N were embedded as [UNK] (nothing
-// when 0).
-void warn_unknown_bases(std::size_t count);
 
 // One sequence: embed_batch({seq})[0].
 [[nodiscard]] Matrix embed_sequence(Engine& engine, const Model& model, std::string_view seq, RcMode rc,

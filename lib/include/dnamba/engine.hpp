@@ -65,8 +65,9 @@ enum class Precision { fp32, bf16 };
 // "fp32" | "bf16". Throws Error(usage) otherwise.
 [[nodiscard]] Precision parse_precision(const std::string& text);
 
-// The checks every engine makes on forward_packed's arguments: at least one token, lengths
-// each > 0 and summing to ids.size() (Error(usage) otherwise), ids < vocab_size (Error(input)).
+// For engine implementations: the checks every engine makes on forward_packed's arguments: at
+// least one token, lengths each > 0 and summing to ids.size() (Error(usage) otherwise), ids
+// < vocab_size (Error(input)).
 void check_packed_input(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths, int vocab_size);
 
 struct EngineOptions {

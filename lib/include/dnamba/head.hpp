@@ -43,6 +43,9 @@ struct Metrics {
     std::optional<double> auroc, auprc;  // two classes only (class 1 is positive)
 };
 [[nodiscard]] Metrics compute_metrics(const std::vector<int>& y, const Matrix& proba, int classes);
+// One report line: `label` in 10 columns, then accuracy, macro-F1, MCC (and AUROC, AUPRC when
+// present) to 4 decimals, each "± sd" when `sd` is given. No line break.
+[[nodiscard]] std::string metrics_line(const std::string& label, const Metrics& m, const Metrics* sd = nullptr);
 
 // Fold of each row in [0, k): stratified by class, deterministic in `seed`. With `groups`
 // (non-empty), whole groups go to one fold (balanced by size), so that e.g. chromosomes or

@@ -4,9 +4,9 @@
 // rejects anything that is not FASTA with a message naming the file, line and record, so a
 // wrong file fails at once instead of being embedded as garbage.
 //
-// Output: every file dnamba writes goes through AtomicOutputFile, which writes under a hidden
-// temporary name and renames onto the final name only on success, so an interrupted or
-// failed run never leaves a truncated file that looks finished. EmbeddingWriter turns model
+// Output: every file dnamba writes is written under a hidden temporary name and renamed onto
+// the final name only on success (io/atomic_output.hpp, private), so an interrupted or failed
+// run never leaves a truncated file that looks finished. EmbeddingWriter turns model
 // outputs into one of three formats chosen by the output path's extension:
 //   .tsv  pooled, one text row per sequence: name chrom start end strand e0..e{C-1}
 //   .npy  pooled, float32 array (N, C), plus "<stem>.names.tsv" describing the rows
@@ -16,7 +16,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,55 +58,9 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// ---- atomic output files ----------------------------------------------------------------
+// ---- interrupted runs -------------------------------------------------------------------
 
-// One output file written under a temporary name in the same directory
-// ("<dir>/.<base>.tmp.<pid>") and renamed onto the final path by commit(). Destroying it
-// without commit() removes the temporary file, so a failed run never leaves a file under the
-// final name (and never replaces an existing one). Same directory => rename is atomic.
-class AtomicOutputFile {
-public:
-    // Creates the temporary file (permissions as for a normal new file: 0666 & ~umask).
-    // Throws Error(io) naming the final path if the final path is a directory or the
-    // temporary file cannot be created (missing or read-only directory, ...).
-    explicit AtomicOutputFile(const std::string& final_path);
-    // Closes and removes the temporary file unless commit() succeeded. Never throws.
-    ~AtomicOutputFile();
-    AtomicOutputFile(const AtomicOutputFile&) = delete;
-    AtomicOutputFile& operator=(const AtomicOutputFile&) = delete;
-
-    // The buffered stream to write to; owned by this object, valid until finish()/commit().
-    // Callers may seek in it (fseeko) to patch headers. Throws std::logic_error once closed.
-    [[nodiscard]] std::FILE* file();
-    // fwrite of `bytes` bytes that throws Error(io) "<final>: write failed: <strerror>" at
-    // once on a short write (e.g. disk full) instead of letting a long run continue.
-    void write(const void* data, std::size_t bytes);
-    // Flushes and closes the temporary file without renaming it, throwing Error(io) on any
-    // write error (ferror, fflush or fclose failure). Lets a writer with several files check
-    // all of them before renaming any. Calling it again does nothing.
-    void finish();
-    // finish() if not done yet, then renames the temporary file onto the final path
-    // (replacing an existing file). Throws Error(io) on failure; the temporary file is then
-    // removed. Throws std::logic_error if called twice.
-    void commit();
-
-    [[nodiscard]] bool committed() const noexcept { return committed_; }
-    [[nodiscard]] const std::string& final_path() const noexcept { return final_path_; }
-    [[nodiscard]] const std::string& temp_path() const noexcept { return temp_path_; }
-
-private:
-    void fail_io(const std::string& what);  // closes + removes the temp file, throws Error(io)
-
-    std::string final_path_;
-    std::string temp_path_;
-    std::FILE* file_ = nullptr;
-    std::vector<char> buffer_;  // stdio buffer; bigger than the default for large arrays
-    int registry_slot_ = -1;    // slot in the signal-cleanup registry, -1 when not registered
-    std::uint64_t registry_state_ = 0;  // our registration's state word in that slot
-    bool committed_ = false;
-};
-
-// Removes the temporary files of every AtomicOutputFile not yet committed or destroyed.
+// Removes the temporary files of every output not yet committed or destroyed.
 // Async-signal-safe (only atomic exchanges and unlink), so a SIGINT/SIGTERM handler can call
 // it before re-raising the signal, so that ^C does not leave multi-gigabyte hidden temp files.
 void remove_uncommitted_outputs() noexcept;
@@ -165,29 +118,5 @@ public:
 
 // "<path minus .npy>.names.tsv": the row table written beside a pooled .npy output.
 [[nodiscard]] std::string npy_names_path(const std::string& npy_path);
-
-// ---- the classify table ----------------------------------------------------------------
-
-// The table `dnamba classify` writes and `dnamba track` reads: a header line
-// "name chrom start end strand p_<class>... predicted", then one row per region or window with
-// each class's probability (shortest float32 text) and the class of the largest (the first on
-// ties). Written under a temporary name; commit() gives it its final name.
-class CallsTableWriter {
-public:
-    CallsTableWriter(const std::string& path, std::vector<std::string> classes);  // Error(io)
-    void write(const RowInfo& row, const float* proba);  // classes().size() probabilities
-    void commit();
-    [[nodiscard]] const std::vector<std::string>& classes() const noexcept { return classes_; }
-
-private:
-    std::unique_ptr<AtomicOutputFile> out_;
-    std::vector<std::string> classes_;
-    std::string line_;
-};
-
-// The classes of a classify table from its header line (split at tabs); Error(input) naming
-// `path` (line 1) for any other header.
-[[nodiscard]] std::vector<std::string> parse_calls_header(const std::vector<std::string>& header,
-                                                          const std::string& path);
 
 }  // namespace dnamba

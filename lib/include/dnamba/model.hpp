@@ -108,6 +108,10 @@ struct Model {
 // map). Throws Error(usage) listing the presets for any other name.
 [[nodiscard]] ModelConfig preset_config(const std::string& name);
 
+// A 16-hex-digit FNV-1a hash of `dir`/config.json and `dir`/model.safetensors: what a head file
+// records to refuse another model. Throws Error(model) naming a file that cannot be read.
+[[nodiscard]] std::string model_fingerprint(const std::string& dir);
+
 // Caduceus character tokenizer complement map (A<->T, C<->G, others fixed), padded to `vocab`.
 [[nodiscard]] std::vector<int> default_complement_map(int vocab);
 

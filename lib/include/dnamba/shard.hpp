@@ -48,6 +48,6 @@ void write_shard_plan(const std::vector<Shard>& shards, const std::string& path)
 // file that is missing, malformed or does not match the first, Error(usage) for mixed or
 // unknown extensions, Error(io) when the output cannot be written (nothing is left under
 // its name). Returns the number of rows written.
-std::uint64_t merge_shard_outputs(const std::vector<std::string>& inputs, const std::string& output);
+[[nodiscard]] std::uint64_t merge_shard_outputs(const std::vector<std::string>& inputs, const std::string& output);
 
 }  // namespace dnamba

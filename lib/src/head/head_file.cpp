@@ -16,20 +16,14 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/head.hpp"
-#include "dnamba/safetensors.hpp"
+#include "head/metrics_json.hpp"
+#include "model/safetensors.hpp"
 
 namespace dnamba {
 namespace {
 
 constexpr int k_head_version = 1;
 constexpr const char* k_metadata_key = "dnamba_head";
-
-nlohmann::json metrics_to_json(const Metrics& m) {
-    nlohmann::json j = {{"accuracy", m.accuracy}, {"macro_f1", m.macro_f1}, {"mcc", m.mcc}};
-    if (m.auroc) j["auroc"] = *m.auroc;
-    if (m.auprc) j["auprc"] = *m.auprc;
-    return j;
-}
 
 // Best effort: the CV summary is informational, so a field of the wrong type is skipped.
 Metrics metrics_from_json(const nlohmann::json& j) {
@@ -59,6 +53,13 @@ bool is_core_key(const std::string& key) {
 }
 
 }  // namespace
+
+nlohmann::json metrics_to_json(const Metrics& m) {
+    nlohmann::json j = {{"accuracy", m.accuracy}, {"macro_f1", m.macro_f1}, {"mcc", m.mcc}};
+    if (m.auroc) j["auroc"] = *m.auroc;
+    if (m.auprc) j["auprc"] = *m.auprc;
+    return j;
+}
 
 void save_head(const std::string& path, const HeadFile& file) {
     const TrainedHead& h = file.head;

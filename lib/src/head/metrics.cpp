@@ -13,6 +13,7 @@
 // AUROC/AUPRC are absent when the truth holds only one class (they are undefined then).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "dnamba/error.hpp"
@@ -125,6 +126,23 @@ Metrics compute_metrics(const std::vector<int>& y, const Matrix& proba, int clas
         }
     }
     return m;
+}
+
+std::string metrics_line(const std::string& label, const Metrics& m, const Metrics* sd) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%-10s", label.c_str());
+    std::string line = buf;
+    auto one = [&](const char* name, double v, double s) {
+        if (sd) std::snprintf(buf, sizeof buf, "  %s %.4f ± %.4f", name, v, s);
+        else std::snprintf(buf, sizeof buf, "  %s %.4f", name, v);
+        line += buf;
+    };
+    one("accuracy", m.accuracy, sd ? sd->accuracy : 0);
+    one("macro-F1", m.macro_f1, sd ? sd->macro_f1 : 0);
+    one("MCC", m.mcc, sd ? sd->mcc : 0);
+    if (m.auroc) one("AUROC", *m.auroc, sd && sd->auroc ? *sd->auroc : 0);
+    if (m.auprc) one("AUPRC", *m.auprc, sd && sd->auprc ? *sd->auprc : 0);
+    return line;
 }
 
 }  // namespace dnamba

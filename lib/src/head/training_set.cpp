@@ -1,9 +1,11 @@
-// The training set of a head (see classify.hpp): labelled regions, their classes, their feature
-// matrix from the model or from a precomputed embedding table.
+// The training set of a head (see head/training_set.hpp): labelled regions, their classes,
+// their feature matrix from the model or from a precomputed embedding table; and HeadTraining
+// (classify.hpp), one `dnamba train-head` run over them.
 #include <map>
 
-#include "dnamba/classify.hpp"
 #include "dnamba/error.hpp"
+#include "head/metrics_json.hpp"
+#include "head/training_set.hpp"
 
 namespace dnamba {
 
@@ -92,6 +94,110 @@ Matrix join_embedding_table(const EmbeddingTable& t, const std::string& table_pa
     both.leftCols(t.X.cols()) = t.X;
     if (more.cols()) both.rightCols(more.cols()) = more;
     return both;
+}
+
+struct HeadTraining::Impl {
+    InputOptions input;
+    HeadTrainingOptions options;
+    LabelledRegions set;
+    ClassIndex classes;
+    Matrix X;
+    std::unique_ptr<Model> model;
+    std::unique_ptr<Engine> engine;
+
+    // The features of `input`'s rows from the model and/or k-mers; `table_given` leaves out the
+    // embedding columns (they come from the embeddings table).
+    Matrix features_of(const InputOptions& in, bool table_given, std::size_t expected, const std::string& what) const {
+        FeatureSpec s = options.features;
+        if (table_given) s.embedding = false;
+        if (!s.embedding && !s.kmer) return Matrix();
+        return feature_matrix(in, s, engine.get(), model.get(), options.embed, expected, what);
+    }
+};
+
+HeadTraining::HeadTraining(const InputOptions& input, const HeadTrainingOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+    Impl& m = *impl_;
+    m.input = input;
+    m.options = options;
+    const FeatureSpec& spec = options.features;
+    if (input.bed_files.empty()) fail(ErrorKind::usage, "train-head needs labelled regions: --regions FILE.bed");
+    if (!input.region_texts.empty() || input.windows.window > 0)
+        fail(ErrorKind::usage, "train-head takes labels from --regions BED lines; --region and --window do not apply");
+    // the model runs unless every embedding comes from the table (held-out regions are embedded)
+    const bool need_model = spec.embedding && (options.embeddings.empty() || !options.test_regions.empty());
+    if (need_model && options.model_dir.empty())
+        fail(ErrorKind::usage, "embedding features need --model (or --embeddings)");
+    if ((need_model || spec.kmer) && input.path.empty()) fail(ErrorKind::usage, "--input FASTA is required");
+    if (spec.embedding && options.model_dir.empty())
+        fail(ErrorKind::usage, "--model is required so that the head records which model its embeddings came from");
+    if (options.embed.pool == PoolMode::none) fail(ErrorKind::usage, "--pool none has no pooled features");
+    if (options.group_column < 0) fail(ErrorKind::usage, "--group-column must be positive");
+
+    const std::string& bed = input.bed_files.front();
+    m.set = read_labelled_regions(input.bed_files, options.label_column, options.group_column);
+    m.classes = index_classes(m.set.labels, bed, options.label_column);
+    if (need_model) {
+        m.model = std::make_unique<Model>(load_model(options.model_dir));
+        m.engine = make_engine(*m.model, options.device, options.engine);
+    }
+    m.X = m.features_of(input, !options.embeddings.empty(), m.set.regions.size(), bed);
+    if (!options.embeddings.empty() && spec.embedding)
+        m.X = join_embedding_table(read_embedding_table(options.embeddings), options.embeddings, m.set, bed, m.X);
+}
+
+HeadTraining::~HeadTraining() = default;
+
+std::size_t HeadTraining::regions() const noexcept { return impl_->set.regions.size(); }
+
+const std::vector<std::string>& HeadTraining::classes() const noexcept { return impl_->classes.classes; }
+
+std::vector<std::size_t> HeadTraining::class_counts() const {
+    std::vector<std::size_t> n(impl_->classes.classes.size(), 0);
+    for (int v : impl_->classes.y) ++n[static_cast<std::size_t>(v)];
+    return n;
+}
+
+const Matrix& HeadTraining::features() const noexcept { return impl_->X; }
+
+TrainedHead HeadTraining::fit() const {
+    const Impl& m = *impl_;
+    return train_head(m.X, m.classes.y, m.classes.classes, m.set.groups, m.options.train);
+}
+
+HeadTraining::HeldOut HeadTraining::held_out(const TrainedHead& head) const {
+    const Impl& m = *impl_;
+    const std::string& path = m.options.test_regions;
+    if (path.empty()) fail(ErrorKind::usage, "no held-out regions (--test-regions) were given");
+    InputOptions t = m.input;
+    t.bed_files = {path};
+    const LabelledRegions test = read_labelled_regions(t.bed_files, m.options.label_column, 0);
+    const std::vector<int> ty = class_indices(test.labels, head.classes, path);
+    const Matrix TX = m.features_of(t, false, ty.size(), path);
+    return {compute_metrics(ty, head_predict(head, TX), static_cast<int>(head.classes.size())), ty.size()};
+}
+
+HeadFile HeadTraining::head_file(const TrainedHead& head, const std::optional<HeldOut>& held_out) const {
+    const Impl& m = *impl_;
+    const HeadTrainingOptions& o = m.options;
+    nlohmann::json extra = {{"label_column", o.label_column}, {"trained_on", m.input.bed_files},
+                            {"n_train", m.classes.y.size()}, {"cv_mean", metrics_to_json(head.cv.mean)},
+                            {"cv_sd", metrics_to_json(head.cv.sd)}, {"folds", o.train.folds},
+                            {"grouped", o.group_column > 0}, {"balance", o.train.balance}};
+    if (held_out) {
+        extra["test"] = metrics_to_json(held_out->metrics);
+        extra["test_regions"] = o.test_regions;
+        extra["n_test"] = held_out->regions;
+    }
+    HeadFile file;
+    file.head = head;
+    file.features = o.features.str();
+    file.pool = pool_name(o.embed.pool);
+    file.rc = rc_name(o.embed.rc);
+    file.add_sep = o.embed.add_sep;
+    file.model_fingerprint = o.features.embedding ? model_fingerprint(o.model_dir) : "";
+    file.extra_json = extra.dump();
+    return file;
 }
 
 }  // namespace dnamba

@@ -19,6 +19,7 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/io.hpp"
+#include "io/atomic_output.hpp"
 
 namespace dnamba {
 namespace {

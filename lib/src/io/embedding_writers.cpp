@@ -16,6 +16,8 @@
 #include "dnamba/io.hpp"
 #include "io/npy.hpp"
 #include "io/npz_writer.hpp"
+#include "io/atomic_output.hpp"
+#include "io/calls_table.hpp"
 
 namespace dnamba {
 namespace {

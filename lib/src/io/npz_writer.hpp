@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dnamba/io.hpp"
+#include "io/atomic_output.hpp"
 
 namespace dnamba::io_detail {
 

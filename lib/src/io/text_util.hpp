@@ -8,12 +8,16 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dnamba/error.hpp"
+#include "dnamba/io.hpp"
 
 namespace dnamba::io_detail {
 
@@ -71,6 +75,38 @@ inline BGZF* open_bgzf_text(const std::string& path, const std::string& display)
                                           (e ? std::strerror(e) : "not readable as plain, gzip or bgzip data"));
     }
     return fp;
+}
+
+// The fields of one line of a tab-separated table (an empty line is one empty field).
+inline std::vector<std::string> split_tabs(const std::string& line) {
+    std::vector<std::string> f;
+    std::size_t s = 0, e;
+    while ((e = line.find('\t', s)) != std::string::npos) {
+        f.push_back(line.substr(s, e - s));
+        s = e + 1;
+    }
+    f.push_back(line.substr(s));
+    return f;
+}
+
+// A whole field as an integer; Error(input) naming `where` otherwise.
+inline std::int64_t parse_table_int(const std::string& s, const std::string& where) {
+    std::int64_t v = 0;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (r.ec != std::errc() || r.ptr != s.data() + s.size()) fail(ErrorKind::input, where + ": '" + s + "' is not an integer");
+    return v;
+}
+
+// The row columns name chrom start end strand starting at field `first` (the caller checked
+// that they are there); Error(input) naming `where` for a coordinate that is not an integer.
+inline RowInfo row_from_fields(const std::vector<std::string>& f, std::size_t first, const std::string& where) {
+    RowInfo r;
+    r.name = f[first];
+    r.chrom = f[first + 1];
+    r.start = parse_table_int(f[first + 2], where);
+    r.end = parse_table_int(f[first + 3], where);
+    r.strand = f[first + 4].empty() ? '+' : f[first + 4][0];
+    return r;
 }
 
 }  // namespace dnamba::io_detail

@@ -29,7 +29,8 @@
 #include "dnamba/error.hpp"
 #include "io/text_util.hpp"
 #include "dnamba/io.hpp"
-#include "dnamba/track.hpp"
+#include "io/track.hpp"
+#include "io/atomic_output.hpp"
 
 // bigWig.h pulls in <curl/curl.h> unless NOCURL is defined. Nothing here uses remote files,
 // and NOCURL only drops a CURL* member from a union of pointers inside URL_t (its layout is

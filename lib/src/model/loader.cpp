@@ -10,7 +10,7 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/model.hpp"
-#include "dnamba/safetensors.hpp"
+#include "model/safetensors.hpp"
 
 namespace dnamba {
 namespace {

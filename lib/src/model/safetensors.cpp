@@ -3,7 +3,7 @@
 //
 // Checkpoints come from the internet; a corrupt or hostile file must produce a clear error,
 // never an out-of-bounds read. Every byte range is checked before any data is touched.
-#include "dnamba/safetensors.hpp"
+#include "model/safetensors.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -20,6 +20,7 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/io.hpp"
+#include "io/atomic_output.hpp"
 
 namespace dnamba {
 namespace {

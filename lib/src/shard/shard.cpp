@@ -4,12 +4,13 @@
 #include <fstream>
 #include <unordered_map>
 
-#include "dnamba/classify.hpp"
+#include "io/embedding_table.hpp"
 #include "dnamba/error.hpp"
 #include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
 #include "io/npz_reader.hpp"
 #include "io/text_util.hpp"
+#include "io/atomic_output.hpp"
 
 namespace dnamba {
 namespace {

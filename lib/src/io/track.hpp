@@ -1,4 +1,4 @@
-// dnamba/track.hpp — genome browser tracks of a window score: bedGraph or bigWig.
+// io/track.hpp (private) — genome browser tracks of a window score: bedGraph or bigWig.
 #pragma once
 
 #include <cstdint>

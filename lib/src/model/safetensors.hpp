@@ -1,4 +1,4 @@
-// dnamba/safetensors.hpp — a validating, memory-mapped reader of .safetensors files, and the
+// model/safetensors.hpp (private) — a validating, memory-mapped reader of .safetensors files, and the
 // writer of F32 tensors with metadata that dnamba's own safetensors files (heads) go through.
 //
 // Format: 8-byte little-endian header length N, N bytes of JSON
@@ -73,7 +73,7 @@ struct TensorToWrite {
 // (keys sorted, as nlohmann::json orders them, with `metadata` as "__metadata__", left out
 // when empty) padded with spaces so that the data block starts 8-byte aligned, then each
 // tensor's F32 data in the order given. The same arguments always give the same bytes.
-// Written through AtomicOutputFile (dnamba/io.hpp): nothing appears under `path`, and an
+// Written through AtomicOutputFile (io/atomic_output.hpp): nothing appears under `path`, and an
 // existing file there is not replaced, unless the whole file was written.
 // Throws Error(usage) naming `path` (and the tensor) for an empty, repeated or "__metadata__"
 // tensor name, a negative dimension, null data or text that is not UTF-8; Error(io) naming

@@ -15,6 +15,7 @@
 #include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
 #include "dnamba/tokenizer.hpp"
+#include "pipeline/embed_batch.hpp"
 #include "pipeline/run_batched.hpp"
 
 namespace dnamba {
@@ -44,6 +45,8 @@ const char* pool_name(PoolMode mode) noexcept {
     }
     return "?";
 }
+
+const char* rc_name(RcMode mode) noexcept { return mode == RcMode::average ? "average" : "none"; }
 
 int embedding_channels(const ModelConfig& config, RcMode rc) noexcept {
     return (config.rcps && rc == RcMode::none) ? 2 * config.d_model : config.d_model;

@@ -1,0 +1,155 @@
+// Timing the forward pass (see bench.hpp): what `dnamba bench` measures, the app only prints it.
+#include "dnamba/bench.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+
+#include "dnamba/error.hpp"
+#include "dnamba/tokenizer.hpp"
+
+namespace dnamba {
+namespace {
+
+// The last component of a directory path ("testdata/models/tiny-caduceus/" -> "tiny-caduceus").
+std::string directory_name(const std::string& dir) {
+    const std::filesystem::path p = std::filesystem::absolute(dir).lexically_normal();
+    return (p.filename().empty() ? p.parent_path() : p).filename().string();
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+std::vector<long long> parse_bench_lengths(const std::string& text) {
+    std::vector<long long> lengths;
+    std::size_t at = 0;
+    while (at <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', at), text.size());
+        const std::string part = text.substr(at, comma - at);
+        char* end = nullptr;
+        const long long v = std::strtoll(part.c_str(), &end, 10);
+        if (part.empty() || *end != '\0' || v < 1)
+            fail(ErrorKind::usage, "--lengths " + text + ": expected positive numbers separated by commas");
+        lengths.push_back(v);
+        at = comma + 1;
+    }
+    return lengths;
+}
+
+std::size_t peak_rss_bytes() {
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<std::size_t>(ru.ru_maxrss) * 1024;  // ru_maxrss is KiB on Linux
+}
+
+struct Bench::Impl {
+    BenchOptions options;
+    Model model;
+    std::string label;
+    std::unique_ptr<Engine> engine;
+    std::vector<long long> lengths;
+    std::mt19937_64 rng{7};
+};
+
+Bench::Bench(const BenchOptions& options, const DeviceSpec& device, const EngineOptions& engine)
+    : impl_(std::make_unique<Impl>()) {
+    Impl& m = *impl_;
+    BenchOptions& o = m.options = options;
+    if (!o.model_dir.empty() && !o.preset.empty())
+        fail(ErrorKind::usage,
+             "--model and --preset exclude each other: give a checkpoint directory or a preset, not both");
+    if (o.random_weights && o.model_dir.empty())
+        fail(ErrorKind::usage, "--random-weights needs --model DIR (presets always have random weights)");
+    if (o.model_dir.empty() && o.preset.empty()) o.preset = "caduceus-131k";
+    if (o.repeat < 1) fail(ErrorKind::usage, "--repeat must be at least 1");
+    m.lengths = o.lengths;
+    if (m.lengths.empty()) {
+        long long length = o.length;
+        if (length == 0) length = o.preset == "caduceus-1k" || o.preset == "caduceus-ps-1k" ? 1000 : 131072;
+        if (length < 1) fail(ErrorKind::usage, "--length must be positive");
+        m.lengths.push_back(length);
+    }
+    if (o.count < 1 || o.batch_tokens < 1) fail(ErrorKind::usage, "--count and --batch-tokens must be positive");
+    if (o.chunk_rows < 0) fail(ErrorKind::usage, "--chunk-rows must not be negative");
+
+    const std::uint64_t seed = 42;
+    if (o.model_dir.empty()) {
+        m.model = make_random_model(preset_config(o.preset), seed);
+        m.label = o.preset;
+    } else {
+        m.model = o.random_weights ? make_random_model(load_model_config(o.model_dir), seed) : load_model(o.model_dir);
+        m.label = directory_name(o.model_dir) + " [" + layout_name(m.model.config.layout) +
+                  (o.random_weights ? ", random weights" : "") + "]";
+    }
+    EngineOptions eo = engine;
+    eo.chunk_rows = static_cast<std::size_t>(o.chunk_rows);
+    m.engine = make_engine(m.model, device, eo);
+}
+
+Bench::~Bench() = default;
+
+const Model& Bench::model() const noexcept { return impl_->model; }
+const std::string& Bench::label() const noexcept { return impl_->label; }
+Engine& Bench::engine() noexcept { return *impl_->engine; }
+const std::vector<long long>& Bench::lengths() const noexcept { return impl_->lengths; }
+
+long long Bench::per_pass(long long length) const noexcept {
+    const BenchOptions& o = impl_->options;
+    return std::max(1LL, std::min(o.count, o.batch_tokens / length));
+}
+
+BenchResult Bench::run(long long length, const std::function<void(int, double)>& on_run) {
+    Impl& m = *impl_;
+    const BenchOptions& o = m.options;
+    Engine& engine = *m.engine;
+    std::string seq(static_cast<std::size_t>(length), 'A');
+    for (auto& ch : seq) ch = "ACGT"[m.rng() & 3];
+    const auto ids = tokenize(seq, false);
+    BenchResult r;
+    r.per_pass = per_pass(length);
+    // One run: `count` copies of the sequence, packed into passes of up to batch_tokens tokens.
+    auto run_once = [&]() -> double {
+        double sum = 0;
+        for (long long done = 0; done < o.count;) {
+            const long long n = std::min(r.per_pass, o.count - done);
+            std::vector<std::int32_t> packed;
+            packed.reserve(static_cast<std::size_t>(n * length));
+            for (long long k = 0; k < n; ++k) packed.insert(packed.end(), ids.begin(), ids.end());
+            const std::vector<std::size_t> lens(static_cast<std::size_t>(n), static_cast<std::size_t>(length));
+            const Matrix h = o.pooled ? engine.forward_pooled_mean(packed, lens) : engine.forward_packed(packed, lens);
+            sum += h.sum();
+            done += n;
+        }
+        return sum;
+    };
+    for (int i = 0; i < o.warmup; ++i) (void)run_once();
+    for (int i = 0; i < o.repeat; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        r.checksum = run_once();
+        r.seconds.push_back(seconds_since(t0));
+        on_run(i + 1, r.seconds.back());
+    }
+    std::sort(r.seconds.begin(), r.seconds.end());
+    r.median = r.seconds[r.seconds.size() / 2];
+    r.nt_per_s = static_cast<double>(length) * static_cast<double>(o.count) / r.median;
+    r.peak_rss_bytes = peak_rss_bytes();
+    r.device_peak_bytes = engine.device_peak_bytes();
+    if (o.stages) {
+        engine.set_profiling(true);
+        const auto t0 = std::chrono::steady_clock::now();
+        (void)run_once();
+        r.stages_total = seconds_since(t0);
+        r.stages = engine.stage_seconds();
+        engine.set_profiling(false);
+    }
+    return r;
+}
+
+}  // namespace dnamba

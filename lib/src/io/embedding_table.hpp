@@ -1,0 +1,20 @@
+// io/embedding_table.hpp (private) — pooled embeddings written by `dnamba embed`, read back.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "dnamba/io.hpp"
+#include "dnamba/model.hpp"
+
+namespace dnamba {
+
+// Pooled embeddings written by `dnamba embed`: .tsv (name chrom start end strand e0..) or
+// .npy (+ .names.tsv). Error(input) naming the file on anything malformed.
+struct EmbeddingTable {
+    std::vector<RowInfo> rows;
+    Matrix X;
+};
+[[nodiscard]] EmbeddingTable read_embedding_table(const std::string& path);
+
+}  // namespace dnamba
