@@ -309,6 +309,24 @@ TEST_CASE("cli: bench --model times a checkpoint directory", "[cli]") {
     CHECK(missing.out.find("run 1:") == std::string::npos);
 }
 
+TEST_CASE("cli: bench --count runs copies through the pipeline, batching changing nothing", "[cli]") {
+    const std::string args = "bench --model " + q(k_model) + " --length 300 --repeat 1 --device cpu";
+    const auto one = test::run_dnamba(args);
+    const auto two_passes = test::run_dnamba(args + " --count 6 --batch-tokens 900");
+    const auto one_pass = test::run_dnamba(args + " --count 6 --batch-tokens 1800");
+    REQUIRE(one.exit_code == 0);
+    REQUIRE(two_passes.exit_code == 0);
+    REQUIRE(one_pass.exit_code == 0);
+    CHECK_THAT(two_passes.out, Catch::Contains("6 sequences of 300 nt per run, 3 per pass"));
+    CHECK_THAT(one_pass.out, Catch::Contains("6 sequences of 300 nt per run, 6 per pass"));
+    CHECK(bench_checksum(two_passes.out) == bench_checksum(one_pass.out));
+    // six copies of one sequence: six times its checksum (to the printed 6 digits)
+    const double single = std::stod(bench_checksum(one.out).substr(9));
+    const double six = std::stod(bench_checksum(one_pass.out).substr(9));
+    CHECK(six == Approx(6 * single).epsilon(1e-5));
+    CHECK(single != 0.0);
+}
+
 TEST_CASE("cli: bench RCPS presets", "[cli]") {
     const auto ps = test::run_dnamba("bench --preset caduceus-ps-1k --length 200 --repeat 1 --device cpu");
     REQUIRE(ps.exit_code == 0);
