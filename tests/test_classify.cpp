@@ -103,6 +103,13 @@ TEST_CASE("classify: embedding head, precomputed embeddings, fingerprint check, 
                          q(t.train_bed) + " --rc average --folds 3 -o " + q(t.dir + "/pre.head"));
     REQUIRE(r.exit_code == 0);
     CHECK(cv_accuracy(r.out) == acc_model);
+    // ... and without --rc average the head would record rc none and classify could not use it:
+    // refused, saying which --rc the table was made with
+    r = test::run_dnamba("train-head -m " + q(k_model) + " --embeddings " + q(t.dir + "/emb.tsv") + " --regions " +
+                         q(t.train_bed) + " --folds 3 -o " + q(t.dir + "/none.head"));
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains(t.dir + "/emb.tsv: ") && Catch::Contains("pass --rc average"));
+    CHECK_FALSE(test::file_exists(t.dir + "/none.head"));
 
     // a different model is refused
     r = test::run_dnamba("classify -m " + q(test::testdata("golden/c_caduceus_ps_fused")) + " --head " + q(head) +

@@ -142,8 +142,24 @@ HeadTraining::HeadTraining(const InputOptions& input, const HeadTrainingOptions&
         m.engine = make_engine(*m.model, options.device, options.engine);
     }
     m.X = m.features_of(input, !options.embeddings.empty(), m.set.regions.size(), bed);
-    if (!options.embeddings.empty() && spec.embedding)
-        m.X = join_embedding_table(read_embedding_table(options.embeddings), options.embeddings, m.set, bed, m.X);
+    if (!options.embeddings.empty() && spec.embedding) {
+        EmbeddingTable table = read_embedding_table(options.embeddings);
+        // The head records --rc for classify to embed alike: the table's width must be what the
+        // model gives under it (an RCPS model: 2 x d_model with --rc none, d_model with average).
+        const ModelConfig config = m.model ? m.model->config : load_model_config(options.model_dir);
+        const Eigen::Index want = embedding_channels(config, options.embed.rc);
+        if (table.X.cols() != want) {
+            std::string hint;
+            for (const RcMode other : {RcMode::none, RcMode::average})
+                if (other != options.embed.rc && embedding_channels(config, other) == table.X.cols())
+                    hint = std::string(": it was made with --rc ") + rc_name(other) + ", so pass --rc " +
+                           rc_name(other) + " here too";
+            fail(ErrorKind::input, options.embeddings + ": " + std::to_string(table.X.cols()) +
+                                       " embedding columns, but the model gives " + std::to_string(want) + " with --rc " +
+                                       rc_name(options.embed.rc) + hint);
+        }
+        m.X = join_embedding_table(std::move(table), options.embeddings, m.set, bed, m.X);
+    }
 }
 
 HeadTraining::~HeadTraining() = default;
