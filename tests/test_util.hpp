@@ -16,6 +16,7 @@
 #include <string>
 
 #include "dnamba/model.hpp"
+#include "io/text_util.hpp"
 
 namespace dnamba::test {
 
@@ -130,16 +131,7 @@ inline std::vector<std::vector<std::string>> read_tsv(const std::string& path) {
     std::vector<std::vector<std::string>> rows;
     std::istringstream in(read_file(path));
     std::string line;
-    while (std::getline(in, line)) {
-        std::vector<std::string> f;
-        std::size_t s = 0, e;
-        while ((e = line.find('\t', s)) != std::string::npos) {
-            f.push_back(line.substr(s, e - s));
-            s = e + 1;
-        }
-        f.push_back(line.substr(s));
-        rows.push_back(f);
-    }
+    while (std::getline(in, line)) rows.push_back(dnamba::io_detail::split_tabs(line));
     return rows;
 }
 
