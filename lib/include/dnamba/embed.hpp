@@ -36,6 +36,14 @@ enum class RcMode { none, average };
                                               const std::vector<std::string_view>& seqs, RcMode rc, bool add_sep,
                                               std::size_t* unknown = nullptr);
 
+// One pooled 1 x C row per sequence under `pool` (not none) — the compute step of embed_input
+// and of the classify features: the engine's device mean for PoolMode::mean when the engine
+// pools on the device (only the pooled rows leave the GPU; equal to the host mean within
+// rounding), else embed_batch's rows pooled on the host (pool_rows).
+[[nodiscard]] std::vector<Matrix> embed_batch_pooled(Engine& engine, const Model& model,
+                                                     const std::vector<std::string_view>& seqs, PoolMode pool,
+                                                     RcMode rc, bool add_sep, std::size_t* unknown = nullptr);
+
 // One sequence: embed_batch({seq})[0].
 [[nodiscard]] Matrix embed_sequence(Engine& engine, const Model& model, std::string_view seq, RcMode rc,
                                     bool add_sep, std::size_t* unknown = nullptr);
