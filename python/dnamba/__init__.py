@@ -165,23 +165,24 @@ class Model:
         Raises InputError naming the file and record/line for bad input, UsageError for
         options that do not fit together.
         """
-        f = _dnamba.FileOptions()
+        f = _dnamba.InputOptions()
         f.path = str(path)
         f.bed_files = _list(regions)
         f.region_texts = _list(region)
-        f.window = int(window)
-        f.stride = int(stride)
-        f.tail = tail
+        f.set_windows(int(window), int(stride))
+        f.set_tail(tail)
         f.strict = bool(strict)
-        f.reference = "" if reference is None else str(reference)
-        f.read_orientation = read_orientation
-        f.keep_secondary = bool(keep_secondary)
-        f.keep_supplementary = bool(keep_supplementary)
-        f.skip_qcfail = bool(skip_qcfail)
-        f.skip_duplicates = bool(skip_duplicates)
-        f.skip_unmapped = bool(skip_unmapped)
-        f.min_mapq = int(min_mapq)
-        f.rows = "" if rows is None else str(rows)
+        if reference is not None:
+            f.set_reference(str(reference))
+        f.set_read_orientation(read_orientation)
+        f.filter.skip_secondary = not keep_secondary
+        f.filter.skip_supplementary = not keep_supplementary
+        f.filter.skip_qcfail = bool(skip_qcfail)
+        f.filter.skip_duplicate = bool(skip_duplicates)
+        f.filter.skip_unmapped = bool(skip_unmapped)
+        f.filter.min_mapq = int(min_mapq)
+        if rows is not None:
+            f.set_rows(str(rows))
         if as_table:
             row_tuples, values = self._impl.embed_table(f, pool, rc, add_sep, int(batch_tokens))
             return Table([Row(*r) for r in row_tuples], values)

@@ -14,24 +14,26 @@ def set_quiet(quiet: bool) -> None: ...
 
 _RowTuple = Tuple[str, str, int, int, str]
 
-class FileOptions:
+class ReadFilter:
+    skip_secondary: bool
+    skip_supplementary: bool
+    skip_qcfail: bool
+    skip_duplicate: bool
+    skip_unmapped: bool
+    min_mapq: int
+
+class InputOptions:
     path: str
     bed_files: List[str]
     region_texts: List[str]
-    window: int
-    stride: int
-    tail: str
     strict: bool
-    reference: str
-    read_orientation: str
-    keep_secondary: bool
-    keep_supplementary: bool
-    skip_qcfail: bool
-    skip_duplicates: bool
-    skip_unmapped: bool
-    min_mapq: int
-    rows: str
+    filter: ReadFilter
     def __init__(self) -> None: ...
+    def set_reference(self, fasta: str) -> None: ...
+    def set_read_orientation(self, text: str) -> None: ...
+    def set_windows(self, window: int, stride: int) -> None: ...
+    def set_tail(self, text: str) -> None: ...
+    def set_rows(self, text: str) -> None: ...
 
 class FileStream:
     channels: int
@@ -45,8 +47,8 @@ class Model:
     def embed(self, seqs: List[str], pool: str, rc: str, add_sep: bool,
               batch_tokens: int) -> Union[np.ndarray, List[np.ndarray]]: ...
     def logits(self, seq: str, add_sep: bool) -> np.ndarray: ...
-    def embed_file(self, options: FileOptions, pool: str, rc: str, add_sep: bool, batch_tokens: int) -> FileStream: ...
-    def embed_table(self, options: FileOptions, pool: str, rc: str, add_sep: bool,
+    def embed_file(self, options: InputOptions, pool: str, rc: str, add_sep: bool, batch_tokens: int) -> FileStream: ...
+    def embed_table(self, options: InputOptions, pool: str, rc: str, add_sep: bool,
                     batch_tokens: int) -> Tuple[List[_RowTuple], Union[np.ndarray, List[np.ndarray]]]: ...
 
 class Head:

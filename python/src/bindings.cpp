@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -246,41 +247,14 @@ py::array_t<float> logits(PyModel& m, const std::string& seq, bool add_sep) {
     return to_numpy(std::move(lg));
 }
 
-struct FileOptions {
-    std::string path;
-    std::vector<std::string> bed_files, region_texts;
-    std::int64_t window = 0, stride = 0;
-    std::string tail = "keep";
-    bool strict = false;
-    std::string reference, read_orientation = "original";
-    bool keep_secondary = false, keep_supplementary = false, skip_qcfail = false, skip_duplicates = false,
-         skip_unmapped = false;
-    int min_mapq = 0;
-    std::string rows;
-};
-
-InputOptions input_options(const FileOptions& f) {
-    InputOptions o;
-    o.path = f.path;
-    o.reader.reference = f.reference;
-    o.reader.orientation = parse_read_orientation(f.read_orientation);
-    o.reader.filter.skip_secondary = !f.keep_secondary;
-    o.reader.filter.skip_supplementary = !f.keep_supplementary;
-    o.reader.filter.skip_qcfail = f.skip_qcfail;
-    o.reader.filter.skip_duplicate = f.skip_duplicates;
-    o.reader.filter.skip_unmapped = f.skip_unmapped;
-    o.reader.filter.min_mapq = f.min_mapq;
-    o.bed_files = f.bed_files;
-    o.region_texts = f.region_texts;
-    if (f.window < 0) fail(ErrorKind::usage, "window must be a positive number of bases, got " + std::to_string(f.window));
-    if (f.stride < 0) fail(ErrorKind::usage, "stride must be a positive number of bases, got " + std::to_string(f.stride));
-    if (f.stride > 0 && f.window == 0) fail(ErrorKind::usage, "stride needs window");
-    o.windows.window = f.window;
-    o.windows.stride = f.stride;
-    o.windows.tail = parse_tail(f.tail);
-    o.strict = f.strict;
-    if (!f.rows.empty()) std::tie(o.first_row, o.end_row) = parse_row_range(f.rows);
-    return o;
+// InputOptions as Python sets them: the enums and row range by their CLI texts, windows checked
+// as the CLI checks --window/--stride.
+void set_windows(InputOptions& o, std::int64_t window, std::int64_t stride) {
+    if (window < 0) fail(ErrorKind::usage, "window must be a positive number of bases, got " + std::to_string(window));
+    if (stride < 0) fail(ErrorKind::usage, "stride must be a positive number of bases, got " + std::to_string(stride));
+    if (stride > 0 && window == 0) fail(ErrorKind::usage, "stride needs window");
+    o.windows.window = window;
+    o.windows.stride = stride;
 }
 
 // embed_file's iterator: an EmbeddingStream (the pipeline runs ahead on its own threads, at most
@@ -426,34 +400,39 @@ PYBIND11_MODULE(_dnamba, m) {
         .def("logits", &logits, py::arg("seq"), py::arg("add_sep"))
         .def(
             "embed_file",
-            [](PyModel& p, const FileOptions& f, const std::string& pool, const std::string& rc, bool add_sep,
+            [](PyModel& p, const InputOptions& input, const std::string& pool, const std::string& rc, bool add_sep,
                std::size_t batch_tokens) {
-                return std::make_unique<FileStream>(p, input_options(f), embed_options(pool, rc, add_sep, batch_tokens));
+                return std::make_unique<FileStream>(p, input, embed_options(pool, rc, add_sep, batch_tokens));
             },
             py::keep_alive<0, 1>())
-        .def("embed_table", [](PyModel& p, const FileOptions& f, const std::string& pool, const std::string& rc,
+        .def("embed_table", [](PyModel& p, const InputOptions& input, const std::string& pool, const std::string& rc,
                                bool add_sep, std::size_t batch_tokens) {
-            return embed_table(p, input_options(f), embed_options(pool, rc, add_sep, batch_tokens));
+            return embed_table(p, input, embed_options(pool, rc, add_sep, batch_tokens));
         });
 
-    py::class_<FileOptions>(m, "FileOptions")
+    py::class_<ReadFilter>(m, "ReadFilter")
+        .def_readwrite("skip_secondary", &ReadFilter::skip_secondary)
+        .def_readwrite("skip_supplementary", &ReadFilter::skip_supplementary)
+        .def_readwrite("skip_qcfail", &ReadFilter::skip_qcfail)
+        .def_readwrite("skip_duplicate", &ReadFilter::skip_duplicate)
+        .def_readwrite("skip_unmapped", &ReadFilter::skip_unmapped)
+        .def_readwrite("min_mapq", &ReadFilter::min_mapq);
+
+    py::class_<InputOptions>(m, "InputOptions")
         .def(py::init<>())
-        .def_readwrite("path", &FileOptions::path)
-        .def_readwrite("bed_files", &FileOptions::bed_files)
-        .def_readwrite("region_texts", &FileOptions::region_texts)
-        .def_readwrite("window", &FileOptions::window)
-        .def_readwrite("stride", &FileOptions::stride)
-        .def_readwrite("tail", &FileOptions::tail)
-        .def_readwrite("strict", &FileOptions::strict)
-        .def_readwrite("reference", &FileOptions::reference)
-        .def_readwrite("read_orientation", &FileOptions::read_orientation)
-        .def_readwrite("keep_secondary", &FileOptions::keep_secondary)
-        .def_readwrite("keep_supplementary", &FileOptions::keep_supplementary)
-        .def_readwrite("skip_qcfail", &FileOptions::skip_qcfail)
-        .def_readwrite("skip_duplicates", &FileOptions::skip_duplicates)
-        .def_readwrite("skip_unmapped", &FileOptions::skip_unmapped)
-        .def_readwrite("min_mapq", &FileOptions::min_mapq)
-        .def_readwrite("rows", &FileOptions::rows);
+        .def_readwrite("path", &InputOptions::path)
+        .def_readwrite("bed_files", &InputOptions::bed_files)
+        .def_readwrite("region_texts", &InputOptions::region_texts)
+        .def_readwrite("strict", &InputOptions::strict)
+        .def_property_readonly(
+            "filter", [](InputOptions& o) -> ReadFilter& { return o.reader.filter; }, py::return_value_policy::reference_internal)
+        .def("set_reference", [](InputOptions& o, const std::string& fasta) { o.reader.reference = fasta; })
+        .def("set_read_orientation",
+             [](InputOptions& o, const std::string& text) { o.reader.orientation = parse_read_orientation(text); })
+        .def("set_windows", &set_windows, py::arg("window"), py::arg("stride"))
+        .def("set_tail", [](InputOptions& o, const std::string& text) { o.windows.tail = parse_tail(text); })
+        .def("set_rows",
+             [](InputOptions& o, const std::string& text) { std::tie(o.first_row, o.end_row) = parse_row_range(text); });
 
     py::class_<FileStream>(m, "FileStream")
         .def("__iter__", [](py::object self) { return self; })
