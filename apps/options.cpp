@@ -53,9 +53,7 @@ InputOptions make_input_options(const InputCli& in) {
     InputOptions o;
     o.path = in.input;
     o.reader.reference = in.reference;
-    if (in.orientation == "original") o.reader.orientation = ReadOrientation::original;
-    else if (in.orientation == "reference") o.reader.orientation = ReadOrientation::reference;
-    else fail(ErrorKind::usage, "--read-orientation " + in.orientation + ": expected original or reference");
+    o.reader.orientation = parse_read_orientation(in.orientation);
     o.reader.filter.skip_secondary = !in.keep_secondary;
     o.reader.filter.skip_supplementary = !in.keep_supplementary;
     o.reader.filter.skip_qcfail = in.skip_qcfail;
@@ -71,9 +69,7 @@ InputOptions make_input_options(const InputCli& in) {
     if (in.stride > 0 && in.window < 0) fail(ErrorKind::usage, "--stride needs --window");
     o.windows.window = in.window > 0 ? in.window : 0;
     o.windows.stride = in.stride > 0 ? in.stride : 0;
-    if (in.tail == "keep") o.windows.tail = TailMode::keep;
-    else if (in.tail == "drop") o.windows.tail = TailMode::drop;
-    else fail(ErrorKind::usage, "--tail " + in.tail + ": expected keep or drop");
+    o.windows.tail = parse_tail(in.tail);
     o.strict = in.strict;
     if (!in.rows.empty()) std::tie(o.first_row, o.end_row) = parse_row_range(in.rows);
     return o;

@@ -7,8 +7,9 @@
 #              (numpy, to check that numpy.load reads our .npz/.npy; clang and
 #              libclang-rt-14-dev for the libFuzzer targets of tests/fuzz; munge, slurmctld,
 #              slurmd and slurm-client for the single-node SLURM of the pipeline tests;
-#              bowtie2-examples for the lambda phage genome and reads they run on), and
-#              build the tests
+#              bowtie2-examples for the lambda phage genome and reads they run on;
+#              python3-venv for the Python package's test, which pip-installs it into a
+#              fresh virtual environment from PyPI), and build the tests
 #   --native   optimise for this machine's CPU (-march=native) instead of x86-64-v3
 #   --no-cuda  do not compile the CUDA kernels even when nvcc is present
 # Environment: BUILD_DIR (default build), JOBS (default: number of cores).
@@ -35,7 +36,8 @@ packages=(build-essential cmake pkg-config zlib1g-dev libhts-dev libbigwig-dev l
           libboost-program-options-dev nlohmann-json3-dev catch2 gzip)
 if [ "$want_tests" = ON ]; then
     # clang + the libFuzzer/sanitizer runtimes: tests/fuzz builds and runs the fuzz targets.
-    packages+=(clang libclang-rt-14-dev munge slurmctld slurmd slurm-client bowtie2-examples)
+    # python3-venv: the Python package's test builds it into a fresh virtual environment.
+    packages+=(clang libclang-rt-14-dev munge slurmctld slurmd slurm-client bowtie2-examples python3-venv)
 fi
 if [ "$want_pipelines" = ON ]; then
     packages+=(snakemake python3-numpy python3-matplotlib)

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
-
 #include <vector>
 
 #include "dnamba/engine.hpp"
@@ -35,6 +35,14 @@ enum class RcMode { none, average };
 [[nodiscard]] std::vector<Matrix> embed_batch(Engine& engine, const Model& model,
                                               const std::vector<std::string_view>& seqs, RcMode rc, bool add_sep,
                                               std::size_t* unknown = nullptr);
+
+// One pooled 1 x C row per sequence under `pool` (not none) — the compute step of embed_input
+// and of the classify features: the engine's device mean for PoolMode::mean when the engine
+// pools on the device (only the pooled rows leave the GPU; equal to the host mean within
+// rounding), else embed_batch's rows pooled on the host (pool_rows).
+[[nodiscard]] std::vector<Matrix> embed_batch_pooled(Engine& engine, const Model& model,
+                                                     const std::vector<std::string_view>& seqs, PoolMode pool,
+                                                     RcMode rc, bool add_sep, std::size_t* unknown = nullptr);
 
 // One sequence: embed_batch({seq})[0].
 [[nodiscard]] Matrix embed_sequence(Engine& engine, const Model& model, std::string_view seq, RcMode rc,
@@ -72,5 +80,42 @@ struct EmbedSummary {
 // yields nothing), Error(io) when writing fails.
 [[nodiscard]] EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions& input,
                                        const std::string& output, const EmbedOptions& options);
+
+// One batch of an EmbeddingStream: rows in input order, values[i] the embedding of rows[i]
+// ([L x C] per position with PoolMode::none, else [1 x C]).
+struct EmbeddingBatch {
+    std::vector<RowInfo> rows;
+    std::vector<Matrix> values;
+    std::size_t bases = 0;
+    std::size_t unknown = 0;  // characters tokenized as [UNK]
+};
+
+// embed_input's pipeline with the rows handed to the caller instead of a writer: the reader
+// and compute threads run ahead of next() by at most options.queue_depth batches (of up to
+// options.batch_tokens tokens), so memory stays bounded whatever the input's size; the values
+// are embed_input's, bit for bit. `engine` and `model` are not owned and must outlive the
+// stream; nothing else may use `engine` until the stream is destroyed. Not thread-safe: call
+// next() from one thread.
+class EmbeddingStream {
+public:
+    // Starts the pipeline over `source` (non-null, owned from here on).
+    EmbeddingStream(Engine& engine, const Model& model, std::unique_ptr<InputSource> source,
+                    const EmbedOptions& options);
+    // Stops the pipeline (the batch being computed is finished and dropped) and joins its threads.
+    ~EmbeddingStream();
+    EmbeddingStream(const EmbeddingStream&) = delete;
+    EmbeddingStream& operator=(const EmbeddingStream&) = delete;
+
+    // The next batch in input order (its previous contents replaced); false after the last.
+    // Throws the first error of any step once the batches before it have been returned (what
+    // the input and the engine throw), and Error(input) when the input gave no row at all.
+    [[nodiscard]] bool next(EmbeddingBatch& batch);
+    [[nodiscard]] const std::string& input() const noexcept;  // what is read, e.g. "reads.bam (BAM)"
+    [[nodiscard]] int channels() const noexcept;               // columns of every value
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace dnamba

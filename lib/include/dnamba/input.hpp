@@ -21,6 +21,9 @@ namespace dnamba {
 
 enum class ReadOrientation { original, reference };
 
+// "original" | "reference" (--read-orientation). Throws Error(usage) otherwise.
+[[nodiscard]] ReadOrientation parse_read_orientation(const std::string& text);
+
 struct ReadFilter {
     bool skip_secondary = true;
     bool skip_supplementary = true;
@@ -119,6 +122,9 @@ private:
 // ---- windows ---------------------------------------------------------------------------
 
 enum class TailMode { keep, drop };
+
+// "keep" | "drop" (--tail). Throws Error(usage) otherwise.
+[[nodiscard]] TailMode parse_tail(const std::string& text);
 
 struct WindowSpec {
     std::int64_t window = 0;  // 0: no tiling

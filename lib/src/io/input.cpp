@@ -279,6 +279,18 @@ private:
 
 }  // namespace
 
+ReadOrientation parse_read_orientation(const std::string& text) {
+    if (text == "original") return ReadOrientation::original;
+    if (text == "reference") return ReadOrientation::reference;
+    fail(ErrorKind::usage, "--read-orientation " + text + ": expected original or reference");
+}
+
+TailMode parse_tail(const std::string& text) {
+    if (text == "keep") return TailMode::keep;
+    if (text == "drop") return TailMode::drop;
+    fail(ErrorKind::usage, "--tail " + text + ": expected keep or drop");
+}
+
 std::pair<std::uint64_t, std::uint64_t> parse_row_range(const std::string& text) {
     const auto bad = [&](const std::string& why) {
         fail(ErrorKind::usage, "--rows " + text + ": " + why + " (expected FIRST:END, 0-based, END exclusive)");

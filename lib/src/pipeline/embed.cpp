@@ -9,13 +9,16 @@
 
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <optional>
+#include <thread>
 
 #include "dnamba/error.hpp"
 #include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
 #include "dnamba/tokenizer.hpp"
 #include "pipeline/embed_batch.hpp"
+#include "pipeline/queue.hpp"
 #include "pipeline/run_batched.hpp"
 
 namespace dnamba {
@@ -152,12 +155,30 @@ Vector pool_rows(const Matrix& x, PoolMode mode) {
 
 namespace {
 
-struct BatchResult {
-    std::vector<RowInfo> rows;
-    std::vector<Matrix> values;  // per item: L x C, or 1 x C when pooled
-    std::size_t bases = 0;
-    std::size_t unknown = 0;
-};
+// step 1 of embed_input and EmbeddingStream: run the model, pooling on the compute side so
+// that only rows travel on
+EmbeddingBatch compute_embeddings(Engine& engine, const Model& model, const EmbedOptions& options,
+                                  std::vector<InputItem>& items) {
+    EmbeddingBatch r;
+    std::vector<std::string_view> seqs;
+    for (const auto& it : items) {
+        seqs.push_back(it.seq);
+        r.bases += it.seq.size();
+        r.rows.push_back(it.row);
+    }
+    r.values = options.pool == PoolMode::none
+                   ? embed_batch(engine, model, seqs, options.rc, options.add_sep, &r.unknown)
+                   : embed_batch_pooled(engine, model, seqs, options.pool, options.rc, options.add_sep, &r.unknown);
+    return r;
+}
+
+pipeline::BatchBudget embed_budget(const EmbedOptions& options) {
+    return {options.batch_tokens, options.add_sep ? 1u : 0u, options.queue_depth};
+}
+
+[[noreturn]] void fail_nothing_to_embed(const std::string& input) {
+    fail(ErrorKind::input, input + ": nothing to embed (no sequences, or every record/window was skipped)");
+}
 
 std::string format_bases(double bases) {
     char buf[32];
@@ -236,26 +257,11 @@ EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions&
     writer->begin(static_cast<std::size_t>(summary.channels));
     Progress progress(options.progress, source->total_bases());
 
-    // compute: run the model, pooling on the compute side so that only rows travel on;
-    // write: rows in input order
-    const pipeline::BatchBudget budget{options.batch_tokens, options.add_sep ? 1u : 0u, options.queue_depth};
+    // compute: compute_embeddings; write: rows in input order
     pipeline::run_batched(
-        *source, budget,
-        [&](std::vector<InputItem>& items) {
-            BatchResult r;
-            std::vector<std::string_view> seqs;
-            for (const auto& it : items) {
-                seqs.push_back(it.seq);
-                r.bases += it.seq.size();
-                r.rows.push_back(it.row);
-            }
-            r.values = options.pool == PoolMode::none
-                           ? embed_batch(engine, model, seqs, options.rc, options.add_sep, &r.unknown)
-                           : embed_batch_pooled(engine, model, seqs, options.pool, options.rc, options.add_sep,
-                                                &r.unknown);
-            return r;
-        },
-        [&](BatchResult& r) {
+        *source, embed_budget(options),
+        [&](std::vector<InputItem>& items) { return compute_embeddings(engine, model, options, items); },
+        [&](EmbeddingBatch& r) {
             for (std::size_t i = 0; i < r.rows.size(); ++i)
                 writer->write(r.rows[i], r.values[i].data(), static_cast<std::size_t>(r.values[i].rows()));
             summary.records += r.rows.size();
@@ -264,12 +270,78 @@ EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions&
             summary.batches++;
             progress.update(summary.records, summary.bases);
         });
-    if (summary.records == 0)
-        fail(ErrorKind::input, summary.input + ": nothing to embed (no sequences, or every record/window was skipped)");
+    if (summary.records == 0) fail_nothing_to_embed(summary.input);
     writer->commit();
     warn_unknown_bases(summary.unknown);
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return summary;
 }
+
+// ---- EmbeddingStream -------------------------------------------------------------------
+//
+// run_batched runs on a thread of its own; its write step (step 2) pushes each batch into a
+// bounded queue that next() pops, so the caller takes the writer's place. The destructor closes
+// that queue: the write step's push fails, it throws Stopped, and run_batched stops every step.
+
+namespace {
+struct Stopped {};
+}  // namespace
+
+struct EmbeddingStream::Impl {
+    std::unique_ptr<InputSource> source;
+    std::string input;
+    int channels = 0;
+    pipeline::BoundedQueue<EmbeddingBatch> ready;
+    std::exception_ptr error;  // written by the pipeline thread before it closes `ready`
+    std::size_t rows = 0;      // returned by next() so far
+    std::thread thread;
+
+    explicit Impl(std::size_t depth) : ready(depth) {}
+};
+
+EmbeddingStream::EmbeddingStream(Engine& engine, const Model& model, std::unique_ptr<InputSource> source,
+                                 const EmbedOptions& options)
+    : impl_(std::make_unique<Impl>(options.queue_depth)) {
+    if (!source) fail(ErrorKind::usage, "EmbeddingStream: no input source");
+    impl_->source = std::move(source);
+    impl_->input = impl_->source->describe();
+    impl_->channels = embedding_channels(model.config, options.rc);
+    Impl* s = impl_.get();
+    s->thread = std::thread([s, &engine, &model, options] {
+        try {
+            pipeline::run_batched(
+                *s->source, embed_budget(options),
+                [&](std::vector<InputItem>& items) { return compute_embeddings(engine, model, options, items); },
+                [&](EmbeddingBatch& r) {
+                    if (!s->ready.push(std::move(r))) throw Stopped{};
+                });
+        } catch (const Stopped&) {
+        } catch (...) {
+            s->error = std::current_exception();
+        }
+        s->ready.close();
+    });
+}
+
+EmbeddingStream::~EmbeddingStream() {
+    impl_->ready.close();
+    impl_->thread.join();
+}
+
+bool EmbeddingStream::next(EmbeddingBatch& batch) {
+    if (auto r = impl_->ready.pop()) {
+        batch = std::move(*r);
+        impl_->rows += batch.rows.size();
+        return true;
+    }
+    // closed and drained: the pipeline thread has finished writing `error`
+    if (impl_->error) std::rethrow_exception(impl_->error);
+    if (impl_->rows == 0) fail_nothing_to_embed(impl_->input);
+    return false;
+}
+
+const std::string& EmbeddingStream::input() const noexcept { return impl_->input; }
+
+int EmbeddingStream::channels() const noexcept { return impl_->channels; }
 
 }  // namespace dnamba

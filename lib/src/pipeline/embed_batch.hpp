@@ -1,5 +1,5 @@
-// pipeline/embed_batch.hpp (private) — the compute step that embed and the classify features
-// share: pooled rows of a batch, on the device where the engine pools there.
+// pipeline/embed_batch.hpp (private) — helpers of the compute step that embed and the classify
+// features share (embed_batch_pooled, embed.hpp): the device mean, the [UNK] warning.
 #pragma once
 
 #include <cstddef>
@@ -16,13 +16,6 @@ namespace dnamba {
 [[nodiscard]] std::vector<Matrix> embed_batch_mean(Engine& engine, const Model& model,
                                                    const std::vector<std::string_view>& seqs, RcMode rc, bool add_sep,
                                                    std::size_t* unknown);
-
-// One pooled 1 x C row per sequence under `pool` (not none): the engine's device mean
-// (embed_batch_mean) for PoolMode::mean when the engine pools on the device, else embed_batch's
-// rows pooled on the host (pool_rows). What embed and the classify features both compute.
-[[nodiscard]] std::vector<Matrix> embed_batch_pooled(Engine& engine, const Model& model,
-                                                     const std::vector<std::string_view>& seqs, PoolMode pool,
-                                                     RcMode rc, bool add_sep, std::size_t* unknown);
 
 // Warns on stderr that `count` characters other than A/C/G/T/N were embedded as [UNK] (nothing
 // when 0).
