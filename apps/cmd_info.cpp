@@ -30,7 +30,7 @@ int cmd_info(int argc, char** argv) {
     std::printf("vocab_size       %d\n", c.vocab_size);
     std::printf("bidirectional    %s", yes(c.bidirectional));
     if (c.bidirectional)
-        std::printf(" (combine %s, reverse projections %s)", c.combine == Combine::add ? "add" : "ew_multiply",
+        std::printf(" (combine %s, reverse projections %s)", combine_name(c.combine),
                     c.weight_tie ? "tied" : "untied");
     std::printf("\n");
     std::printf("rcps             %s\n", yes(c.rcps));

@@ -120,7 +120,7 @@ py::dict model_info(const PyModel& m) {
     d["dt_rank"] = c.dt_rank;
     d["vocab_size"] = c.vocab_size;
     d["bidirectional"] = c.bidirectional;
-    d["combine"] = c.combine == Combine::add ? "add" : "ew_multiply";
+    d["combine"] = combine_name(c.combine);
     d["weight_tie"] = c.weight_tie;
     d["rcps"] = c.rcps;
     d["norm"] = c.norm == NormKind::rms ? "rms" : "layer";

@@ -21,6 +21,8 @@ enum class NormKind { rms, layer };
 enum class Combine { add, multiply };  // Caduceus bidirectional_strategy: "add" | "ew_multiply"
 
 [[nodiscard]] const char* layout_name(Layout layout) noexcept;
+// The bidirectional_strategy text of config.json for `combine` ("add" | "ew_multiply").
+[[nodiscard]] const char* combine_name(Combine combine) noexcept;
 
 struct ModelConfig {
     Layout layout = Layout::caduceus;

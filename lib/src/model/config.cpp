@@ -169,6 +169,8 @@ ModelConfig parse_hf_mamba(const json& j, const std::string& origin) {
 
 }  // namespace
 
+const char* combine_name(Combine combine) noexcept { return combine == Combine::add ? "add" : "ew_multiply"; }
+
 const char* layout_name(Layout layout) noexcept {
     switch (layout) {
     case Layout::caduceus: return "caduceus (Hugging Face)";
