@@ -18,6 +18,7 @@
 #include "dnamba/head.hpp"
 #include "head/metrics_json.hpp"
 #include "model/safetensors.hpp"
+#include "util/json_parse.hpp"
 
 namespace dnamba {
 namespace {
@@ -71,12 +72,8 @@ void save_head(const std::string& path, const HeadFile& file) {
                                    std::to_string(h.model.b.size()) + "], mean [" + std::to_string(F) + "], scale [" +
                                    std::to_string(h.standardizer.scale.size()) + "]");
 
-    nlohmann::json meta = nlohmann::json::object();
-    try {
-        meta = nlohmann::json::parse(file.extra_json.empty() ? std::string("{}") : file.extra_json);
-    } catch (const nlohmann::json::exception& e) {
-        fail(ErrorKind::usage, path + ": extra metadata is not valid JSON: " + e.what());
-    }
+    nlohmann::json meta =
+        json_parse_strict(file.extra_json.empty() ? std::string("{}") : file.extra_json, ErrorKind::usage, path + ": extra metadata");
     if (!meta.is_object()) fail(ErrorKind::usage, path + ": extra metadata must be a JSON object");
     // The fixed fields are written last so that `extra` can never override them.
     nlohmann::json cv = {{"mean", metrics_to_json(h.cv.mean)}, {"sd", metrics_to_json(h.cv.sd)},
@@ -110,12 +107,8 @@ HeadFile load_head(const std::string& path) {
     const auto it = st->metadata().find(k_metadata_key);
     if (it == st->metadata().end())
         bad_head(path, std::string("no \"") + k_metadata_key + "\" entry in __metadata__ (is this a head from dnamba train-head?)");
-    nlohmann::json meta;
-    try {
-        meta = nlohmann::json::parse(it->second);
-    } catch (const nlohmann::json::exception& e) {
-        bad_head(path, std::string("metadata \"") + k_metadata_key + "\" is not valid JSON: " + e.what());
-    }
+    const nlohmann::json meta = json_parse_strict(it->second, ErrorKind::input,
+                                                  path + ": not a valid dnamba head file: metadata \"" + k_metadata_key + "\"");
     if (!meta.is_object()) bad_head(path, std::string("metadata \"") + k_metadata_key + "\" is not a JSON object");
     if (!meta.contains("version") || !meta["version"].is_number_integer())
         bad_head(path, "metadata has no integer \"version\"");

@@ -191,6 +191,12 @@ NpyMatrixLayout npy_parse_f32_matrix(const NpyByteSource& read, std::uint64_t to
         bad(where, "the array is in Fortran order; expected C order (numpy.ascontiguousarray before saving)");
     if (h.shape.size() != 2) bad(where, "expected a 2-D array, the shape is " + shape_text(h.shape));
     NpyMatrixLayout m{h.shape[0], h.shape[1], h.data_offset};
+    // The data check below bounds rows*cols, not a dimension beside a zero one: (2^60, 0)
+    // holds no data yet would make a reader loop or allocate per row (or per column).
+    if (m.cols > k_max_matrix_cols)
+        bad(where, "shape " + shape_text(h.shape) + " has more columns than any embedding (at most " +
+                       std::to_string(k_max_matrix_cols) + ")");
+    if (m.cols == 0 && m.rows > 0) bad(where, "shape " + shape_text(h.shape) + " has rows of zero columns");
     const std::uint64_t available = total_bytes - h.data_offset;
     if (m.cols != 0 && m.rows > available / sizeof(float) / m.cols) {
         const bool fits = m.rows <= std::numeric_limits<std::uint64_t>::max() / sizeof(float) / m.cols;

@@ -58,7 +58,11 @@ struct NpyMatrixLayout {
     std::uint64_t data_offset = 0;
 };
 
-// npy_parse_header, then requires what dnamba reads: dtype '<f4', C order, a 2-D shape and
+// Most columns (channels) a float32 matrix may have: far above any model's 2*d_model.
+constexpr std::uint64_t k_max_matrix_cols = std::uint64_t{1} << 24;
+
+// npy_parse_header, then requires what dnamba reads: dtype '<f4', C order, a 2-D shape of at
+// most k_max_matrix_cols columns (and not rows of zero columns), and
 // rows*cols*4 data bytes within `total_bytes` (more is the caller's call). Throws Error(input)
 // "<where>: ..." saying which of these fails (unsupported dtype, Fortran order, shape not
 // 2-D, truncated data) with the values found.

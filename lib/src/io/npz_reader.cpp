@@ -3,7 +3,10 @@
 // one .npy parser (npy.hpp), the same that reads pooled .npy tables.
 #include "io/npz_reader.hpp"
 
+#include <zlib.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 
 #include "dnamba/error.hpp"
@@ -130,6 +133,19 @@ void npz_for_each(const std::string& path, const std::function<void(NpzMember&)>
                                        " bytes after the data)");
         member.data.resize(member.rows * member.cols);
         a.read_into(data + header_bytes, member.data.data(), member.data.size() * sizeof(float));
+        // The CRC-32 of the member's bytes (its .npy header, then the data): a damaged shard
+        // must not be merged into an output that carries a fresh, valid CRC.
+        const auto head = a.read(data, header_bytes);
+        uLong crc = ::crc32(0L, Z_NULL, 0);
+        crc = ::crc32_z(crc, head.data(), head.size());
+        crc = ::crc32_z(crc, reinterpret_cast<const Bytef*>(member.data.data()), member.data.size() * sizeof(float));
+        const std::uint64_t stored_crc = get_le(h.data() + 16, 4);
+        if (crc != stored_crc) {
+            char text[64];
+            std::snprintf(text, sizeof text, "CRC-32 is %08lx, the archive says %08lx", static_cast<unsigned long>(crc),
+                          static_cast<unsigned long>(stored_crc));
+            fail(ErrorKind::input, where + ": damaged member (" + text + ")");
+        }
         fn(member);
         pos += 46 + name_len + extra_len + comment_len;
     }

@@ -18,7 +18,8 @@ struct NpzMember {
 
 // Calls `fn` for each member in central-directory order, one member in memory at a time.
 // Throws Error(input) naming the file (and member) for anything that is not such an archive:
-// no end-of-central-directory record, compressed members, a member that is not a 2-D
+// no end-of-central-directory record, compressed members, a CRC-32 that does not match
+// the member's bytes, a member that is not a 2-D
 // float32 C-order .npy, truncated data.
 void npz_for_each(const std::string& path, const std::function<void(NpzMember&)>& fn);
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "dnamba/error.hpp"
+#include "dnamba/log.hpp"
 #include "dnamba/model.hpp"
 #include "model/safetensors.hpp"
 
@@ -36,7 +37,9 @@ public:
                                        ", expected " + want.shape_string() + " for " + context());
         }
         used_.insert(name);
-        return file_.to_float(*t);
+        std::vector<float> v = file_.to_float(*t);
+        warn_nonfinite(name, v);
+        return v;
     }
 
     Matrix matrix(const std::string& name, int rows, int cols) {
@@ -57,6 +60,21 @@ public:
     [[nodiscard]] const std::set<std::string>& used() const { return used_; }
 
 private:
+    // NaN/Inf weights make every output NaN; say so once per tensor at load rather than
+    // leave the user to find NaN embeddings (tied duplicates are checked once).
+    void warn_nonfinite(const std::string& name, const std::vector<float>& v) {
+        if (!warned_.insert(name).second) return;
+        std::size_t nan = 0, inf = 0;
+        for (const float x : v) {
+            if (std::isnan(x)) ++nan;
+            else if (std::isinf(x)) ++inf;
+        }
+        if (nan + inf == 0) return;
+        log_warning(file_.path() + ": tensor " + name + " holds " + std::to_string(nan) + " NaN and " +
+                    std::to_string(inf) + " infinite values (of " + std::to_string(v.size()) +
+                    "): outputs that use it will be NaN");
+    }
+
     [[nodiscard]] std::string context() const {
         std::ostringstream s;
         s << "d_model=" << config_.d_model << ", d_inner=" << config_.d_inner << ", d_state=" << config_.d_state
@@ -66,6 +84,7 @@ private:
     const SafetensorsFile& file_;
     const ModelConfig& config_;
     std::set<std::string> used_;
+    std::set<std::string> warned_;
 };
 
 // Loads one Mamba-1 direction under `p` (ending in '.'). Projections are skipped when

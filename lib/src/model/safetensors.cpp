@@ -21,6 +21,7 @@
 #include "dnamba/error.hpp"
 #include "dnamba/io.hpp"
 #include "io/atomic_output.hpp"
+#include "util/json_parse.hpp"
 
 namespace dnamba {
 namespace {
@@ -168,12 +169,9 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
         }
         data_start_ = 8 + static_cast<std::size_t>(header_len);
         const std::size_t data_size = map_size_ - data_start_;
-        nlohmann::json header;
-        try {
-            header = nlohmann::json::parse(map_ + 8, map_ + data_start_);
-        } catch (const nlohmann::json::exception& e) {
-            bad(path, std::string("header is not valid JSON: ") + e.what());
-        }
+        const nlohmann::json header = json_parse_strict(reinterpret_cast<const char*>(map_ + 8),
+                                                        reinterpret_cast<const char*>(map_ + data_start_),
+                                                        ErrorKind::model, path + ": header");
         if (!header.is_object()) bad(path, "header JSON is not an object");
 
         for (auto it = header.begin(); it != header.end(); ++it) {
@@ -221,6 +219,11 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
                 bad(path, where + "data_offsets [" + std::to_string(b) + "," + std::to_string(e) +
                               "] run past the end of the data (" + std::to_string(data_size) +
                               " bytes; file truncated?)");
+            // numel alone can pass the overflow check yet wrap when multiplied by the element
+            // size ([2^62, 4] of F32 would "need" 0 bytes): bound it by the data block first.
+            if (numel > data_size / dtype_size(info.dtype))
+                bad(path, where + "shape " + info.shape_string() + " of " + dt + " needs more bytes than the " +
+                              std::to_string(data_size) + "-byte data block holds");
             const std::uint64_t expected = numel * dtype_size(info.dtype);
             if (e - b != expected)
                 bad(path, where + "byte range is " + std::to_string(e - b) + " bytes but shape " +
