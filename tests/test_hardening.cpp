@@ -11,6 +11,8 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/head.hpp"
+#include "dnamba/io.hpp"
+#include "dnamba/shard.hpp"
 #include "dnamba/model.hpp"
 #include "model/safetensors.hpp"
 #include "test_util.hpp"
@@ -207,4 +209,74 @@ TEST_CASE("loader: NaN and Inf weights are reported at load, naming the tensor",
     const auto clean = test::run_dnamba("info -m " + q(test::testdata("golden/a_caduceus_ph")));
     CHECK(clean.exit_code == 0);
     CHECK_THAT(clean.err, !Catch::Contains("NaN"));
+}
+
+namespace {
+
+// A per-position .npz of one member "r" (3 positions x 2 channels) through the project's writer.
+std::string write_npz(const std::string& path) {
+    auto w = make_embedding_writer(path);
+    w->begin(2);
+    const float x[6] = {1, 2, 3, 4, 5, 6};
+    RowInfo row;
+    row.name = "r";
+    w->write(row, x, 3);
+    w->commit();
+    return path;
+}
+
+std::string npy_bytes(const std::string& shape, std::size_t data_bytes) {
+    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    dict += std::string(118 - dict.size(), ' ') + "\n";
+    std::string out = std::string("\x93NUMPY\x01\x00", 8);
+    out += static_cast<char>(dict.size() & 0xff);
+    out += static_cast<char>(dict.size() >> 8);
+    return out + dict + std::string(data_bytes, '\0');
+}
+
+}  // namespace
+
+TEST_CASE("merge: an NPZ member whose CRC-32 does not match its bytes is refused", "[hardening][merge]") {
+    const std::string dir = test::scratch_dir("hard_crc");
+    const std::string good = write_npz(dir + "/good.npz");
+    CHECK(merge_shard_outputs({good}, dir + "/ok.npz") == 1);
+    // Flip one bit in the last float of the member's data (just before the central directory).
+    std::string bytes = test::read_file(good);
+    const std::size_t cd = bytes.rfind(std::string("PK\x01\x02", 4));
+    REQUIRE(cd != std::string::npos);
+    bytes[cd - 1] = static_cast<char>(bytes[cd - 1] ^ 0x01);
+    test::write_file(dir + "/bad.npz", bytes);
+    CHECK_THAT(error_of([&] { (void)merge_shard_outputs({good, dir + "/bad.npz"}, dir + "/out.npz"); }, ErrorKind::input),
+               Catch::Contains("bad.npz: member r.npy: damaged member (CRC-32 is"));
+    CHECK_FALSE(test::file_exists(dir + "/out.npz"));
+    const auto r = test::run_dnamba("merge -o " + q(dir + "/cli.npz") + " " + q(dir + "/bad.npz"));
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("CRC-32"));
+    CHECK_FALSE(test::file_exists(dir + "/cli.npz"));
+}
+
+TEST_CASE("merge: huge NPY shapes are input errors, not out of memory", "[hardening][merge]") {
+    const std::string dir = test::scratch_dir("hard_npy");
+    const std::string names = "name\tchrom\tstart\tend\tstrand\n";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"(1099511627776, 0)", "more rows of zero columns"},
+        {"(0, 1099511627776)", "more columns than any embedding"},
+        {"(4611686018427387904, 4)", "truncated data"},
+        {"(1, 2, 3)", "expected a 2-D array"},
+    };
+    int i = 0;
+    for (const auto& [shape, message] : cases) {
+        INFO(shape);
+        const std::string path = dir + "/s" + std::to_string(i++) + ".npy";
+        test::write_file(path, npy_bytes(shape, 16));
+        test::write_file(npy_names_path(path), names);
+        const auto r = test::run_dnamba("merge -o " + q(dir + "/out.npy") + " " + q(path));
+        CHECK(r.exit_code == 3);
+        CHECK_THAT(r.err, Catch::Contains(path) && Catch::Contains(message));
+        CHECK_FALSE(test::file_exists(dir + "/out.npy"));
+    }
+    // The empty table numpy writes for zero rows still merges.
+    test::write_file(dir + "/empty.npy", npy_bytes("(0, 8)", 0));
+    test::write_file(dir + "/empty.names.tsv", names);
+    CHECK(merge_shard_outputs({dir + "/empty.npy"}, dir + "/merged.npy") == 0);
 }

@@ -196,7 +196,9 @@ NpyMatrixLayout npy_parse_f32_matrix(const NpyByteSource& read, std::uint64_t to
     if (m.cols > k_max_matrix_cols)
         bad(where, "shape " + shape_text(h.shape) + " has more columns than any embedding (at most " +
                        std::to_string(k_max_matrix_cols) + ")");
-    if (m.cols == 0 && m.rows > 0) bad(where, "shape " + shape_text(h.shape) + " has rows of zero columns");
+    if (m.cols == 0 && m.rows > k_max_matrix_cols)
+        bad(where, "shape " + shape_text(h.shape) + " has more rows of zero columns than any real table (at most " +
+                       std::to_string(k_max_matrix_cols) + ")");
     const std::uint64_t available = total_bytes - h.data_offset;
     if (m.cols != 0 && m.rows > available / sizeof(float) / m.cols) {
         const bool fits = m.rows <= std::numeric_limits<std::uint64_t>::max() / sizeof(float) / m.cols;

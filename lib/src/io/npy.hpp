@@ -62,7 +62,7 @@ struct NpyMatrixLayout {
 constexpr std::uint64_t k_max_matrix_cols = std::uint64_t{1} << 24;
 
 // npy_parse_header, then requires what dnamba reads: dtype '<f4', C order, a 2-D shape of at
-// most k_max_matrix_cols columns (and not rows of zero columns), and
+// most k_max_matrix_cols columns (and as many rows at most when it has no columns), and
 // rows*cols*4 data bytes within `total_bytes` (more is the caller's call). Throws Error(input)
 // "<where>: ..." saying which of these fails (unsupported dtype, Fortran order, shape not
 // 2-D, truncated data) with the values found.
