@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -11,6 +12,7 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/head.hpp"
+#include "dnamba/input.hpp"
 #include "dnamba/io.hpp"
 #include "dnamba/shard.hpp"
 #include "dnamba/model.hpp"
@@ -279,4 +281,115 @@ TEST_CASE("merge: huge NPY shapes are input errors, not out of memory", "[harden
     test::write_file(dir + "/empty.npy", npy_bytes("(0, 8)", 0));
     test::write_file(dir + "/empty.names.tsv", names);
     CHECK(merge_shard_outputs({dir + "/empty.npy"}, dir + "/merged.npy") == 0);
+}
+
+namespace {
+
+// Four 500-base records (60 bases a line) under `dir`, indexed once; returns the FASTA path.
+std::string indexed_genome(const std::string& dir, const std::string& name = "g.fa") {
+    std::string text;
+    const char* bases = "ACGTTGCA";
+    for (int c = 1; c <= 4; ++c) {
+        text += ">chr" + std::to_string(c) + " some description\n";
+        for (int i = 0; i < 500; ++i) {
+            text += bases[(i * c + i / 7) % 8];
+            if (i % 60 == 59 || i == 499) text += '\n';
+        }
+    }
+    const std::string path = dir + "/" + name;
+    test::write_file(path, text);
+    const IndexedFasta fa(path);  // builds path.fai
+    REQUIRE(fa.names().size() == 4);
+    return path;
+}
+
+std::vector<std::string> dir_entries(const std::string& dir) {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("faidx: the index is built under a temporary name and no temporary file stays", "[hardening][faidx]") {
+    const std::string dir = test::scratch_dir("hard_fai_tmp");
+    indexed_genome(dir);
+    CHECK(dir_entries(dir) == std::vector<std::string>{"g.fa", "g.fa.fai"});
+    CHECK(test::read_file(dir + "/g.fa.fai").substr(0, 22) == "chr1\t500\t23\t60\t61\nchr2");
+    // A FASTA htslib cannot index leaves neither an index nor a temporary file.
+    test::write_file(dir + "/bad.fa", ">a\nAC GT\n");
+    CHECK_THROWS_AS(IndexedFasta(dir + "/bad.fa"), Error);
+    CHECK(dir_entries(dir) == std::vector<std::string>{"bad.fa", "g.fa", "g.fa.fai"});
+}
+
+TEST_CASE("faidx: a truncated, stale or inconsistent .fai is detected and rebuilt", "[hardening][faidx]") {
+    const std::string dir = test::scratch_dir("hard_fai_stale");
+    const std::string fa = indexed_genome(dir);
+    const std::string fai = fa + ".fai";
+    const std::string good = test::read_file(fai);
+    const auto lines = [&] {
+        std::vector<std::string> out;
+        std::size_t at = 0;
+        while (at < good.size()) {
+            const std::size_t nl = good.find('\n', at);
+            out.push_back(good.substr(at, nl - at + 1));
+            at = nl + 1;
+        }
+        return out;
+    }();
+    REQUIRE(lines.size() == 4);
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {lines[0], "data after the last indexed sequence chr1"},              // truncated: 3 sequences missing
+        {lines[0] + lines[1] + "chr3\t500\t10", "incomplete"},                // interrupted write
+        {lines[0] + "chr2\t400" + lines[1].substr(8) + lines[2] + lines[3], "chr2 is longer in the FASTA"},
+        {lines[0] + lines[2] + lines[1] + lines[3], "the FASTA changed since it was indexed"},  // reordered
+        {lines[0] + lines[1] + lines[2] + "chr4\t900" + lines[3].substr(8), "runs past the end"},
+        {"chr1\tx\n", "not a FASTA index line"},
+    };
+    for (const auto& [text, reason] : cases) {
+        INFO(text);
+        test::write_file(fai, text);
+        // `plan` over 100-base windows: 20 rows, all four chromosomes (5 before the check).
+        const auto r = test::run_dnamba("plan -i " + q(fa) + " --window 100 --shard-rows 5 -o " + q(dir + "/plan.tsv"));
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.err, Catch::Contains(fai + " does not match") && Catch::Contains(reason) &&
+                              Catch::Contains("rebuilding it") && Catch::Contains("over 20 row(s)"));
+        CHECK(test::read_file(fai) == good);
+        CHECK(dir_entries(dir) == std::vector<std::string>{"g.fa", "g.fa.fai", "plan.tsv"});
+    }
+    // A consistent index is used as it is, without a word.
+    const auto r = test::run_dnamba("index " + q(fa));
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.err, !Catch::Contains("does not match") && Catch::Contains("4 sequence(s), 2000 bases"));
+}
+
+TEST_CASE("faidx: a stale index that cannot be rebuilt is refused", "[hardening][faidx]") {
+    const std::string dir = test::scratch_dir("hard_fai_ro");
+    const std::string fa = indexed_genome(dir);
+    const std::string first_line = test::read_file(fa + ".fai").substr(0, test::read_file(fa + ".fai").find('\n') + 1);
+    test::write_file(fa + ".fai", first_line);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_write, std::filesystem::perm_options::remove);
+    if (::access(dir.c_str(), W_OK) == 0) {  // root ignores the mode
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+        WARN("running as root: read-only directory case not testable");
+        return;
+    }
+    const auto msg = error_of([&] { IndexedFasta f(fa); }, ErrorKind::input);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+    CHECK_THAT(msg, Catch::Contains("does not match it") && Catch::Contains("not writable"));
+}
+
+TEST_CASE("faidx: bgzip FASTA with a truncated .fai is rebuilt", "[hardening][faidx]") {
+    const std::string dir = test::scratch_dir("hard_fai_bgzf");
+    for (const char* f : {"genome.fa.gz", "genome.fa.gz.fai", "genome.fa.gz.gzi"})
+        std::filesystem::copy_file(test::testdata(std::string("regions/") + f), dir + "/" + f);
+    const std::string fa = dir + "/genome.fa.gz";
+    const std::string good = test::read_file(fa + ".fai");
+    { const IndexedFasta ok(fa); CHECK(ok.names().size() == 4); }
+    test::write_file(fa + ".fai", good.substr(0, good.find('\n') + 1));
+    const IndexedFasta fixed(fa);
+    CHECK(fixed.names().size() == 4);
+    CHECK(fixed.total_length() == 650);
+    CHECK(test::read_file(fa + ".fai") == good);
 }

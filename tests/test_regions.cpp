@@ -485,12 +485,12 @@ TEST_CASE("IndexedFasta: errors", "[regions]") {
         CHECK_FALSE(fs::exists(dir + "/reads.fq.fai"));
         CHECK_THAT(msg, Catch::Contains("not FASTA"));
     }
-    SECTION("a corrupt index") {
+    SECTION("a corrupt index is rebuilt (issue #17; more cases in test_hardening.cpp)") {
         fs::copy_file(fixture("genome.fa"), dir + "/genome.fa");
         write_file(dir + "/genome.fa.fai", "chr1\tnot-a-number\t1\t2\n");
-        const std::string msg = error_of([&] { IndexedFasta fa(dir + "/genome.fa"); }).what();
-        CHECK_THAT(msg, Catch::Contains("genome.fa.fai"));
-        CHECK_THAT(msg, Catch::Contains("delete it"));
+        const IndexedFasta fa(dir + "/genome.fa");
+        CHECK(fa.names().size() == 4);
+        CHECK(read_file(dir + "/genome.fa.fai") == read_file(fixture("genome.fa.fai")));
     }
     set_log_quiet(false);
 }

@@ -18,8 +18,9 @@
 // IndexedFasta wraps htslib faidx. faidx silently clamps out-of-range requests, so every range
 // is checked here first; the 64-bit contig lengths come from the .fai itself (htslib 1.16 has
 // no 64-bit faidx_seq_len). Before building an index, the FASTA is checked for layouts that
-// faidx indexes but then reads wrongly (see check_indexable); an existing index is trusted,
-// as samtools does.
+// faidx indexes but then reads wrongly (see check_indexable); an existing index is checked
+// against the FASTA (fai_inconsistency) and rebuilt when it does not match; indexes are
+// built under temporary names and renamed (fai_build_atomic).
 #include <htslib/bgzf.h>
 #include <htslib/faidx.h>
 #include <htslib/hts_log.h>
@@ -36,6 +37,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -45,6 +47,7 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/input.hpp"
+#include "io/atomic_output.hpp"
 #include "io/text_util.hpp"
 #include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
@@ -170,6 +173,163 @@ std::string parent_dir(const std::string& path) {
 bool path_exists(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0;
+}
+
+// ---- .fai checks and atomic builds ------------------------------------------------------
+
+// Whitespace only (what may follow the last sequence of a FASTA).
+bool all_blank(const std::string& s) {
+    for (const char c : s)
+        if (c != '\n' && c != '\r' && c != ' ' && c != '\t') return false;
+    return true;
+}
+
+// Reads uncompressed bytes of a plain or bgzip FASTA at arbitrary offsets (bgzip through its
+// .gzi). read() returns fewer bytes at the end of the data; ok() is false once a seek failed.
+class FastaBytes {
+public:
+    FastaBytes(const std::string& path, bool bgzipped) : bgzipped_(bgzipped) {
+        fp_ = bgzf_open(path.c_str(), "r");
+        if (fp_ && bgzipped_ && bgzf_index_load(fp_, path.c_str(), ".gzi") != 0) {
+            bgzf_close(fp_);
+            fp_ = nullptr;
+        }
+    }
+    ~FastaBytes() {
+        if (fp_) bgzf_close(fp_);
+    }
+    FastaBytes(const FastaBytes&) = delete;
+    FastaBytes& operator=(const FastaBytes&) = delete;
+    [[nodiscard]] bool ok() const { return fp_ != nullptr; }
+    std::string read(std::uint64_t offset, std::size_t bytes) {
+        std::string buf(bytes, '\0');
+        if (!fp_) return {};
+        const std::int64_t sought = bgzipped_ ? bgzf_useek(fp_, static_cast<off_t>(offset), SEEK_SET)
+                                              : bgzf_seek(fp_, static_cast<std::int64_t>(offset), SEEK_SET);
+        if (sought < 0) return {};
+        const ssize_t got = bgzf_read(fp_, buf.data(), bytes);
+        buf.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+        return buf;
+    }
+
+private:
+    BGZF* fp_ = nullptr;
+    bool bgzipped_ = false;
+};
+
+// Why the existing `fai_path` does not describe `path`, or "" when it is consistent: every
+// line well-formed, records in file order without overlap, each starting just after its
+// ">name" header line, and nothing but blank lines after the last record (a truncated .fai
+// lists fewer sequences than the FASTA has: regions and plans would silently skip the rest).
+// Costs a few small reads per record; bgzip files check the first and last records' headers.
+std::string fai_inconsistency(const std::string& path, const std::string& fai_path, bool bgzipped) {
+    std::ifstream in(fai_path);
+    if (!in) return "it cannot be read";
+    struct Entry {
+        std::string name;
+        std::uint64_t length, offset, line_bases, line_width;
+    };
+    std::vector<Entry> entries;
+    std::string line;
+    std::uint64_t line_no = 0;
+    while (std::getline(in, line)) {
+        ++line_no;
+        if (line.empty()) continue;
+        if (in.eof()) return "line " + std::to_string(line_no) + " is incomplete (no newline: an interrupted write?)";
+        std::vector<std::string_view> f;
+        std::string_view rest(line);
+        while (true) {
+            const std::size_t tab = rest.find('\t');
+            f.push_back(rest.substr(0, tab));
+            if (tab == std::string_view::npos) break;
+            rest.remove_prefix(tab + 1);
+        }
+        Entry e{};
+        std::int64_t v[4] = {};
+        bool numeric = f.size() == 5 && !f[0].empty();
+        for (int k = 0; numeric && k < 4; ++k) numeric = parse_coord(f[static_cast<std::size_t>(k + 1)], v[k]) == CoordStatus::ok;
+        if (!numeric) return "line " + std::to_string(line_no) + " is not a FASTA index line (name, length, offset, line bases, line bytes)";
+        e.name = std::string(f[0]);
+        e.length = static_cast<std::uint64_t>(v[0]);
+        e.offset = static_cast<std::uint64_t>(v[1]);
+        e.line_bases = static_cast<std::uint64_t>(v[2]);
+        e.line_width = static_cast<std::uint64_t>(v[3]);
+        if (e.length > 0 && (e.line_bases == 0 || e.line_width < e.line_bases))
+            return "line " + std::to_string(line_no) + " has impossible line sizes";
+        entries.push_back(std::move(e));
+    }
+    if (entries.empty()) return "it lists no sequences";
+    FastaBytes bytes(path, bgzipped);
+    if (!bytes.ok()) return bgzipped ? "the FASTA or its .gzi cannot be read" : "the FASTA cannot be read";
+    std::uint64_t previous_end = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const Entry& e = entries[i];
+        if (e.offset < previous_end)
+            return "sequence " + e.name + " starts at byte " + std::to_string(e.offset) + ", inside the one before it";
+        const std::uint64_t span = e.length == 0 ? 0
+                                                 : (e.length / e.line_bases) * e.line_width + e.length % e.line_bases;
+        const std::uint64_t prior_end = previous_end;
+        previous_end = e.offset + span;
+        const bool check_header = !bgzipped || i < 16 || i + 1 == entries.size();
+        if (!check_header) continue;
+        const std::uint64_t back = std::min<std::uint64_t>(e.offset, 512);
+        const std::string before = bytes.read(e.offset - back, static_cast<std::size_t>(back));
+        if (before.size() != back || before.empty() || before.back() != '\n')
+            return "sequence " + e.name + " does not start after a header line at byte " + std::to_string(e.offset) +
+                   " (the FASTA changed or is shorter?)";
+        // The header line runs from the '\n' before it (or the start of the file) to `before`'s end.
+        const std::size_t prev = before.size() >= 2 ? before.rfind('\n', before.size() - 2) : std::string::npos;
+        if (prev == std::string::npos && back < e.offset) continue;  // a header longer than we read: not checked
+        const std::size_t header_at = prev == std::string::npos ? 0 : prev + 1;
+        const std::string header = before.substr(header_at);
+        // Between the record before and this header: blank lines only (a length in the index
+        // shorter than the sequence leaves bases here).
+        const std::uint64_t window_start = e.offset - back;
+        if (i > 0 && (prior_end < window_start ||
+                      !all_blank(before.substr(static_cast<std::size_t>(prior_end - window_start),
+                                               header_at - std::min<std::size_t>(header_at, static_cast<std::size_t>(prior_end - window_start))))))
+            return "sequence " + entries[i - 1].name + " is longer in the FASTA than its index says (" +
+                   std::to_string(entries[i - 1].length) + " bases; the FASTA changed since it was indexed?)";
+        const std::string want = ">" + e.name;
+        if (header.compare(0, want.size(), want) != 0 ||
+            (header.size() > want.size() && !std::isspace(static_cast<unsigned char>(header[want.size()]))))
+            return "sequence " + e.name + " is not the record at byte " + std::to_string(e.offset) +
+                   " (the FASTA changed since it was indexed?)";
+    }
+    // After the last record: only blank lines, up to the end of the data.
+    constexpr std::size_t k_tail = 1 << 16;
+    const std::string tail = bytes.read(previous_end, k_tail);
+    if (!all_blank(tail) || tail.size() == k_tail)
+        return "the FASTA has data after the last indexed sequence " + entries.back().name +
+               " (the index is truncated or the FASTA grew)";
+    if (!bgzipped) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0 && previous_end > static_cast<std::uint64_t>(st.st_size))
+            return "sequence " + entries.back().name + " runs past the end of the FASTA (the FASTA is truncated or changed)";
+    } else if (previous_end > 0 && bytes.read(previous_end - 1, 1).size() != 1) {
+        return "sequence " + entries.back().name + " runs past the end of the FASTA (the FASTA is truncated or changed)";
+    }
+    return "";
+}
+
+// fai_build3 into temporary names beside the FASTA (AtomicOutputFile: removed on failure,
+// on exceptions and on SIGINT/SIGTERM), renamed into place only when complete, .gzi first:
+// an interrupted build never leaves a partial index under its final name.
+// Returns htslib's result (0 on success) and errno in `err`.
+int fai_build_atomic(const std::string& path, const std::string& fai_path, const std::string& gzi_path, bool bgzipped,
+                     int& err) {
+    AtomicOutputFile fai_out(fai_path);
+    std::unique_ptr<AtomicOutputFile> gzi_out;
+    if (bgzipped) gzi_out = std::make_unique<AtomicOutputFile>(gzi_path);
+    // htslib writes the temporary files by name (replacing the empty files just created);
+    // finish() below only closes our handles, which hold nothing.
+    errno = 0;
+    const int rc = fai_build3(path.c_str(), fai_out.temp_path().c_str(), gzi_out ? gzi_out->temp_path().c_str() : nullptr);
+    err = errno;
+    if (rc != 0) return rc;
+    if (gzi_out) gzi_out->commit();
+    fai_out.commit();
+    return 0;
 }
 
 // Checks, before htslib indexes `path`, that faidx will map positions to the right bytes.
@@ -563,11 +723,19 @@ IndexedFasta::IndexedFasta(const std::string& path) : impl_(std::make_unique<Imp
 
     const std::string fai_path = path + ".fai";
     const std::string gzi_path = path + ".gzi";
-    const bool need_build = !path_exists(fai_path) || (bgzipped && !path_exists(gzi_path));
+    bool need_build = !path_exists(fai_path) || (bgzipped && !path_exists(gzi_path));
+    // An existing index is checked against the FASTA: a truncated or stale one would make
+    // regions, windows and plans skip sequences or read the wrong bases without a word.
+    const std::string stale = need_build ? std::string() : fai_inconsistency(path, fai_path, bgzipped);
+    if (!stale.empty()) need_build = true;
     if (need_build) {
         const std::string dir = parent_dir(path);
         const std::string missing = !path_exists(fai_path) ? fai_path : gzi_path;
         if (::access(dir.c_str(), W_OK) != 0) {
+            if (!stale.empty())
+                s.fail("its index " + fai_path + " does not match it (" + stale + ") and it cannot be rebuilt because "
+                       "the directory " + dir + " is not writable; delete the index or run `samtools faidx " + path +
+                       "` where it can be written");
             s.fail("has no index (" + missing + ") and it cannot be built because the directory " + dir +
                    " is not writable; index it where it can be written (`samtools faidx " + path +
                    "`) or copy the FASTA to a writable directory");
@@ -575,14 +743,14 @@ IndexedFasta::IndexedFasta(const std::string& path) : impl_(std::make_unique<Imp
         if (const std::string problem = check_indexable(path); !problem.empty()) {
             s.fail("cannot build the FASTA index: " + problem);
         }
-        log_info("indexing " + path + " (writing " + fai_path + (bgzipped ? " and " + gzi_path : std::string()) + ")");
-        if (fai_build3(path.c_str(), nullptr, nullptr) != 0) {
-            const int e = errno;
+        if (!stale.empty())
+            log_warning(fai_path + " does not match " + path + " (" + stale + "); rebuilding it");
+        else
+            log_info("indexing " + path + " (writing " + fai_path + (bgzipped ? " and " + gzi_path : std::string()) + ")");
+        int e = 0;
+        if (fai_build_atomic(path, fai_path, gzi_path, bgzipped, e) != 0) {
             std::string why = diagnose_unindexable(path);
             if (why.empty()) why = e ? std::strerror(e) : "htslib faidx rejected the file";
-            // fai_build3 may leave a partial index behind; never let a later run trust it.
-            std::remove(fai_path.c_str());
-            if (bgzipped) std::remove(gzi_path.c_str());
             s.fail("cannot build the FASTA index: " + why);
         }
     } else {
