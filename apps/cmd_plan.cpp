@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "dnamba/error.hpp"
+#include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
 #include "dnamba/shard.hpp"
 
@@ -32,6 +33,10 @@ int cmd_plan(int argc, char** argv) {
     if ((shard_bases == 0) == (shard_rows == 0)) fail(ErrorKind::usage, "give one of --shard-bases N or --shard-rows N (N > 0)");
     InputOptions in = make_input_options(input);
     if (in.first_row != 0 || in.end_row != UINT64_MAX) fail(ErrorKind::usage, "--rows selects a shard; plan the whole input");
+    std::vector<std::string> inputs = in.bed_files;
+    inputs.push_back(in.path);
+    inputs.push_back(in.reader.reference);
+    check_output_not_input(output, inputs);
     const auto shards = plan_shards(in, ShardLimits{shard_bases, shard_rows});
     write_shard_plan(shards, output);
     if (!log_quiet()) {

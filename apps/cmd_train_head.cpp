@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "dnamba/classify.hpp"
+#include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
 
 namespace dnamba::cli {
@@ -49,6 +50,13 @@ int cmd_train_head(int argc, char** argv) {
 
     o.features = FeatureSpec::parse(features);
     const InputOptions in = make_input_options(input);
+    {  // before any embedding: the head must not replace an input
+        std::vector<std::string> inputs = in.bed_files;
+        for (const std::string& p : {in.path, in.reader.reference, o.embeddings, o.test_regions}) inputs.push_back(p);
+        if (o.embeddings.size() > 4 && o.embeddings.compare(o.embeddings.size() - 4, 4, ".npy") == 0)
+            inputs.push_back(npy_names_path(o.embeddings));
+        check_output_not_input(output, inputs);
+    }
     o.engine = make_engine_options(compute);
     o.device = parse_device(compute.device);
     o.embed = make_embed_options(embed);

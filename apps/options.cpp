@@ -86,6 +86,7 @@ void add_compute_options(po::options_description& desc, ComputeOptions& compute)
 
 EngineOptions make_engine_options(const ComputeOptions& compute) {
     EngineOptions e;
+    check_thread_count(compute.threads);
     e.threads = compute.threads;
     e.precision = parse_precision(compute.precision);
     return e;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dnamba/error.hpp"
+#include "dnamba/engine.hpp"
 #include "dnamba/head.hpp"
 #include "dnamba/input.hpp"
 #include "dnamba/io.hpp"
@@ -392,4 +393,54 @@ TEST_CASE("faidx: bgzip FASTA with a truncated .fai is rebuilt", "[hardening][fa
     CHECK(fixed.names().size() == 4);
     CHECK(fixed.total_length() == 650);
     CHECK(test::read_file(fa + ".fai") == good);
+}
+
+TEST_CASE("cli: an output that is one of the inputs is refused and the input kept", "[hardening][cli]") {
+    const std::string dir = test::scratch_dir("hard_out_in");
+    const std::string model = test::testdata("golden/a_caduceus_ph");
+    const std::string fa = indexed_genome(dir, "g.tsv");  // a FASTA that happens to end in .tsv
+    const std::string original = test::read_file(fa);
+    test::write_file(dir + "/r.tsv", "chr1\t0\t100\n");
+    std::filesystem::create_symlink(fa, dir + "/link.tsv");
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"embed -m " + q(model) + " -i " + q(fa) + " -o " + q(fa), fa},
+        {"embed -m " + q(model) + " -i " + q(fa) + " -o " + q(dir + "/./g.tsv"), fa},           // another spelling
+        {"embed -m " + q(model) + " -i " + q(dir + "/link.tsv") + " -o " + q(fa), "link.tsv"},  // through a link
+        {"embed -m " + q(model) + " -i " + q(fa) + " --regions " + q(dir + "/r.tsv") + " -o " + q(dir + "/r.tsv"), "r.tsv"},
+        {"plan -i " + q(fa) + " --window 100 --shard-rows 5 -o " + q(fa), fa},
+    };
+    for (const auto& [args, input] : cases) {
+        INFO(args);
+        const auto r = test::run_dnamba(args);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Catch::Contains("is also an input") && Catch::Contains(input));
+    }
+    CHECK(test::read_file(fa) == original);
+    CHECK(test::read_file(dir + "/r.tsv") == "chr1\t0\t100\n");
+    // train-head: the head file may not replace the --embeddings table (checked before any work).
+    const auto r = test::run_dnamba("train-head --regions " + q(dir + "/r.tsv") + " --embeddings " + q(dir + "/r.tsv") +
+                                    " -o " + q(dir + "/r.tsv"));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("is also an input"));
+    CHECK(test::read_file(dir + "/r.tsv") == "chr1\t0\t100\n");
+    // merge: a pooled .npy's names table counts as an input too.
+    CHECK_THAT(error_of([&] { (void)merge_shard_outputs({dir + "/a.npy"}, dir + "/a.npy"); }, ErrorKind::usage),
+               Catch::Contains("is also an input"));
+    CHECK(std::vector<std::string>{"g.tsv", "g.tsv.fai", "link.tsv", "r.tsv"} == dir_entries(dir));
+}
+
+TEST_CASE("cli: absurd --threads values are refused before any file is created", "[hardening][cli]") {
+    const std::string dir = test::scratch_dir("hard_threads");
+    const std::string fa = indexed_genome(dir);
+    for (const char* t : {"100000", "-3", "1025"}) {
+        INFO(t);
+        const auto r = test::run_dnamba("embed -m " + q(test::testdata("golden/a_caduceus_ph")) + " -i " + q(fa) +
+                                        " -o " + q(dir + "/out.tsv") + " --threads " + t);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Catch::Contains(std::string("--threads ") + t + ": expected 0 (all cores) to 1024"));
+    }
+    CHECK(dir_entries(dir) == std::vector<std::string>{"g.fa", "g.fa.fai"});
+    CHECK_THAT(error_of([] { check_thread_count(5000); }, ErrorKind::usage), Catch::Contains("--threads 5000"));
+    CHECK_NOTHROW(check_thread_count(0));
+    CHECK_NOTHROW(check_thread_count(k_max_threads));
 }

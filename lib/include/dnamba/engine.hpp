@@ -70,8 +70,17 @@ enum class Precision { fp32, bf16 };
 // < vocab_size (Error(input)).
 void check_packed_input(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths, int vocab_size);
 
+// Most CPU threads an engine accepts: far above any machine's cores, low enough that the
+// OpenMP runtime can create them (libgomp exits the process, leaving temporary files, when
+// thread creation fails).
+constexpr int k_max_threads = 1024;
+
+// Throws Error(usage) "--threads N: ..." unless 0 <= threads <= k_max_threads. make_engine
+// calls it; the CLI calls it while parsing, before any file is opened.
+void check_thread_count(int threads);
+
 struct EngineOptions {
-    int threads = 0;  // CPU threads; 0 = all hardware threads
+    int threads = 0;  // CPU threads; 0 = all hardware threads; at most k_max_threads
     // Activations and GEMMs in bf16 (fp32 accumulation, fp32 residual stream and scan
     // states): the GPU engine only; the CPU engine computes in fp32.
     Precision precision = Precision::fp32;

@@ -119,4 +119,9 @@ public:
 // "<path minus .npy>.names.tsv": the row table written beside a pooled .npy output.
 [[nodiscard]] std::string npy_names_path(const std::string& npy_path);
 
+// Refuses to write over an input: throws Error(usage) "<output> is also an input (<input>)"
+// when `output` (or, for .npy, its .names.tsv) is the same file as one of `inputs` - the same
+// path, or the same file through links or another spelling. Empty and "-" inputs are skipped.
+void check_output_not_input(const std::string& output, const std::vector<std::string>& inputs);
+
 }  // namespace dnamba

@@ -48,7 +48,14 @@ Precision parse_precision(const std::string& text) {
     fail(ErrorKind::usage, "--precision " + text + ": expected fp32 or bf16");
 }
 
+void check_thread_count(int threads) {
+    if (threads < 0 || threads > k_max_threads)
+        fail(ErrorKind::usage, "--threads " + std::to_string(threads) + ": expected 0 (all cores) to " +
+                                   std::to_string(k_max_threads));
+}
+
 std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device, const EngineOptions& options) {
+    check_thread_count(options.threads);
     const int gpus = cuda_device_count();
     std::string why_cpu;    // why the CPU engine runs, for the bf16 error
     bool fell_back = false;  // auto with a GPU visible, but the GPU engine cannot run the model

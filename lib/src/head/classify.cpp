@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "dnamba/classify.hpp"
+#include "dnamba/io.hpp"
 #include "dnamba/error.hpp"
 #include "io/calls_table.hpp"
 #include "io/text_util.hpp"
@@ -45,6 +46,11 @@ std::size_t classify_input(const InputOptions& input, const std::string& head_pa
                            const ClassifyOptions& options) {
     const bool track = !ends_with(output, ".tsv");
     if (track) (void)track_format_for_path(output);  // rejects other extensions
+    {
+        std::vector<std::string> inputs = input.bed_files;
+        for (const std::string& p : {input.path, input.reader.reference, head_path}) inputs.push_back(p);
+        check_output_not_input(output, inputs);
+    }
     const HeadFile hf = load_head(head_path);
     const auto& classes = hf.head.classes;
     const FeatureSpec spec = FeatureSpec::parse(hf.features);
@@ -98,6 +104,7 @@ std::size_t classify_input(const InputOptions& input, const std::string& head_pa
 std::uint64_t track_from_calls(const std::string& calls_path, const std::string& genome, const std::string& class_name,
                                const std::string& output) {
     (void)track_format_for_path(output);  // an unknown extension fails before any reading
+    check_output_not_input(output, {calls_path, genome});
     std::ifstream in(calls_path);
     if (!in) fail(ErrorKind::input, calls_path + ": cannot open");
     std::string line;

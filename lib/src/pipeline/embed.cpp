@@ -246,6 +246,12 @@ EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions&
         fail(ErrorKind::usage, std::string("--pool ") + pool_name(options.pool) +
                                    " gives one row per record: write it to a .tsv or .npy file, not " + output +
                                    " (use --pool none for per-position .npz)");
+    {
+        std::vector<std::string> inputs = input.bed_files;
+        inputs.push_back(input.path);
+        inputs.push_back(input.reader.reference);
+        check_output_not_input(output, inputs);
+    }
     const auto start = std::chrono::steady_clock::now();
     EmbedSummary summary;
     summary.output = output;

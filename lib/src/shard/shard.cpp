@@ -186,8 +186,11 @@ std::uint64_t merge_shard_outputs(const std::vector<std::string>& inputs, const 
     for (const auto& in : inputs) {
         if (io_detail::lower_extension(in) != ext)
             fail(ErrorKind::usage, in + ": every shard output must have the output's extension (" + ext + ")");
-        if (in == output) fail(ErrorKind::usage, output + " is both an input and the output");
     }
+    std::vector<std::string> all_inputs = inputs;
+    if (ext == ".npy")
+        for (const auto& in : inputs) all_inputs.push_back(npy_names_path(in));
+    check_output_not_input(output, all_inputs);
     if (ext == ".tsv") return merge_tables(inputs, output);
     if (ext == ".npy") return merge_npy(inputs, output);
     if (ext == ".npz") return merge_npz(inputs, output);
