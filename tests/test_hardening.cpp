@@ -16,6 +16,7 @@
 #include "dnamba/input.hpp"
 #include "dnamba/io.hpp"
 #include "dnamba/shard.hpp"
+#include "io/embedding_table.hpp"
 #include "dnamba/model.hpp"
 #include "model/safetensors.hpp"
 #include "test_util.hpp"
@@ -443,4 +444,61 @@ TEST_CASE("cli: absurd --threads values are refused before any file is created",
     CHECK_THAT(error_of([] { check_thread_count(5000); }, ErrorKind::usage), Catch::Contains("--threads 5000"));
     CHECK_NOTHROW(check_thread_count(0));
     CHECK_NOTHROW(check_thread_count(k_max_threads));
+}
+
+TEST_CASE("faidx: the checks read the right bytes of a FASTA larger than one BGZF block", "[hardening][faidx]") {
+    // 64 KiB is where plain-file offsets and BGZF virtual offsets part: a check that mixed them
+    // up passed on small files and rebuilt every large index.
+    const std::string dir = test::scratch_dir("hard_fai_large");
+    std::string text;
+    for (int c = 1; c <= 3; ++c) {
+        text += ">chr" + std::to_string(c) + " a description that makes the header line longer\n";
+        for (int i = 0; i < 40000; ++i) {
+            text += "ACGT"[(i * 7 + c) % 4];
+            if (i % 70 == 69) text += '\n';
+        }
+        text += '\n';
+    }
+    test::write_file(dir + "/big.fa", text);
+    auto r = test::run_dnamba("index " + q(dir + "/big.fa"));
+    REQUIRE(r.exit_code == 0);
+    const std::string good = test::read_file(dir + "/big.fa.fai");
+    r = test::run_dnamba("index " + q(dir + "/big.fa"));
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.err, !Catch::Contains("does not match") && Catch::Contains("3 sequence(s), 120000 bases"));
+    test::write_file(dir + "/big.fa.fai", good.substr(0, good.find('\n', good.find('\n') + 1) + 1));  // 2 of 3
+    r = test::run_dnamba("index " + q(dir + "/big.fa"));
+    CHECK_THAT(r.err, Catch::Contains("data after the last indexed sequence chr2") && Catch::Contains("3 sequence(s)"));
+    CHECK(test::read_file(dir + "/big.fa.fai") == good);
+}
+
+TEST_CASE("tables: embedding and calls rows with a bad strand or coordinates are refused (fuzz_tables)", "[hardening][tables]") {
+    const std::string dir = test::scratch_dir("hard_tables");
+    const std::string header = "name\tchrom\tstart\tend\tstrand\te0\n";
+    const std::vector<std::pair<std::string, std::string>> rows = {
+        {"a\tchr1\t0\t10\t0\t1.5\n", "strand '0' is not +, - or ."},
+        {"a\tchr1\t0\t10\t+-\t1.5\n", "strand '+-'"},
+        {"a\tchr1\t-5\t10\t+\t1.5\n", "start -5 and end 10 are not 0 <= start <= end"},
+        {"a\tchr1\t10\t5\t+\t1.5\n", "start 10 and end 5"},
+    };
+    for (const auto& [row, message] : rows) {
+        INFO(row);
+        test::write_file(dir + "/t.tsv", header + row);
+        CHECK_THAT(error_of([&] { (void)read_embedding_table(dir + "/t.tsv"); }, ErrorKind::input),
+                   Catch::Contains(dir + "/t.tsv:2: ") && Catch::Contains(message));
+    }
+    test::write_file(dir + "/ok.tsv", header + "a\tchr1\t0\t10\t-\t1.5\nb\tchr1\t3\t3\t.\t2\n");
+    const EmbeddingTable t = read_embedding_table(dir + "/ok.tsv");
+    REQUIRE(t.rows.size() == 2);
+    CHECK(t.rows[0].strand == '-');
+    CHECK(t.rows[1].strand == '.');
+    CHECK(t.X(1, 0) == 2.0f);
+    // The same rule for the calls table `dnamba track` reads.
+    test::write_file(dir + "/calls.tsv", "name\tchrom\tstart\tend\tstrand\tp_a\tp_b\tpredicted\nr\tchr1\t0\t100\tx\t0.2\t0.8\tb\n");
+    test::write_file(dir + "/g.fa", ">chr1\n" + std::string(200, 'A') + "\n");
+    const auto r = test::run_dnamba("track --calls " + q(dir + "/calls.tsv") + " --genome " + q(dir + "/g.fa") +
+                                    " -o " + q(dir + "/t.bedgraph"));
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("calls.tsv:2: strand 'x'"));
+    CHECK_FALSE(test::file_exists(dir + "/t.bedgraph"));
 }

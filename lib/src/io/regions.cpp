@@ -202,11 +202,10 @@ public:
     FastaBytes& operator=(const FastaBytes&) = delete;
     [[nodiscard]] bool ok() const { return fp_ != nullptr; }
     std::string read(std::uint64_t offset, std::size_t bytes) {
-        std::string buf(bytes, '\0');
         if (!fp_) return {};
-        const std::int64_t sought = bgzipped_ ? bgzf_useek(fp_, static_cast<off_t>(offset), SEEK_SET)
-                                              : bgzf_seek(fp_, static_cast<std::int64_t>(offset), SEEK_SET);
-        if (sought < 0) return {};
+        std::string buf(bytes, '\0');
+        // Uncompressed offsets for both (bgzf_seek takes virtual offsets, even on plain files).
+        if (bgzf_useek(fp_, static_cast<off_t>(offset), SEEK_SET) < 0) return {};
         const ssize_t got = bgzf_read(fp_, buf.data(), bytes);
         buf.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
         return buf;

@@ -98,14 +98,22 @@ inline std::int64_t parse_table_int(const std::string& s, const std::string& whe
 }
 
 // The row columns name chrom start end strand starting at field `first` (the caller checked
-// that they are there); Error(input) naming `where` for a coordinate that is not an integer.
+// that they are there); Error(input) naming `where` for a coordinate that is not an integer,
+// coordinates that are not 0 <= start <= end, or a strand other than +, - or . (found by
+// fuzz_tables: "0" or "x" was taken as a strand, "-5" as a start).
 inline RowInfo row_from_fields(const std::vector<std::string>& f, std::size_t first, const std::string& where) {
     RowInfo r;
     r.name = f[first];
     r.chrom = f[first + 1];
     r.start = parse_table_int(f[first + 2], where);
     r.end = parse_table_int(f[first + 3], where);
-    r.strand = f[first + 4].empty() ? '+' : f[first + 4][0];
+    if (r.start < 0 || r.end < r.start)
+        fail(ErrorKind::input, where + ": start " + f[first + 2] + " and end " + f[first + 3] +
+                                   " are not 0 <= start <= end (0-based, half-open)");
+    const std::string& strand = f[first + 4];
+    if (strand.size() > 1 || (strand.size() == 1 && strand != "+" && strand != "-" && strand != "."))
+        fail(ErrorKind::input, where + ": strand '" + strand + "' is not +, - or .");
+    r.strand = strand.empty() ? '+' : strand[0];
     return r;
 }
 
