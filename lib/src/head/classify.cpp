@@ -12,29 +12,7 @@
 
 namespace dnamba {
 
-std::size_t track_class_index(const std::vector<std::string>& classes, const std::string& name) {
-    if (name.empty()) {
-        if (classes.size() != 2)
-            fail(ErrorKind::usage, "the head has " + std::to_string(classes.size()) + " classes: name the one to draw with --class");
-        return 1;
-    }
-    for (std::size_t c = 0; c < classes.size(); ++c)
-        if (classes[c] == name) return c;
-    std::string known;
-    for (const auto& c : classes) known += (known.empty() ? "" : ", ") + c;
-    fail(ErrorKind::usage, "--class " + name + ": the classes are " + known);
-}
-
 namespace {
-
-// The track of one class's probability, over the chromosomes of `genome`'s FASTA index.
-std::unique_ptr<TrackWriter> class_track(const std::string& output, const std::string& genome,
-                                         const std::string& class_label) {
-    const IndexedFasta fasta(genome);
-    std::vector<std::pair<std::string, std::int64_t>> sizes;
-    for (const auto& n : fasta.names()) sizes.emplace_back(n, fasta.length(n));
-    return std::make_unique<TrackWriter>(output, sizes, "dnamba " + class_label);
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -98,45 +76,6 @@ std::size_t classify_input(const InputOptions& input, const std::string& head_pa
     if (rows == 0) fail(ErrorKind::input, input.path + ": nothing to classify");
     if (writer) writer->commit();
     else table->commit();
-    return rows;
-}
-
-std::uint64_t track_from_calls(const std::string& calls_path, const std::string& genome, const std::string& class_name,
-                               const std::string& output) {
-    (void)track_format_for_path(output);  // an unknown extension fails before any reading
-    check_output_not_input(output, {calls_path, genome});
-    std::ifstream in(calls_path);
-    if (!in) fail(ErrorKind::input, calls_path + ": cannot open");
-    std::string line;
-    if (!std::getline(in, line)) fail(ErrorKind::input, calls_path + ": empty file, expected a classify table");
-    const auto header = io_detail::split_tabs(line);
-    const std::vector<std::string> classes = parse_calls_header(header, calls_path);
-    const std::size_t column = 5 + track_class_index(classes, class_name);
-
-    const auto writer = class_track(output, genome, classes[column - 5]);
-    std::uint64_t rows = 0, line_no = 1;
-    while (std::getline(in, line)) {
-        ++line_no;
-        if (line.empty()) continue;
-        const std::string where = calls_path + ":" + std::to_string(line_no);
-        const auto f = io_detail::split_tabs(line);
-        if (f.size() != header.size())
-            fail(ErrorKind::input, where + ": " + std::to_string(f.size()) + " columns, expected " + std::to_string(header.size()));
-        const RowInfo r = io_detail::row_from_fields(f, 0, where);
-        float p = 0;
-        const auto& s = f[column];
-        const auto parsed = std::from_chars(s.data(), s.data() + s.size(), p);
-        if (parsed.ec != std::errc() || parsed.ptr != s.data() + s.size())
-            fail(ErrorKind::input, where + ": column " + header[column] + " '" + s + "' is not a number");
-        try {
-            writer->add(r.chrom, r.start, r.end, p);
-        } catch (const Error& e) {
-            fail(e.kind(), where + ": " + e.what());
-        }
-        ++rows;
-    }
-    if (rows == 0) fail(ErrorKind::input, calls_path + ": no rows to draw");
-    writer->commit();
     return rows;
 }
 

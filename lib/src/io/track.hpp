@@ -32,4 +32,9 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// The track of one class's probability over the chromosomes of `genome`'s FASTA index (built
+// when missing), labelled "dnamba <class_label>" (head/track_calls.cpp; classify and track).
+[[nodiscard]] std::unique_ptr<TrackWriter> class_track(const std::string& output, const std::string& genome,
+                                                       const std::string& class_label);
+
 }  // namespace dnamba
