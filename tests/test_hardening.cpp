@@ -502,3 +502,33 @@ TEST_CASE("tables: embedding and calls rows with a bad strand or coordinates are
     CHECK_THAT(r.err, Catch::Contains("calls.tsv:2: strand 'x'"));
     CHECK_FALSE(test::file_exists(dir + "/t.bedgraph"));
 }
+
+TEST_CASE("messages: classify output formats, --device cuda:N, top-level help, merge of one shard twice", "[hardening][messages]") {
+    const std::string dir = test::scratch_dir("hard_messages");
+    const std::string fa = indexed_genome(dir);
+    // classify -o calls.txt: the message names .tsv beside the track formats.
+    auto r = test::run_dnamba("classify --head " + q(dir + "/none.head") + " -i " + q(fa) + " --window 100 -o " +
+                              q(dir + "/calls.txt"));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("calls.txt: unknown output format; expected .tsv") && Catch::Contains(".bedGraph") &&
+                          Catch::Contains(".bw"));
+#ifndef DNAMBA_HAVE_CUDA
+    // The device number is kept in the message.
+    r = test::run_dnamba("embed -m " + q(test::testdata("golden/a_caduceus_ph")) + " -i " + q(fa) + " -o " +
+                         q(dir + "/e.tsv") + " --device cuda:1");
+    CHECK(r.exit_code == 5);
+    CHECK_THAT(r.err, Catch::Contains("--device cuda:1: this dnamba was built without the CUDA kernels"));
+#endif
+    CHECK_THAT(error_of([] { (void)parse_device("cuda:99999999999"); }, ErrorKind::usage),
+               Catch::Contains("expected cuda:N"));
+    // The top-level help: embed reads more than FASTA.
+    r = test::run_dnamba("--help");
+    CHECK_THAT(r.out + r.err, Catch::Contains("embed   embed records, regions or windows of FASTA/FASTQ/SAM/BAM/CRAM"));
+    // merge: one shard given twice (another spelling of the same file) is refused.
+    r = test::run_dnamba("embed -m " + q(test::testdata("golden/a_caduceus_ph")) + " -i " + q(fa) + " -o " + q(dir + "/s.tsv"));
+    REQUIRE(r.exit_code == 0);
+    r = test::run_dnamba("merge -o " + q(dir + "/m.tsv") + " " + q(dir + "/s.tsv") + " " + q(dir + "/./s.tsv"));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("s.tsv is given twice (shard 1 is"));
+    CHECK_FALSE(test::file_exists(dir + "/m.tsv"));
+}

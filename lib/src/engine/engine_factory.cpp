@@ -24,7 +24,7 @@ DeviceSpec parse_device(const std::string& text) {
         if (text.size() > 5) {
             char* end = nullptr;
             const long idx = std::strtol(text.c_str() + 5, &end, 10);
-            if (*end != '\0' || idx < 0 || end == text.c_str() + 5)
+            if (*end != '\0' || idx < 0 || idx > 65535 || end == text.c_str() + 5)
                 fail(ErrorKind::usage, "--device " + text + ": expected cuda:N with N a device number");
             spec.index = static_cast<int>(idx);
         }
@@ -90,7 +90,8 @@ std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device
         return make_cuda_engine(model, device.index, options);
     }
 #else
-        fail(ErrorKind::device, "--device cuda: this dnamba was built without the CUDA kernels (no nvcc at build "
+        fail(ErrorKind::device, "--device cuda:" + std::to_string(device.index) +
+                                    ": this dnamba was built without the CUDA kernels (no nvcc at build "
                                 "time; " + std::to_string(gpus) + " CUDA device(s) visible); use --device cpu or auto");
 #endif
     }

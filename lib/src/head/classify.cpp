@@ -23,7 +23,14 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 std::size_t classify_input(const InputOptions& input, const std::string& head_path, const std::string& output,
                            const ClassifyOptions& options) {
     const bool track = !ends_with(output, ".tsv");
-    if (track) (void)track_format_for_path(output);  // rejects other extensions
+    if (track) {
+        try {
+            (void)track_format_for_path(output);
+        } catch (const Error&) {  // its message names only the track formats; a table is valid here too
+            fail(ErrorKind::usage, output + ": unknown output format; expected .tsv (the class probabilities of every "
+                                            "row) or a track of one class: .bedGraph/.bg (bedGraph) or .bw/.bigWig (bigWig)");
+        }
+    }
     {
         std::vector<std::string> inputs = input.bed_files;
         for (const std::string& p : {input.path, input.reader.reference, head_path}) inputs.push_back(p);

@@ -1,7 +1,10 @@
 // Shard plans and the merge of shard outputs (see dnamba/shard.hpp).
 #include "dnamba/shard.hpp"
 
+#include <sys/stat.h>
+
 #include <fstream>
+#include <map>
 #include <unordered_map>
 
 #include "io/embedding_table.hpp"
@@ -186,6 +189,18 @@ std::uint64_t merge_shard_outputs(const std::vector<std::string>& inputs, const 
     for (const auto& in : inputs) {
         if (io_detail::lower_extension(in) != ext)
             fail(ErrorKind::usage, in + ": every shard output must have the output's extension (" + ext + ")");
+    }
+    // The same shard twice would duplicate its rows without a word (a glob plus a name, a typo).
+    // Keyed by (device, inode), so thousands of shards cost one stat each; missing files are
+    // reported by the reader.
+    std::map<std::pair<dev_t, ino_t>, std::size_t> seen_files;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        struct stat st {};
+        if (::stat(inputs[i].c_str(), &st) != 0) continue;
+        const auto [it, fresh] = seen_files.emplace(std::make_pair(st.st_dev, st.st_ino), i);
+        if (!fresh)
+            fail(ErrorKind::usage, inputs[i] + " is given twice (shard " + std::to_string(it->second + 1) + " is " +
+                                       inputs[it->second] + "); each shard output is merged once");
     }
     std::vector<std::string> all_inputs = inputs;
     if (ext == ".npy")
