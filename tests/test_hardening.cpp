@@ -532,3 +532,37 @@ TEST_CASE("messages: classify output formats, --device cuda:N, top-level help, m
     CHECK_THAT(r.err, Catch::Contains("s.tsv is given twice (shard 1 is"));
     CHECK_FALSE(test::file_exists(dir + "/m.tsv"));
 }
+
+TEST_CASE("train-head: folds against rows, groups and classes are checked before the model is loaded", "[hardening][head]") {
+    const std::string fa = test::testdata("example/two-species.fa"), bed = test::testdata("example/two-species.bed");
+    const std::string out = test::scratch_dir("hard_train_early") + "/x.head";
+    // --model points nowhere: before the check these runs ended in the model error (or, with a
+    // model, in the folds error after embedding every region).
+    const std::string base = "train-head -i " + q(fa) + " --regions " + q(bed) + " -m /nonexistent-model -o " + q(out);
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {" --folds 100", "100-fold cross-validation needs at least 100 rows, got 80"},
+        {" --folds 1", "folds and inner folds must both be >= 2"},
+        {" --group-column 1 --folds 100", "needs at least 100 distinct groups, got 80"},
+    };
+    for (const auto& [extra, message] : cases) {
+        INFO(extra);
+        const auto r = test::run_dnamba(base + extra);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Catch::Contains(message));
+        CHECK_THAT(r.err, !Catch::Contains("nonexistent-model"));
+    }
+    const auto r = test::run_dnamba(base + " --label-column 9");
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("no column 9 for the label"));
+    CHECK_FALSE(test::file_exists(out));
+    // The same check, as the library gives it.
+    CHECK_THAT(error_of([] { (void)check_head_training({0, 0, 1}, {"a", "b"}, {}, HeadTrainOptions{}, false); },
+                        ErrorKind::input),
+               Catch::Contains("class 'b' has 1 example(s)"));
+    HeadTrainOptions two;
+    two.folds = 2;
+    const auto folds = check_head_training({0, 0, 1, 1}, {"a", "b"}, {}, two, false);
+    REQUIRE(folds.size() == 4);
+    CHECK(folds[0] != folds[1]);
+    CHECK(folds[2] != folds[3]);
+}

@@ -62,6 +62,15 @@ struct HeadTrainOptions {
     std::uint64_t seed = 1;
 };
 
+// The checks train_head makes before fitting, on labels alone, so that a caller can run them
+// before computing any features: folds and inner folds >= 2, a valid L2 grid, at least two
+// examples per class, enough rows or groups for the folds, and no fold that holds every
+// example of a class. Returns the outer fold of each row (assign_folds). Throws Error(usage)
+// or Error(input) as train_head does; `warn`: log a warning for classes smaller than k.
+[[nodiscard]] std::vector<int> check_head_training(const std::vector<int>& y, const std::vector<std::string>& classes,
+                                                   const std::vector<std::string>& groups,
+                                                   const HeadTrainOptions& options, bool warn);
+
 struct CvReport {
     std::vector<Metrics> folds;
     Metrics mean, sd;                 // mean and standard deviation over folds

@@ -495,16 +495,14 @@ std::vector<int> assign_folds(const std::vector<int>& y, const std::vector<std::
     return make_folds(y, groups, k, seed, true);
 }
 
-TrainedHead train_head(const Matrix& X, const std::vector<int>& y, const std::vector<std::string>& classes,
-                       const std::vector<std::string>& groups, const HeadTrainOptions& options) {
+std::vector<int> check_head_training(const std::vector<int>& y, const std::vector<std::string>& classes,
+                                     const std::vector<std::string>& groups, const HeadTrainOptions& options, bool warn) {
     const int C = static_cast<int>(classes.size());
-    check_labels(y, X.rows(), C, "train-head");
     if (options.folds < 2 || options.inner_folds < 2)
         fail(ErrorKind::usage, "train-head: folds and inner folds must both be >= 2");
     if (options.l2_grid.empty()) fail(ErrorKind::usage, "train-head: the L2 grid is empty");
     for (double l2 : options.l2_grid)
         if (!(l2 >= 0) || !std::isfinite(l2)) fail(ErrorKind::usage, "train-head: L2 grid values must be finite and >= 0");
-    if (!X.allFinite()) fail(ErrorKind::input, "train-head: the features contain NaN or infinite values");
     {
         std::vector<int> count(static_cast<std::size_t>(C), 0);
         for (int c : y) ++count[static_cast<std::size_t>(c)];
@@ -517,7 +515,7 @@ TrainedHead train_head(const Matrix& X, const std::vector<int>& y, const std::ve
     }
 
     const int k = options.folds;
-    const std::vector<int> fold = make_folds(y, groups, k, options.seed, true);
+    const std::vector<int> fold = make_folds(y, groups, k, options.seed, warn);
     for (int f = 0; f < k; ++f) {
         std::vector<int> ytr;
         for (std::size_t i = 0; i < y.size(); ++i)
@@ -530,6 +528,17 @@ TrainedHead train_head(const Matrix& X, const std::vector<int>& y, const std::ve
                                            "that do not confine a class)");
         }
     }
+
+    return fold;
+}
+
+TrainedHead train_head(const Matrix& X, const std::vector<int>& y, const std::vector<std::string>& classes,
+                       const std::vector<std::string>& groups, const HeadTrainOptions& options) {
+    const int C = static_cast<int>(classes.size());
+    check_labels(y, X.rows(), C, "train-head");
+    if (!X.allFinite()) fail(ErrorKind::input, "train-head: the features contain NaN or infinite values");
+    const std::vector<int> fold = check_head_training(y, classes, groups, options, true);
+    const int k = options.folds;
 
     const MatrixD Xd = X.cast<double>();
     std::vector<int> all(y.size());

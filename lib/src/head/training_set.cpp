@@ -137,6 +137,9 @@ HeadTraining::HeadTraining(const InputOptions& input, const HeadTrainingOptions&
     const std::string& bed = input.bed_files.front();
     m.set = read_labelled_regions(input.bed_files, options.label_column, options.group_column);
     m.classes = index_classes(m.set.labels, bed, options.label_column);
+    // Folds against classes and groups before any embedding: a minute of model work should not
+    // end in "needs at least 5 distinct groups".
+    (void)check_head_training(m.classes.y, m.classes.classes, m.set.groups, options.train, false);
     if (need_model) {
         m.model = std::make_unique<Model>(load_model(options.model_dir));
         m.engine = make_engine(*m.model, options.device, options.engine);
