@@ -6,6 +6,7 @@
 #include "dnamba/classify.hpp"
 #include "dnamba/error.hpp"
 #include "pipeline/embed_batch.hpp"
+#include "pipeline/progress.hpp"
 #include "pipeline/run_batched.hpp"
 
 namespace dnamba {
@@ -46,8 +47,11 @@ void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine
     struct Features {
         FeatureBatch batch;
         std::size_t unknown = 0;
+        std::size_t bases = 0;
     };
-    std::size_t unknown = 0;
+    std::size_t unknown = 0, rows = 0, bases = 0;
+    // the same progress line as embed (classify and train-head were silent for minutes)
+    pipeline::Progress progress(embed.progress, source->total_bases());
     // the pipeline of embed (pipeline/run_batched.hpp): read and batch, features on the compute
     // thread, the sink in input order on this one
     const pipeline::BatchBudget budget{embed.batch_tokens, embed.add_sep ? 1u : 0u, embed.queue_depth};
@@ -60,6 +64,7 @@ void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine
             for (const auto& it : items) {
                 batch.rows.push_back(it.row);
                 seqs.push_back(it.seq);
+                f.bases += it.seq.size();
             }
             const Eigen::Index n = static_cast<Eigen::Index>(items.size());
             const Eigen::Index emb_cols = spec.embedding ? embedding_channels(model->config, embed.rc) : 0;
@@ -75,7 +80,10 @@ void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine
         },
         [&](Features& f) {
             unknown += f.unknown;
+            rows += f.batch.rows.size();
+            bases += f.bases;
             sink(f.batch);
+            progress.update(rows, bases);
         });
     warn_unknown_bases(unknown);
 }
