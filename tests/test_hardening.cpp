@@ -430,7 +430,7 @@ TEST_CASE("cli: an output that is one of the inputs is refused and the input kep
     CHECK(std::vector<std::string>{"g.tsv", "g.tsv.fai", "link.tsv", "r.tsv"} == dir_entries(dir));
 }
 
-TEST_CASE("cli: absurd --threads values are refused before any file is created", "[hardening][cli]") {
+TEST_CASE("cli: absurd --threads and --batch-tokens values are refused and leave no file", "[hardening][cli]") {
     const std::string dir = test::scratch_dir("hard_threads");
     const std::string fa = indexed_genome(dir);
     for (const char* t : {"100000", "-3", "1025"}) {
@@ -439,6 +439,18 @@ TEST_CASE("cli: absurd --threads values are refused before any file is created",
                                         " -o " + q(dir + "/out.tsv") + " --threads " + t);
         CHECK(r.exit_code == 2);
         CHECK_THAT(r.err, Catch::Contains(std::string("--threads ") + t + ": expected 0 (all cores) to 1024"));
+    }
+    CHECK(dir_entries(dir) == std::vector<std::string>{"g.fa", "g.fa.fai"});
+    // --batch-tokens above 2^30 would pack a genome into one pass: refused, nothing left.
+    for (const char* cmd : {"embed -m M", "classify --head H"}) {
+        std::string args = cmd;
+        args.replace(args.size() - 1, 1, std::string(cmd).back() == 'M' ? q(test::testdata("golden/a_caduceus_ph"))
+                                                                        : q(test::testdata("../tests/fuzz/corpus/head/kmer1.head")));
+        const auto r = test::run_dnamba(args + " -i " + q(fa) + " --window 100 -o " + q(dir + "/out.tsv") +
+                                        " --batch-tokens 99999999999999");
+        INFO(args);
+        CHECK(r.exit_code == 2);
+        CHECK_THAT(r.err, Catch::Contains("--batch-tokens 99999999999999: expected 1 to 1073741824"));
     }
     CHECK(dir_entries(dir) == std::vector<std::string>{"g.fa", "g.fa.fai"});
     CHECK_THAT(error_of([] { check_thread_count(5000); }, ErrorKind::usage), Catch::Contains("--threads 5000"));

@@ -17,15 +17,21 @@
 
 #include <cstddef>
 #include <exception>
+#include <string>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "dnamba/error.hpp"
 #include "dnamba/input.hpp"
 #include "pipeline/queue.hpp"
 
 namespace dnamba::pipeline {
+
+// Most tokens one batch may hold: token positions are int in the engines and kernels, and a
+// budget above this would only pack a whole genome into one pass (memory, not speed).
+constexpr std::size_t k_max_batch_tokens = std::size_t{1} << 30;
 
 struct BatchBudget {
     std::size_t tokens = 65536;       // tokens per batch (one forward pass)
@@ -38,6 +44,9 @@ struct BatchBudget {
 template <typename Compute, typename Write>
 void run_batched(InputSource& source, const BatchBudget& budget, Compute&& compute, Write&& write) {
     using Result = decltype(compute(std::declval<std::vector<InputItem>&>()));
+    if (budget.tokens < 1 || budget.tokens > k_max_batch_tokens)
+        fail(ErrorKind::usage, "--batch-tokens " + std::to_string(budget.tokens) + ": expected 1 to " +
+                                   std::to_string(k_max_batch_tokens));
     BoundedQueue<std::vector<InputItem>> batches(budget.queue_depth);
     BoundedQueue<Result> results(budget.queue_depth);
     std::mutex error_mutex;
