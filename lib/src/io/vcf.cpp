@@ -80,14 +80,28 @@ struct VcfReader::Impl {
 
     [[noreturn]] void malformed(const std::string& why) const {
         std::string where = path + ": record " + std::to_string(records + 1);
-        if (text && !regional) where += " (line " + std::to_string(header_lines + records + 1) + ")";
+        if (text && !regional && header_lines) where += " (line " + std::to_string(header_lines + records + 1) + ")";
         fail(ErrorKind::input, where + ": " + why);
+    }
+
+    // htslib declares an undefined contig or tag itself (with a warning) and flags the record;
+    // such a record is usable. Anything else flagged is an error.
+    static bool bad_errcode(const bcf1_t* r) { return (r->errcode & ~(BCF_ERR_CTG_UNDEF | BCF_ERR_TAG_UNDEF)) != 0; }
+
+    // What htslib accepts but a record must have: a position, a REF.
+    void check_record(bcf1_t* r, const std::string& shown) const {
+        if (r->pos < 0) malformed("POS is not a number >= 1: " + shown);
+        if (bcf_unpack(r, BCF_UN_STR | BCF_UN_INFO) != 0) malformed("cannot unpack the record: " + shown);
+        if (r->n_allele < 1 || !r->d.allele[0] || !*r->d.allele[0] || std::string(r->d.allele[0]) == ".")
+            malformed("no REF allele (fewer than 5 columns?): " + shown);
     }
 
     // Parses `line` into r; Error(input) quoting the line when htslib rejects it.
     void parse_text(bcf1_t* r) {
-        if (vcf_parse(&line, hdr, r) != 0 || r->errcode)
-            malformed("malformed VCF line (htslib's message above): " + shown_line(line));
+        const std::string shown = shown_line(line);  // vcf_parse cuts the line into fields in place
+        if (vcf_parse(&line, hdr, r) != 0 || bad_errcode(r))
+            malformed("malformed VCF line (htslib's message above): " + shown);
+        check_record(r, shown);
     }
 
     bool read_stream(bcf1_t* r) {
@@ -101,7 +115,8 @@ struct VcfReader::Impl {
         }
         const int ret = bcf_read(fp, hdr, r);
         if (ret == -1) return false;
-        if (ret < -1 || r->errcode) malformed("malformed BCF record (htslib's message above)");
+        if (ret < -1 || bad_errcode(r)) malformed("malformed BCF record (htslib's message above)");
+        check_record(r, "(BCF)");
         return true;
     }
 
@@ -120,7 +135,8 @@ struct VcfReader::Impl {
                 if (ret >= 0) parse_text(r);
             } else {
                 ret = bcf_itr_next(fp, itr, r);
-                if (ret >= 0 && r->errcode) malformed("malformed BCF record (htslib's message above)");
+                if (ret >= 0 && bad_errcode(r)) malformed("malformed BCF record (htslib's message above)");
+                if (ret >= 0) check_record(r, "(BCF)");
             }
             if (ret < -1) malformed("read error through the index (a stale index, or a corrupt file?)");
             if (ret == -1) {
@@ -145,10 +161,13 @@ VcfReader::VcfReader(const std::string& path, const std::vector<Region>& regions
     m.text = f->format == vcf;
     m.hdr = bcf_hdr_read(m.fp);
     if (!m.hdr) fail(ErrorKind::input, path + ": no valid VCF header (htslib's message above)");
-    kstring_t ks = {0, 0, nullptr};
-    if (bcf_hdr_format(m.hdr, 0, &ks) == 0)
-        m.header_lines = static_cast<std::size_t>(std::count(ks.s, ks.s + ks.l, '\n'));
-    free(ks.s);
+    if (m.text && path != "-") {  // the header's lines as in the file (htslib adds some of its own)
+        htsFile* again = hts_open(path.c_str(), "r");
+        kstring_t ks = {0, 0, nullptr};
+        while (again && hts_getline(again, 2 /* KS_SEP_LINE */, &ks) >= 0 && ks.l > 0 && ks.s[0] == '#') m.header_lines++;
+        free(ks.s);
+        if (again) hts_close(again);
+    }
     if (regions.empty()) return;
 
     m.regional = true;
@@ -190,7 +209,6 @@ BcfRecordPtr VcfReader::next() {
     {
         std::lock_guard<std::mutex> lock(m.mutex);
         if (!(m.regional ? m.read_region(r.get()) : m.read_stream(r.get()))) return nullptr;
-        if (bcf_unpack(r.get(), BCF_UN_STR | BCF_UN_INFO) != 0) m.malformed("cannot unpack the record");
     }
     m.records++;
     return r;
