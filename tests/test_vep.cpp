@@ -370,15 +370,30 @@ TEST_CASE("score: overlapping windows averaged into a bedGraph, NPZ with the fou
     const std::string dir = test::scratch_dir("score_tracks");
     const std::string base = "score -q -m " + q(model("a_caduceus_ph")) + " -i " + q(k_genome) + " --region chr2 ";
     REQUIRE(test::run_dnamba(base + "-o " + q(dir + "/whole.bedgraph")).exit_code == 0);
-    REQUIRE(test::run_dnamba(base + "--window 150 --stride 50 -o " + q(dir + "/win.bedgraph")).exit_code == 0);
-    // one window covering the region: the windowed track is the whole-region one (windows
-    // shorter than the region would see less context, so only the full window is compared)
     const auto whole = read_tsv(dir + "/whole.bedgraph");
     REQUIRE(whole.size() >= 2);
     CHECK(whole[0][0] == "track type=bedGraph name=\"dnamba logp\"");
     CHECK(whole[1][0] == "chr2");
     CHECK(whole[1][1] == "0");
     CHECK(whole.back()[2] == "150");
+    // windows [0,100) and [50,150): the track is the mean of both windows' values on [50,100)
+    REQUIRE(test::run_dnamba(base + "--window 100 --stride 50 -o " + q(dir + "/win.bedgraph")).exit_code == 0);
+    REQUIRE(test::run_dnamba(base + "--window 100 --stride 50 -o " + q(dir + "/win.tsv")).exit_code == 0);
+    std::map<long, std::vector<double>> by_pos;
+    const auto rows = read_tsv(dir + "/win.tsv");
+    REQUIRE(rows.size() == 201);
+    for (std::size_t i = 1; i < rows.size(); ++i) by_pos[std::stol(rows[i][2]) - 1].push_back(std::stod(rows[i][4]));
+    std::map<long, double> track;
+    for (const auto& r : read_tsv(dir + "/win.bedgraph"))
+        if (r[0] == "chr2")
+            for (long p = std::stol(r[1]); p < std::stol(r[2]); ++p) track[p] = std::stod(r[3]);
+    REQUIRE(track.size() == 150);
+    for (const auto& [p, v] : by_pos) {
+        CHECK(v.size() == (p >= 50 && p < 100 ? 2u : 1u));
+        double mean = 0;
+        for (double x : v) mean += x / static_cast<double>(v.size());
+        CHECK(track[p] == Approx(mean).margin(1e-5).epsilon(1e-5));
+    }
     REQUIRE(test::run_dnamba(base + "-o " + q(dir + "/p.npz")).exit_code == 0);
     const auto arrays = test::read_npz_simple(dir + "/p.npz");
     REQUIRE(arrays.size() == 1);
