@@ -332,6 +332,9 @@ TEST_CASE("vep: a model without an LM head gives embedding scores and refuses LM
     INFO(emb.err);
     CHECK(emb.exit_code == 0);
     CHECK(read_tsv(dir + "/emb.tsv").size() == 13);
+    const auto info = test::run_dnamba("info -m " + q(dst));
+    CHECK(info.exit_code == 0);
+    CHECK(info.out.find("none (embeddings only)") != std::string::npos);
     const auto sc = test::run_dnamba("score -q -m " + q(dst) + " -i " + q(k_genome) + " -o " + q(dir + "/t.tsv"));
     CHECK(sc.exit_code == 4);
     CHECK_FALSE(test::file_exists(dir + "/t.tsv"));
