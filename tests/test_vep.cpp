@@ -88,7 +88,7 @@ test::RunResult vep(const std::string& args) { return test::run_dnamba("vep -q "
 
 }  // namespace
 
-TEST_CASE("vep: every score matches the PyTorch reference (masked LM, RCPS, causal; rc none and average)", "[vep]") {
+TEST_CASE("vep: every score matches the PyTorch reference (masked LM, RCPS, causal, rc none and average)", "[vep]") {
     const std::string dir = test::scratch_dir("vep_reference");
     struct Case {
         const char* model;
