@@ -407,3 +407,24 @@ TEST_CASE("score: overlapping windows averaged into a bedGraph, NPZ with the fou
     const auto want = read_tsv(test::testdata("vep/expected/score_a_caduceus_ph_chr2.tsv"));
     CHECK(a(10, 4) == Approx(std::stod(want[11][1])).margin(1e-5).epsilon(1e-4));
 }
+
+TEST_CASE("vep: records of one site share their passes and give the multi-allelic record's values", "[vep]") {
+    const std::string dir = test::scratch_dir("vep_split");
+    // chr1:50 G>T,A of the fixture, one ALT per line (as bcftools norm -m- writes it)
+    test::write_file(dir + "/split.vcf", "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                                         "chr1\t50\t.\tG\tT\t.\t.\t.\nchr1\t50\t.\tG\tA\t.\t.\t.\n");
+    const auto r = test::run_dnamba("vep -m " + q(model("a_caduceus_ph")) + " -i " + q(k_genome) + " --vcf " +
+                                    q(dir + "/split.vcf") + " --window 64 --scores masked-llr,llr -o " + q(dir + "/s.tsv"));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("2 ALT allele(s) scored") != std::string::npos);
+    CHECK(r.err.find(", 2 passes)") != std::string::npos);  // one masked and one unmasked ref window
+    const auto got = read_tsv(dir + "/s.tsv");
+    const auto want = read_tsv(test::testdata("vep/expected/vep_a_caduceus_ph_w64_rcnone.tsv"));
+    REQUIRE(got.size() == 3);
+    for (std::size_t i = 1; i <= 2; ++i) {
+        CHECK(got[i][3] == want[i + 1][3]);
+        CHECK(std::stod(got[i][4]) == Approx(std::stod(want[i + 1][4])).epsilon(1e-4));
+        CHECK(std::stod(got[i][5]) == Approx(std::stod(want[i + 1][5])).epsilon(1e-4));
+    }
+}

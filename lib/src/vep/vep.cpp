@@ -11,9 +11,10 @@
 //
 // Passes per record and strand: the unmasked ref window (llr, emb-*, delta-ll), the ref window
 // with [MASK] at the variant (masked-llr; shared by all SNV ALTs of the record), one alt window
-// per ALT (emb-*, delta-ll). Every ALT of a record shares the record's ref passes; llr costs no
-// pass of its own when an embedding score is asked for too. Variants of different records do
-// not share a window (each is centred on its own variant).
+// per ALT (emb-*, delta-ll). Every ALT of a record shares the record's ref passes, and so do
+// records of the same site in one batch (one ALT per line); llr costs no pass of its own when an
+// embedding score is asked for too. Variants at different positions do not share a window
+// (each is centred on its own variant).
 #include "dnamba/vep.hpp"
 
 #include <htslib/vcf.h>
@@ -22,6 +23,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -332,6 +334,7 @@ private:
     void score_strand(std::vector<VariantItem>& items, bool rc, std::vector<std::vector<Mean>>& acc, VariantBatch& out) {
         PassSet full, pooled;
         std::vector<ItemPasses> passes(items.size());
+        std::map<std::string, std::pair<std::size_t, std::size_t>> shared;  // site -> ref, masked pass
         for (std::size_t i = 0; i < items.size(); ++i) {
             const VariantItem& it = items[i];
             ItemPasses& p = passes[i];
@@ -339,11 +342,22 @@ private:
             const std::size_t L = it.window.size();
             p.offset = rc ? L - it.offset - it.ref.size() : it.offset;
             if (needs_.ref || needs_.masked) p.ref_ids = ids_of(it.window, rc);
-            if (needs_.ref) p.ref = full.add(p.ref_ids);
+            // records of one site (a VCF split into one ALT per line) have the same windows:
+            // their ref and masked passes are run once
+            const std::string site = it.chrom + '\t' + std::to_string(it.pos) + '\t' + std::to_string(it.offset) +
+                                     '\t' + std::to_string(L);
+            auto& [ref_pass, masked_pass] = shared.try_emplace(site, SIZE_MAX, SIZE_MAX).first->second;
+            if (needs_.ref) {
+                if (ref_pass == SIZE_MAX) ref_pass = full.add(p.ref_ids);
+                p.ref = ref_pass;
+            }
             if (needs_.masked && it.any_snv) {
-                std::vector<std::int32_t> m = p.ref_ids;
-                m[p.offset] = token::mask;
-                p.masked = full.add(m);
+                if (masked_pass == SIZE_MAX) {
+                    std::vector<std::int32_t> m = p.ref_ids;
+                    m[p.offset] = token::mask;
+                    masked_pass = full.add(m);
+                }
+                p.masked = masked_pass;
             }
             p.alt.assign(it.alleles.size(), SIZE_MAX);
             p.alt_ids.resize(it.alleles.size());
