@@ -428,3 +428,27 @@ TEST_CASE("vep: records of one site share their passes and give the multi-alleli
         CHECK(std::stod(got[i][5]) == Approx(std::stod(want[i + 1][5])).epsilon(1e-4));
     }
 }
+
+TEST_CASE("score: --rc average makes a track strand-invariant, minus-strand rows on genome coordinates", "[vep][score]") {
+    const std::string dir = test::scratch_dir("score_rc");
+    test::write_file(dir + "/plus.bed", "chr2\t10\t140\tp\t0\t+\n");
+    test::write_file(dir + "/minus.bed", "chr2\t10\t140\tm\t0\t-\n");
+    for (const char* track : {"entropy", "logp"}) {
+        std::map<std::string, std::map<long, double>> by_strand;
+        for (const char* strand : {"plus", "minus"}) {
+            const std::string out = dir + "/" + strand + "_" + track + ".tsv";
+            REQUIRE(test::run_dnamba("score -q -m " + q(model("a_caduceus_ph")) + " -i " + q(k_genome) + " --regions " +
+                                     q(dir + "/" + strand + ".bed") + " --rc average --track " + track + " -o " + q(out))
+                        .exit_code == 0);
+            for (const auto& r : read_tsv(out))
+                if (r[0] != "name") by_strand[strand][std::stol(r[2])] = std::stod(r[4]);
+        }
+        REQUIRE(by_strand["plus"].size() == 130);
+        REQUIRE(by_strand["minus"].size() == 130);
+        CHECK(by_strand["plus"].begin()->first == 11);
+        CHECK(by_strand["minus"].begin()->first == 11);
+        // entropy is the same on both strands; log p(reference base) too (the base and its
+        // complement, predicted from the same two passes)
+        for (const auto& [pos, v] : by_strand["plus"]) CHECK(by_strand["minus"][pos] == Approx(v).margin(1e-5).epsilon(1e-4));
+    }
+}
