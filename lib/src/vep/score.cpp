@@ -2,6 +2,8 @@
 // predicted base) over any input, through the one pipeline (pipeline/run_batched.hpp): step 0
 // reads records/regions/windows, step 1 computes each row's [L x 4] base probabilities, step 2
 // writes a bigWig/bedGraph (io/track: overlapping windows averaged per base), an NPZ or a TSV.
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>

@@ -19,6 +19,9 @@
 
 #include <htslib/vcf.h>
 
+#include <algorithm>
+#include <array>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -26,7 +29,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "dnamba/error.hpp"
 #include "dnamba/log.hpp"
