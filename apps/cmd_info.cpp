@@ -40,7 +40,7 @@ int cmd_info(int argc, char** argv) {
     std::printf("residual_in_fp32 %s\n", yes(c.residual_in_fp32));
     std::printf("proj bias        %s\n", yes(c.proj_bias));
     std::printf("conv bias        %s\n", yes(c.conv_bias));
-    std::printf("lm_head          %s\n", m.weights.lm_head_tied ? "tied to the embedding" : "separate");
+    std::printf("lm_head          %s\n", !has_lm_head(m) ? "none (embeddings only)" : m.weights.lm_head_tied ? "tied to the embedding" : "separate");
     std::printf("parameters       %lld\n", static_cast<long long>(m.parameter_count));
     std::printf("tensor dtypes   ");
     for (const auto& [name, count] : m.stored_dtypes) std::printf(" %s x%d", name.c_str(), count);

@@ -97,5 +97,7 @@ int cmd_plan(int argc, char** argv);
 int cmd_merge(int argc, char** argv);
 int cmd_track(int argc, char** argv);
 int cmd_index(int argc, char** argv);
+int cmd_vep(int argc, char** argv);
+int cmd_score(int argc, char** argv);
 
 }  // namespace dnamba::cli

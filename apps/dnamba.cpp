@@ -26,6 +26,8 @@ std::string usage() {
     "  info    describe a checkpoint: layout, variant, sizes, parameters, dtypes\n"
     "  train-head  fit a classifier on labelled regions (logistic regression, cross-validated)\n"
     "  classify    class probabilities for regions or windows: TSV, bedGraph or bigWig\n"
+    "  vep     score VCF/BCF variants with the LM (masked-llr, llr, delta-ll) or embedding distances\n"
+    "  score   per-base tracks of the LM (log p of the reference base, entropy): bigWig, bedGraph, NPZ, TSV\n"
     "  bench   time the forward pass: a preset (caduceus-131k, caduceus-1k, caduceus-ps-131k,\n"
     "          caduceus-ps-1k; random weights) or a checkpoint (--model DIR)\n"
     "\n"
@@ -52,6 +54,8 @@ const Command k_commands[] = {
     {"plan", dnamba::cli::cmd_plan},
     {"merge", dnamba::cli::cmd_merge},
     {"track", dnamba::cli::cmd_track},
+    {"vep", dnamba::cli::cmd_vep},
+    {"score", dnamba::cli::cmd_score},
 };
 
 // ^C or a kill mid-run: remove the temporary outputs, then die of the same signal, so that

@@ -1,14 +1,14 @@
 // The selective scan's dispatch (see scan.hpp) and its chunked form, parallel in time by chunks
-// (the one-pass form, used where it runs the arguments, is scan_one_pass.cuh):
+// (the one-pass form, used only when asked for, is scan_one_pass.cuh):
 //   1. chunk summaries: every chunk scans its rows from a zero state, giving the affine map
 //      h_end = P * h_start + S of the chunk (P = product of the decays since the last reset);
 //   2. carried states: one pass along the chunks, from state_in, gives each chunk's true
 //      starting state (and state_out after the last chunk);
 //   3. outputs: every chunk scans again from its starting state and writes y.
 // One thread owns one channel and keeps its d_state states in registers (a template over the
-// state count rounded up to a power of two); B_t and C_t, the same for every thread of a
-// block, are staged in shared memory per tile of steps. Inputs are fp32 or bf16; all
-// arithmetic and states are fp32.
+// state count rounded up to a power of two); every operand of the recurrence is staged in shared
+// memory a tile of steps ahead (scan_pass below). Inputs are fp32 or bf16; all arithmetic and
+// states are fp32.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -26,119 +26,197 @@ using namespace scan_detail;
 
 constexpr int k_threads = 128;
 
-__device__ __forceinline__ int row_at(int s, int length, bool reverse) { return reverse ? length - 1 - s : s; }
+// Steps per tile: 8 in bf16, 4 in fp32 (the same bytes of u, dt and z per stage).
+template <typename V>
+inline constexpr int k_tile_steps = sizeof(V) == 2 ? 8 : 4;
+// Raw copies in flight: the next tile's (landed, being converted after this tile is
+// computed) and the one after it (being copied).
+constexpr int k_stages = 2;
+// Blocks per SM the output pass's registers are held to (80 registers a thread at 6, no
+// spills; the summaries run at 8, 64 registers): measured best of 6, 7 and 8 in both element
+// types (kernels/PERF_NOTES.md, session 6). The output pass's shared memory allows 6 in bf16.
+template <int NS>
+inline constexpr int k_out_min_blocks = NS <= 16 ? 6 : 2;
 
-// Time steps loaded ahead of the recurrence per tile (a template parameter: register use
-// grows with it, occupancy falls): tile 4 is held to 64 registers (8 blocks per SM).
-// DNAMBA_SCAN_TILE=4|8 picks one for experiments.
-constexpr int k_default_tile = 4;
+// A block's shared memory: raw copies of u, dt, z and of B, C for k_stages tiles; B and C as
+// fp32 for two tiles (the one being computed and the next); and per channel the converted
+// operands of one tile (each thread writes and reads only its own channel's column, so one
+// buffer serves: a tile's column is read before the next one is written). At d_state 16 the
+// output pass takes about 31 KiB in bf16 (6 blocks per SM), 22 KiB in fp32; the summaries less.
+template <int NS, int T, typename V, bool OUT>
+struct Tiles {
+    V x[k_stages][OUT ? 3 : 2][T][k_threads];  // u, dt (, z) of the block's channels
+    V bc[k_stages][2][T][NS];        // B and C rows (d_state of NS used)
+    float4 fb[2][T][NS / 4], fc[OUT ? 2 : 1][T][NS / 4];
+    float de[T][k_threads];                 // delta in the decay exponent (infinite at a reset)
+    float du[T][k_threads];                 // delta * u
+    float gate[OUT ? T : 1][k_threads];     // silu(z) (1 without a gate)
+    float skip[OUT ? T : 1][k_threads];     // D * u * silu(z)
+    unsigned char reset[3][T];
+};
 
-int scan_tile() {
-    static const int tile = [] {
-        const char* env = std::getenv("DNAMBA_SCAN_TILE");
-        const int v = env ? std::atoi(env) : k_default_tile;
-        return (v == 4 || v == 8) ? v : k_default_tile;
-    }();
-    return tile;
-}
-
-// One pass over a chunk of rows for every channel of the block. The recurrence itself is a
-// short dependent chain per step, so the loads are taken out of it: per tile of k_tile steps
-// each thread first loads its u, dt (and z) for all of them, and the block stages B_t (and
-// C_t) and the reset flags in shared memory; then the tile's steps run from registers. (Loading
-// the next tile ahead in registers was tried: the extra registers cost more occupancy than the
-// hidden latency gained; kernels/PERF_NOTES.md.) A reset is an infinite delta in the decay
-// exponent (below), so it costs one select per step, not one per state. The state loop always
-// runs NS states: states past d_state see B = C = 0 (and A = -1) and stay zero, which is
-// cheaper than a bound check per state.
+// One pass over a chunk of rows for every channel of the block: one thread per channel, its
+// states in registers. The recurrence's operands come from shared memory, prepared a tile
+// ahead: tile k + 2's rows are copied in (cp.async, 16-byte pieces where the rows are aligned
+// for them, else plain loads) while tile k is computed; after it, tile k + 1 is converted
+// (B and C to fp32 by the whole block; each thread its own channel's delta = softplus(dt +
+// bias), delta * u, the gate and the D skip — T independent chains, so their latency overlaps
+// where inside the recurrence it would sit on every step's critical path). One barrier per
+// tile. A reset is an infinite delta in the decay exponent (exp2(-inf) = 0 clears the states
+// inside the update), so it costs nothing per state. The state loop always runs NS states:
+// states past d_state see B = C = 0 (and A = -1) and stay zero.
 //   OUT false: chunk summaries (P = product of decays since the last reset, S = state from 0).
 //     P is not multiplied up step by step: it is exp2(A * sum of delta) over the chunk, or 0
 //     when a reset falls inside it (one exp per state per chunk instead of a product per step).
 //   OUT true: outputs from the chunk's carried starting state H; C . h is summed in four
 //     partial sums so that the sum is not one 16-long dependent chain per step.
-template <int NS, bool OUT, int k_tile, typename V>
-__global__ void __launch_bounds__(k_threads, k_tile == 4 ? 8 : 1) scan_pass(Scan<V> a, int chunk, float* P, float* S, const float* H) {
-    __shared__ float4 sB[k_tile][NS / 4];
-    __shared__ float4 sC[OUT ? k_tile : 1][NS / 4];
-    __shared__ unsigned char sR[k_tile];
-    const int d = blockIdx.x * blockDim.x + threadIdx.x;
-    const bool active = d < a.d_inner;
+// vec_x / vec_bc: the u, dt, z rows / the B, C rows are 16-byte aligned (host-checked).
+template <int NS, bool OUT, typename V, int MB>
+__global__ void __launch_bounds__(k_threads, MB)
+    scan_pass(Scan<V> a, int chunk, bool vec_x, bool vec_bc, float* P, float* S, const float* H) {
+    constexpr int T = k_tile_steps<V>;
+    constexpr int E = 16 / static_cast<int>(sizeof(V));  // elements per 16-byte copy
+    __shared__ __align__(16) Tiles<NS, T, V, OUT> sm;
+    const int tid = threadIdx.x;
+    const int d0 = blockIdx.x * k_threads, d = d0 + tid;
+    const int width = min(k_threads, a.d_inner - d0);  // channels of this block
+    const bool active = tid < width;
     const int c = blockIdx.y;
     const int N = a.d_state;
-    constexpr float log2e = 1.4426950408889634f;
     const size_t base = ((size_t)c * a.d_inner + d) * N;
     // A * log2(e), kept strictly negative (padded states: -1; they see B = C = 0 and stay zero)
-    // so that a reset can be an infinite delta in the exponent: exp2(-inf) = 0 clears every
-    // state in the update itself, with no per-state select
+    // so that a reset can be an infinite delta in the exponent
     float A2[NS], h[NS];
 #pragma unroll
     for (int n = 0; n < NS; ++n) {
         const bool in = active && n < N;
-        A2[n] = in ? fminf(a.A[d * N + n] * log2e, -1e-30f) : -1.0f;
+        A2[n] = in ? fminf(a.A[d * N + n] * k_log2e, -1e-30f) : -1.0f;
         h[n] = (OUT && in) ? H[base + n] : 0.0f;
     }
     float lambda = 0.0f;  // sum of delta over the chunk (OUT false)
     bool cut = false;     // a reset inside the chunk (OUT false)
+    const bool has_z = OUT && a.z;
+    constexpr int nbc = OUT ? 2 : 1;
+    const int s0 = c * chunk, s1 = min(a.length, s0 + chunk);
+    const int n_tiles = (s1 - s0 + T - 1) / T;
+    const auto row_of = [&](int s) -> ptrdiff_t { return a.reverse ? a.length - 1 - s : s; };
+    const auto steps_of = [&](int k) { return min(T, s1 - (s0 + k * T)); };
+
+    // Tile k's rows into stage k % k_stages (an empty copy group past the last tile).
+    const auto issue = [&](int k) {
+        if (k < n_tiles) {
+            const int st = k % k_stages, at = s0 + k * T, steps = steps_of(k);
+            if (vec_x) {
+                // one 16-byte piece of each of u, dt (, z) per thread: row tid / cpr, piece tid % cpr
+                constexpr int cpr = k_threads / E;
+                static_assert(cpr * T == k_threads, "scan: a tile's rows are one piece per thread");
+                const int q = tid % cpr, j = tid / cpr;
+                if (j < steps && q * E < width) {
+                    const ptrdiff_t t = row_of(at + j);
+                    copy_async(&sm.x[st][0][j][q * E], a.u + t * a.d_inner + d0 + q * E, 16);
+                    copy_async(&sm.x[st][1][j][q * E], a.delta + t * a.d_inner + d0 + q * E, 16);
+                    if (has_z) copy_async(&sm.x[st][OUT ? 2 : 0][j][q * E], a.z + t * a.ld_z + d0 + q * E, 16);
+                }
+            } else if (active) {
+                for (int j = 0; j < steps; ++j) {
+                    const ptrdiff_t t = row_of(at + j);
+                    sm.x[st][0][j][tid] = a.u[t * a.d_inner + d];
+                    sm.x[st][1][j][tid] = a.delta[t * a.d_inner + d];
+                    if (has_z) sm.x[st][OUT ? 2 : 0][j][tid] = a.z[t * a.ld_z + d];
+                }
+            }
+            if (vec_bc) {
+                constexpr int cpr = (NS + E - 1) / E;
+                for (int i = tid; i < 2 * T * cpr; i += k_threads) {
+                    const int q = i % cpr, j = (i / cpr) % T, w = i / (cpr * T);
+                    if (w < nbc && j < steps && q * E < N)
+                        copy_async(&sm.bc[st][w][j][q * E], (w ? a.C : a.B) + row_of(at + j) * a.ld_bc + q * E, 16);
+                }
+            } else {
+                for (int i = tid; i < nbc * T * NS; i += k_threads) {
+                    const int n = i % NS, j = (i / NS) % T, w = i / (NS * T);
+                    if (j < steps && n < N) sm.bc[st][w][j][n] = (w ? a.C : a.B)[row_of(at + j) * a.ld_bc + n];
+                }
+            }
+        }
+        copy_async_commit();
+    };
+    // Tile k (landed) converted: B and C as fp32 into buffer k & 1 (zero past d_state and past
+    // the end), this thread's channel's operands into its column.
     const float Dd = (OUT && active && a.D) ? a.D[d] : 0.0f;
     const float bias = (active && a.delta_bias) ? a.delta_bias[d] : 0.0f;
-    float* sBf = reinterpret_cast<float*>(sB);
-    float* sCf = reinterpret_cast<float*>(sC);
-    const ptrdiff_t step = a.reverse ? -1 : 1;
-    const ptrdiff_t row_step = step * a.d_inner, z_step = step * a.ld_z;
-    const int s0 = c * chunk, s1 = min(a.length, s0 + chunk);
-    for (int at = s0; at < s1; at += k_tile) {
-        const int steps = min(k_tile, s1 - at);
-        const ptrdiff_t t0 = row_at(at, a.length, a.reverse);
-        for (int i = threadIdx.x; i < k_tile * NS; i += blockDim.x) {
+    const auto convert = [&](int k) {
+        const int st = k % k_stages, buf = k & 1, steps = steps_of(k);
+        float* fb = reinterpret_cast<float*>(sm.fb[buf]);
+        float* fc = reinterpret_cast<float*>(sm.fc[OUT ? buf : 0]);
+        for (int i = tid; i < T * NS; i += k_threads) {
             const int j = i / NS, n = i % NS;
-            float b = 0.0f, cc = 0.0f;
-            if (j < steps && n < N) {
-                const ptrdiff_t t = t0 + step * j;
-                b = load_f(a.B + t * a.ld_bc + n);
-                if (OUT) cc = load_f(a.C + t * a.ld_bc + n);
+            const bool in = j < steps && n < N;
+            fb[i] = in ? load_f(&sm.bc[st][0][j][n]) : 0.0f;
+            if (OUT) fc[i] = in ? load_f(&sm.bc[st][1][j][n]) : 0.0f;
+        }
+        if (!active) return;
+        const unsigned char* reset = sm.reset[k % 3];
+#pragma unroll
+        for (int j = 0; j < T; ++j) {
+            if (j >= steps) break;
+            const float v = load_f(&sm.x[st][1][j][tid]) + bias;
+            const float delta = a.delta_softplus ? softplus(v) : v;
+            const float uu = load_f(&sm.x[st][0][j][tid]);
+            const bool r = reset[j] != 0;
+            sm.de[j][tid] = r ? INFINITY : delta;
+            sm.du[j][tid] = delta * uu;
+            if (OUT) {
+                float g = 1.0f;
+                if (has_z) {
+                    const float zz = load_f(&sm.x[st][OUT ? 2 : 0][j][tid]);
+                    g = __fdividef(zz, 1.0f + __expf(-zz));
+                }
+                sm.gate[j][tid] = g;
+                sm.skip[j][tid] = Dd * uu * g;
+            } else {
+                cut = cut || r;
+                lambda += delta;
             }
-            sBf[i] = b;
-            if (OUT) sCf[i] = cc;
         }
-        bool mine = false;
-        if ((int)threadIdx.x < k_tile) {
-            const unsigned char r =
-                (a.reset && (int)threadIdx.x < steps) ? a.reset[t0 + step * (ptrdiff_t)threadIdx.x] : 0;
-            sR[threadIdx.x] = r;
-            mine = r != 0;
-        }
-        const bool any_reset = __syncthreads_or(mine);
+    };
+    // This thread's step of tile k: its reset flag (0 without resets or past the end).
+    const auto reset_of = [&](int k) -> unsigned char {
+        if (!a.reset || tid >= T || k >= n_tiles) return 0;
+        const int s = s0 + k * T + tid;
+        return s < s1 ? a.reset[row_of(s)] : 0;
+    };
+
+    issue(0);
+    issue(1);
+    if (tid < T) {
+        sm.reset[0][tid] = reset_of(0);
+        sm.reset[1][tid] = reset_of(1);
+    }
+    copy_async_wait<1>();  // tile 0
+    __syncthreads();
+    convert(0);
+    for (int k = 0; k < n_tiles; ++k) {
+        const int buf = k & 1, steps = steps_of(k);
+        copy_async_wait<0>();  // tile k + 1
+        __syncthreads();       // tile k + 1 visible and its reset flags stored; stage k % k_stages free
+        issue(k + 2);
+        const unsigned char reset_ahead = reset_of(k + 2);
         if (active) {
-            const ptrdiff_t row = t0 * a.d_inner + d;
-            float dt[k_tile], uu[k_tile], zz[k_tile];
+            const ptrdiff_t row_step = (a.reverse ? -1 : 1) * (ptrdiff_t)a.d_inner;
+            V* yp = a.y + row_of(s0 + k * T) * a.d_inner + d;
 #pragma unroll
-            for (int j = 0; j < k_tile; ++j) {
-                if (j < steps) {
-                    dt[j] = load_f(a.delta + row + j * row_step);
-                    uu[j] = load_f(a.u + row + j * row_step);
-                    zz[j] = (OUT && a.z) ? load_f(a.z + (t0 * a.ld_z + d) + j * z_step) : 0.0f;
-                }
-            }
-#pragma unroll
-            for (int j = 0; j < k_tile; ++j) {
+            for (int j = 0; j < T; ++j) {
                 if (j >= steps) break;
-                const float v = dt[j] + bias;
-                const float delta = a.delta_softplus ? softplus(v) : v;
-                const float du = delta * uu[j];
-                const bool reset = any_reset && sR[j];  // the same for the whole block
-                const float delta_exp = reset ? INFINITY : delta;
-                if (!OUT) {
-                    cut = cut || reset;
-                    lambda += delta;
-                }
+                const float delta_exp = sm.de[j][tid], du = sm.du[j][tid];
                 float yq[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
                 for (int q = 0; q < NS / 4; ++q) {
-                    const float4 b4 = sB[j][q];
+                    const float4 b4 = sm.fb[buf][j][q];
                     const float bq[4] = {b4.x, b4.y, b4.z, b4.w};
                     float cq[4] = {0.0f, 0.0f, 0.0f, 0.0f};
                     if (OUT) {
-                        const float4 c4 = sC[j][q];
+                        const float4 c4 = sm.fc[OUT ? buf : 0][j][q];
                         cq[0] = c4.x;
                         cq[1] = c4.y;
                         cq[2] = c4.z;
@@ -153,14 +231,14 @@ __global__ void __launch_bounds__(k_threads, k_tile == 4 ? 8 : 1) scan_pass(Scan
                     }
                 }
                 if (OUT) {
-                    float y = (yq[0] + yq[1]) + (yq[2] + yq[3]);
-                    y = fmaf(Dd, uu[j], y);
-                    if (a.z) y *= __fdividef(zz[j], 1.0f + __expf(-zz[j]));
-                    store_f(a.y + row + j * row_step, y);
+                    const float y = (yq[0] + yq[1]) + (yq[2] + yq[3]);
+                    store_f(yp, fmaf(y, sm.gate[j][tid], sm.skip[j][tid]));
+                    yp += row_step;
                 }
             }
         }
-        __syncthreads();
+        if (k + 1 < n_tiles) convert(k + 1);
+        if (tid < T) sm.reset[(k + 2) % 3][tid] = reset_ahead;
     }
     if (!OUT && active) {
 #pragma unroll
@@ -187,7 +265,14 @@ __global__ void scan_carry(int d_inner, int d_state, int n_chunks, const float* 
     if (state_out) state_out[i] = h;
 }
 
-template <int NS, int TILE, typename V>
+// Whether every row of the `count` elements at p + t * ld is 16-byte aligned.
+template <typename V>
+bool rows_aligned16(const V* p, long ld, long count) {
+    return reinterpret_cast<std::uintptr_t>(p) % 16 == 0 && (ld * (long)sizeof(V)) % 16 == 0 &&
+           (count * (long)sizeof(V)) % 16 == 0;
+}
+
+template <int NS, int MB, typename V>
 Status launch(const Scan<V>& a, int chunk, float* workspace) {
     const int n_chunks = (a.length + chunk - 1) / chunk;
     const size_t per = (size_t)n_chunks * a.d_inner * a.d_state;
@@ -196,14 +281,17 @@ Status launch(const Scan<V>& a, int chunk, float* workspace) {
     float* H = S + per;
     const dim3 block(k_threads);
     const dim3 grid((a.d_inner + k_threads - 1) / k_threads, n_chunks);
-    scan_pass<NS, false, TILE><<<grid, block>>>(a, chunk, P, S, nullptr);
+    const bool vec_x = rows_aligned16(a.u, a.d_inner, a.d_inner) && rows_aligned16(a.delta, a.d_inner, a.d_inner) &&
+                       (!a.z || rows_aligned16(a.z, a.ld_z, a.d_inner));
+    const bool vec_bc = rows_aligned16(a.B, a.ld_bc, a.d_state) && rows_aligned16(a.C, a.ld_bc, a.d_state);
+    scan_pass<NS, false, V, (NS <= 16 ? 8 : 2)><<<grid, block>>>(a, chunk, vec_x, vec_bc, P, S, nullptr);
     Status e = launch_status("selective_scan (chunk summaries)");
     if (!e.ok()) return e;
     scan_carry<<<(a.d_inner * a.d_state + k_threads - 1) / k_threads, block>>>(a.d_inner, a.d_state, n_chunks, P, S,
                                                                                H, a.state_in, a.state_out);
     e = launch_status("selective_scan (carried states)");
     if (!e.ok()) return e;
-    scan_pass<NS, true, TILE><<<grid, block>>>(a, chunk, nullptr, nullptr, H);
+    scan_pass<NS, true, V, MB><<<grid, block>>>(a, chunk, vec_x, vec_bc, nullptr, nullptr, H);
     return launch_status("selective_scan (outputs)");
 }
 
@@ -230,9 +318,8 @@ Status scan_any(const ScanArgsT<T>& a) noexcept {
     if (!a.workspace) return "selective_scan: missing workspace (the chunked scan needs scan_workspace_floats())";
     const int chunk = a.chunk > 0 ? a.chunk : scan_default_chunk(a.length, a.d_inner);
     return with_int<4, 8, 16, 32, 64>(state_slots(a.d_state), "selective_scan: unsupported d_state", [&](auto ns) {
-        return with_int<4, 8>(scan_tile(), "selective_scan: unsupported tile", [&](auto tile) {
-            return launch<decltype(ns)::value, decltype(tile)::value>(s, chunk, a.workspace);
-        });
+        constexpr int NS = decltype(ns)::value;
+        return launch<NS, k_out_min_blocks<NS>>(s, chunk, a.workspace);
     });
 }
 
@@ -247,8 +334,7 @@ int resident_scan_blocks() noexcept {
         if (cudaGetDevice(&dev) != cudaSuccess ||
             cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
             cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-                &per_sm, scan_tile() == 4 ? scan_pass<16, true, 4, __nv_bfloat16> : scan_pass<16, true, 8, __nv_bfloat16>,
-                k_threads, 0) != cudaSuccess ||
+                &per_sm, scan_pass<16, true, __nv_bfloat16, k_out_min_blocks<16>>, k_threads, 0) != cudaSuccess ||
             sms <= 0 || per_sm <= 0) {
             (void)cudaGetLastError();
             return 660;

@@ -72,6 +72,28 @@ __device__ __forceinline__ float fast_exp2(float x) {
     return y;
 }
 
+// Asynchronous global-to-shared copies (cp.async, sm_80+): both scans stage their tiles so.
+__device__ __forceinline__ unsigned shared_address(const void* p) {
+    return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
+// An asynchronous copy of `unit` (4, 8 or 16) bytes, global to shared.
+__device__ __forceinline__ void copy_async(void* dst, const void* src, int unit) {
+    if (unit == 16)
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(shared_address(dst)), "l"(src));
+    else if (unit == 8)
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(shared_address(dst)), "l"(src));
+    else
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(shared_address(dst)), "l"(src));
+}
+__device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void copy_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+// Waits until at most `pending` of this thread's committed copy groups are still in flight.
+template <int pending>
+__device__ __forceinline__ void copy_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory");
+}
+
 // The states per channel rounded up to the power of two the kernel holds in registers.
 inline int state_slots(int d_state) {
     int ns = 4;

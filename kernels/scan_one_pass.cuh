@@ -109,22 +109,6 @@ __device__ __forceinline__ void load_lane(const float* row, int lane, float (&v)
     }
 }
 
-__device__ __forceinline__ unsigned shared_address(const void* p) {
-    return static_cast<unsigned>(__cvta_generic_to_shared(p));
-}
-
-// An asynchronous copy of `unit` (4, 8 or 16) bytes, global to shared.
-__device__ __forceinline__ void copy_async(void* dst, const void* src, int unit) {
-    if (unit == 16)
-        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(shared_address(dst)), "l"(src));
-    else if (unit == 8)
-        asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(shared_address(dst)), "l"(src));
-    else
-        asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(shared_address(dst)), "l"(src));
-}
-__device__ __forceinline__ void copy_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void copy_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
-
 // Copy units (bytes per cp.async) for the block's rows, chosen on the host.
 struct Units {
     int bc;  // B and C rows: d_state elements

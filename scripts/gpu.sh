@@ -5,6 +5,7 @@
 # prefix, never into /.
 #   scripts/gpu.sh --download        (on the Debian dev machine) fill .deps/
 #   scripts/gpu.sh [build|test]      (on the GPU machine) unpack, configure, build [, ctest]
+#   scripts/gpu.sh deps              (on the GPU machine) unpack only (scripts/gpu_python.sh uses it)
 # Environment: DEPS_PREFIX (default /opt/deps), BUILD_DIR (default build-gpu).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ mode=${1:-test}
 rm -rf "$DEPS_PREFIX"
 mkdir -p "$DEPS_PREFIX"
 for f in .deps/*.deb; do dpkg -x "$f" "$DEPS_PREFIX"; done
+[ "$mode" = deps ] && exit 0
 export LD_LIBRARY_PATH="$DEPS_PREFIX/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PATH="/usr/local/cuda/bin:$PATH"
 # sm_90 only here (the H200): half the device compile time of the default "80-real;90"

@@ -209,8 +209,16 @@ TEST_CASE("cuda: the selective scan matches the CPU engine's (awkward lengths, b
 TEST_CASE("cuda: the scan in chunks with carried state, fused softplus, and in bf16", "[gpu]") {
     if (!have_gpu()) return;
     std::mt19937 g(14);
-    const int di = 64, dt_rank = 4, N = 16;
+    const int N = 16;
+    // (64, 4): u/dt/z rows 16-byte aligned, B/C rows aligned in fp32 only; (136, 16): the engine's
+    // layout (both aligned in either type) with a last block of 8 channels; (40, 3): neither
+    struct Shape {
+        int di, dt_rank;
+    };
+    for (const Shape shape : {Shape{64, 4}, Shape{136, 16}, Shape{40, 3}})
     for (const int L : {3, 2049, 70001}) {
+        const int di = shape.di, dt_rank = shape.dt_rank;
+        INFO("d_inner " << di << " dt_rank " << dt_rank);
         const Matrix U = random_matrix(L, di, g, -1, 1);
         const Matrix raw = random_matrix(L, di, g, -6, 1);  // dt before bias and softplus
         const Vector bias = random_matrix(di, 1, g, -1, 0.5f);
@@ -230,6 +238,8 @@ TEST_CASE("cuda: the scan in chunks with carried state, fused softplus, and in b
         const cpu::Segments seg = cpu::Segments::from_lengths(lengths);
         for (const bool reverse : {false, true}) {
             for (const ScanMode& mode : {k_automatic, k_one_pass4, k_chunked}) {
+                // the one-pass scan refuses B/C rows not aligned for its 4-byte copies (dt_rank 3)
+                if (mode.algorithm == kernels::ScanAlgorithm::one_pass && dt_rank % 2 != 0) continue;
                 INFO("L " << L << " reverse " << reverse << " algorithm " << static_cast<int>(mode.algorithm));
                 Matrix want;
                 cpu::selective_scan(U, delta, A, D, x_dbl, dt_rank, xz, reverse, seg, want);

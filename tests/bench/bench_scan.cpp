@@ -82,7 +82,7 @@ static int run(int L, int di, int N, int repeat, int chunk, k::ScanAlgorithm alg
     a.chunk = chunk;
     a.algorithm = algorithm;
     a.warps_per_channel = warps;
-    const bool one_pass = algorithm != k::ScanAlgorithm::chunked && k::scan_one_pass_runs(a);
+    const bool one_pass = algorithm == k::ScanAlgorithm::one_pass;  // automatic is the chunked scan (scan.hpp)
     check(k::selective_scan(a));
     check(k::device_synchronize());
     std::vector<double> ms;

@@ -102,6 +102,7 @@ struct EngineOptions {
 
 // LM-head logits [L x vocab] from final hidden states (RCPS: the RCPSLMHead sum of the
 // forward half and the channel-flipped reverse half through the complemented head).
+// Throws Error(model) for a model without an LM head (has_lm_head).
 [[nodiscard]] Matrix lm_logits(const Model& model, const Matrix& hidden);
 
 }  // namespace dnamba

@@ -73,9 +73,14 @@ struct ModelWeights {
     Matrix embedding;  // [vocab_size, d_model]
     std::vector<LayerWeights> layers;
     Vector norm_f_w, norm_f_b;
-    Matrix lm_head;    // [vocab_size, d_model]
+    Matrix lm_head;    // [vocab_size, d_model]; empty (0 rows) when the checkpoint has no LM head
     bool lm_head_tied = true;  // lm_head is a copy of the embedding (counted once)
 };
+
+// Whether the model can score bases: an LM head (tied or stored). Untied checkpoints saved
+// without lm_head.weight (a backbone alone) load for embedding but have none.
+struct Model;
+[[nodiscard]] bool has_lm_head(const Model& model) noexcept;
 
 struct Model {
     ModelConfig config;
@@ -85,6 +90,8 @@ struct Model {
     std::int64_t parameter_count = 0;          // unique parameters (tied ones once)
     std::vector<std::string> notes;            // e.g. "lm_head.weight absent: tied to embedding"
 };
+
+inline bool has_lm_head(const Model& model) noexcept { return model.weights.lm_head.rows() > 0; }
 
 // Loads `dir`/config.json + `dir`/model.safetensors. Detects the layout (DESIGN.md), checks
 // every tensor's presence and shape against the config, falls back to the tied source for

@@ -155,6 +155,10 @@ std::unique_ptr<Engine> make_cpu_engine(const Model& model, const EngineOptions&
 
 Matrix lm_logits(const Model& model, const Matrix& hidden) {
     const ModelConfig& c = model.config;
+    if (!has_lm_head(model))
+        fail(ErrorKind::model, (model.source.empty() ? std::string("the model") : model.source) +
+                                   ": has no LM head (lm_head.weight absent and not tied to the embedding): "
+                                   "it can embed but not score bases");
     const int d = c.d_model;
     Matrix logits;
     if (!c.rcps) {

@@ -184,7 +184,9 @@ Model load_model(const std::string& dir) {
         w.lm_head = src.matrix(lm_head_name, c.vocab_size, c.d_model);
         w.lm_head_tied = false;
     } else if (!head_tied) {
-        fail(ErrorKind::model, file.path() + ": tensor " + lm_head_name + " is missing and the config does not tie it to the embedding");
+        // a backbone without its LM head still embeds; lm_logits refuses it (has_lm_head)
+        w.lm_head_tied = false;
+        model.notes.push_back(lm_head_name + " absent and not tied to the embedding: no LM head (embeddings only)");
     } else {
         if (src.has(lm_head_name)) (void)src.matrix(lm_head_name, c.vocab_size, c.d_model);  // shape check only
         else model.notes.push_back(lm_head_name + " absent: tied to " + embedding_name);

@@ -1,6 +1,6 @@
-// pipeline/progress.hpp (private): the progress line of the pipelines on stderr, shared by
-// embed (pipeline/embed.cpp) and the feature extraction of classify and train-head
-// (head/features.cpp), so that all three report alike.
+// pipeline/progress.hpp (private) — the progress line of the commands that run the pipeline
+// (embed, vep, score, and the features of classify and train-head): bases and rows done, their
+// rate and, when the total is known, an ETA.
 #pragma once
 
 #include <unistd.h>

@@ -39,15 +39,17 @@ struct BatchBudget {
     std::size_t queue_depth = 2;      // batches in flight between two steps
 };
 
-// Runs the three steps over `source` until it is exhausted. Compute: Result(std::vector<
-// InputItem>&) (it may move the items' contents); Write: void(Result&).
-template <typename Compute, typename Write>
-void run_batched(InputSource& source, const BatchBudget& budget, Compute&& compute, Write&& write) {
-    using Result = decltype(compute(std::declval<std::vector<InputItem>&>()));
+// Runs the three steps over the items `next(Item&)` gives (false at the end), each costing
+// `cost(item)` tokens of the budget (budget.extra_per_item is not added: the cost says it all):
+// the generic form, for inputs that are not an InputSource (the variants of `dnamba vep`).
+// Compute: Result(std::vector<Item>&) (it may move the items' contents); Write: void(Result&).
+template <typename Item, typename Next, typename Cost, typename Compute, typename Write>
+void run_batched_items(Next&& next, Cost&& cost, const BatchBudget& budget, Compute&& compute, Write&& write) {
+    using Result = decltype(compute(std::declval<std::vector<Item>&>()));
     if (budget.tokens < 1 || budget.tokens > k_max_batch_tokens)
         fail(ErrorKind::usage, "--batch-tokens " + std::to_string(budget.tokens) + ": expected 1 to " +
                                    std::to_string(k_max_batch_tokens));
-    BoundedQueue<std::vector<InputItem>> batches(budget.queue_depth);
+    BoundedQueue<std::vector<Item>> batches(budget.queue_depth);
     BoundedQueue<Result> results(budget.queue_depth);
     std::mutex error_mutex;
     std::exception_ptr error;
@@ -64,21 +66,22 @@ void run_batched(InputSource& source, const BatchBudget& budget, Compute&& compu
         return static_cast<bool>(error);
     };
 
+    // step 0: read items, pack them into batches
     std::thread reader([&] {
         try {
-            std::vector<InputItem> batch;
+            std::vector<Item> batch;
             std::size_t tokens = 0;
-            InputItem item;
-            while (source.next(item)) {
-                const std::size_t n = item.seq.size() + budget.extra_per_item;
+            Item item;
+            while (next(item)) {
+                const std::size_t n = cost(item);
                 if (!batch.empty() && tokens + n > budget.tokens) {
                     if (!batches.push(std::move(batch))) return;
-                    batch = {};
+                    batch = std::vector<Item>();
                     tokens = 0;
                 }
                 tokens += n;
                 batch.push_back(std::move(item));
-                item = InputItem{};
+                item = Item{};
             }
             if (!batch.empty() && !batches.push(std::move(batch))) return;
             batches.close();
@@ -86,6 +89,7 @@ void run_batched(InputSource& source, const BatchBudget& budget, Compute&& compu
             record_error(std::current_exception());
         }
     });
+    // step 1: compute, one batch at a time, in order
     std::thread worker([&] {
         try {
             while (auto batch = batches.pop()) {
@@ -96,6 +100,7 @@ void run_batched(InputSource& source, const BatchBudget& budget, Compute&& compu
             record_error(std::current_exception());
         }
     });
+    // step 2: write, on the calling thread, in input order
     try {
         while (auto r = results.pop()) {
             if (failed()) break;
@@ -107,6 +112,15 @@ void run_batched(InputSource& source, const BatchBudget& budget, Compute&& compu
     reader.join();
     worker.join();
     if (error) std::rethrow_exception(error);
+}
+
+// Runs the three steps over `source` until it is exhausted. Compute: Result(std::vector<
+// InputItem>&) (it may move the items' contents); Write: void(Result&).
+template <typename Compute, typename Write>
+void run_batched(InputSource& source, const BatchBudget& budget, Compute&& compute, Write&& write) {
+    run_batched_items<InputItem>([&](InputItem& item) { return source.next(item); },
+                                 [&](const InputItem& item) { return item.seq.size() + budget.extra_per_item; },
+                                 budget, std::forward<Compute>(compute), std::forward<Write>(write));
 }
 
 }  // namespace dnamba::pipeline
