@@ -28,17 +28,7 @@ namespace {
 
 std::string q(const std::string& s) { return "'" + s + "'"; }
 
-template <typename F>
-std::string error_of(F f, ErrorKind expected_kind) {
-    try {
-        f();
-    } catch (const Error& e) {
-        CHECK(static_cast<int>(e.kind()) == static_cast<int>(expected_kind));
-        return e.what();
-    }
-    FAIL("no dnamba::Error thrown");
-    return "";
-}
+using test::error_of;
 
 std::string safetensors_bytes(const std::string& header, const std::string& data) {
     std::string bytes(8, '\0');

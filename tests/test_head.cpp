@@ -20,17 +20,7 @@ using namespace dnamba;
 
 namespace {
 
-template <typename F>
-std::string error_of(F f, ErrorKind expected_kind) {
-    try {
-        f();
-    } catch (const Error& e) {
-        CHECK(static_cast<int>(e.kind()) == static_cast<int>(expected_kind));
-        return e.what();
-    }
-    FAIL("no dnamba::Error thrown");
-    return "";
-}
+using test::error_of;
 
 double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 

@@ -28,18 +28,7 @@ std::string write_raw_safetensors(const std::string& dir, const std::string& nam
     return path;
 }
 
-// Message of the dnamba::Error thrown by f (fails the test if none is thrown).
-template <typename F>
-std::string error_of(F f, ErrorKind expected_kind) {
-    try {
-        f();
-    } catch (const Error& e) {
-        CHECK(static_cast<int>(e.kind()) == static_cast<int>(expected_kind));
-        return e.what();
-    }
-    FAIL("no dnamba::Error thrown");
-    return "";
-}
+using test::error_of;
 
 // Copies a golden model directory and lets the caller edit its config.json.
 std::string copy_model(const std::string& golden_case, const std::string& dest_name) {

@@ -15,10 +15,26 @@
 #include <sstream>
 #include <string>
 
+#include <catch2/catch.hpp>
+
+#include "dnamba/error.hpp"
 #include "dnamba/model.hpp"
 #include "io/text_util.hpp"
 
 namespace dnamba::test {
+
+// Message of the dnamba::Error that f throws; checks its kind, and fails the test if none is thrown.
+template <typename F>
+std::string error_of(F f, ErrorKind expected_kind) {
+    try {
+        f();
+    } catch (const Error& e) {
+        CHECK(static_cast<int>(e.kind()) == static_cast<int>(expected_kind));
+        return e.what();
+    }
+    FAIL("no dnamba::Error thrown");
+    return "";
+}
 
 inline std::string testdata(const std::string& rel) { return std::string(DNAMBA_TESTDATA_DIR) + "/" + rel; }
 
