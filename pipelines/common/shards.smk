@@ -55,6 +55,26 @@ def _model_args():
 
 
 MODEL_ARGS = _model_args()
+
+
+# Files whose content changes a shard's output besides the data: the model's files (where
+# `model` is a local folder) and the head. They are inputs of the shard rule, so that a model
+# or head rewritten in place reruns the shards (Snakemake's mtime trigger); every option is a
+# `params:` of the rule that passes it (the params trigger), so a changed setting reruns them.
+def _model_files():
+    files = {}
+    m = config.get("model")
+    if m and os.path.isdir(str(m)):
+        files["model"] = sorted(os.path.join(str(m), f) for f in os.listdir(str(m))
+                                if f == "config.json" or f.endswith(".safetensors"))
+    if MODE == "classify" and config.get("head"):
+        files["head"] = str(config["head"])
+    return files
+
+
+MODEL_FILES = _model_files()
+# INPUT_ARGS with its {input.*} placeholders filled in: the exact options a job passes.
+input_args = lambda wildcards, input: INPUT_ARGS.format(input=input)
 SHARD_EXT = FORMAT
 SHARD_FILES = lambda s: [f"{OUT}/shards/{s}.{SHARD_EXT}"] + ([f"{OUT}/shards/{s}.names.tsv"] if SHARD_EXT == "npy" else [])
 # The rows of each shard, from the plan (a checkpoint: its output decides the shard jobs).
@@ -85,15 +105,16 @@ LIGHT_RESOURCES = dict(mem_mb=1000, runtime=30)
 checkpoint plan:
     input: **INPUT
     output: f"{OUT}/plan.tsv"
+    params: inputs=input_args, size=PLAN_SIZE
     log: f"{OUT}/logs/plan.log"
     resources: **LIGHT_RESOURCES
-    shell: f"{DNAMBA} plan {INPUT_ARGS} {PLAN_SIZE} -o {{output}} 2> {{log}}"
+    shell: f"{DNAMBA} plan {{params.inputs}} {{params.size}} -o {{output}} 2> {{log}}"
 
 
 rule shard:
-    input: **INPUT, plan=f"{OUT}/plan.tsv"
+    input: **INPUT, **MODEL_FILES, plan=f"{OUT}/plan.tsv"
     output: SHARD_FILES("{shard}")
-    params: rows=lambda w: plan_rows()[w.shard]
+    params: rows=lambda w: plan_rows()[w.shard], mode=MODE, model=MODEL_ARGS, inputs=input_args
     wildcard_constraints: shard=r"shard-\d{5}"
     threads: int(config.get("threads", 2))
     resources: **SHARD_RESOURCES
@@ -103,7 +124,7 @@ rule shard:
     # temporary file behind; the rerun clears it
     shell:
         f"rm -f {OUT}/shards/.{{wildcards.shard}}.*tmp.*; "
-        f"{DNAMBA} {MODE} {MODEL_ARGS} {INPUT_ARGS} --rows {{params.rows}} --threads {{threads}} "
+        f"{DNAMBA} {{params.mode}} {{params.model}} {{params.inputs}} --rows {{params.rows}} --threads {{threads}} "
         f"-o {{output[0]}} 2> {{log}}"
 
 
