@@ -16,6 +16,7 @@ Uses only the standard library, numpy and matplotlib (Agg); runs under /usr/bin/
 """
 import argparse
 import array
+import hashlib
 import math
 import os
 import re
@@ -743,11 +744,38 @@ def timing_lines(logs):
     return out
 
 
+def files_sha256(paths):
+    """SHA-256 over the files' names (basename) and contents, in the order given."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(os.path.basename(path).encode() + b"\0")
+        try:
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        except OSError as e:
+            raise InputError(path, f"cannot read: {e.strerror}")
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def provenance(args):
+    """What made the outputs: dnamba's version and fingerprints of the model's and head's files."""
+    items = []
+    if args.dnamba_version:
+        items.append(("dnamba_version", clean(args.dnamba_version)))
+    if args.model_files:
+        items.append(("model_sha256", files_sha256(sorted(args.model_files))))
+    if args.head_file:
+        items.append(("head_sha256", files_sha256([args.head_file])))
+    return items
+
+
 def build(args):
     """Reads and checks every input, returns (summary items, markdown sections, plot writer)."""
     shards = read_plan(args.plan)
     logs = read_shard_logs(args.shard_logs) if args.shard_logs else None
-    items = [("mode", args.mode), ("title", clean(args.title))] + plan_summary(shards)
+    items = [("mode", args.mode), ("title", clean(args.title))] + provenance(args) + plan_summary(shards)
     notes = []
     plan_rows = sum(s["rows"] for s in shards)
     if logs is not None and len(logs) != len(shards):
@@ -938,6 +966,12 @@ def markdown(args, items, md, notes, logs, shards, plot_name):
         else:
             L.append("No benchmark files.")
         L.append("")
+    prov = [(k, v[k]) for k in ("dnamba_version", "model_sha256", "head_sha256") if k in v]
+    if prov or args.options:
+        L += ["## Provenance", "", "| | |", "|---|---|"] + [f"| {k} | `{val}` |" for k, val in prov]
+        if args.options:
+            L.append(f"| options | `{args.options}` |")
+        L.append("")
     if notes:
         L += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(L)
@@ -963,6 +997,11 @@ def main(argv=None):
     p.add_argument("--shard-logs", metavar="DIR",
                    help="folder of per-shard Snakemake benchmark files (*.tsv)")
     p.add_argument("--title", default=None, help="title of the page and plot (default: 'dnamba MODE')")
+    p.add_argument("--dnamba-version", metavar="TEXT", help="provenance: `dnamba --version` of the run")
+    p.add_argument("--model-files", nargs="*", default=[], metavar="FILE",
+                   help="provenance: the model's files (config.json, *.safetensors), fingerprinted (SHA-256)")
+    p.add_argument("--head-file", metavar="FILE", help="provenance: the head file, fingerprinted (SHA-256)")
+    p.add_argument("--options", metavar="TEXT", help="provenance: the dnamba options of the shard jobs (summary.md)")
     p.add_argument("--max-pca-rows", type=int, default=20000, metavar="N",
                    help="PCA on a deterministic subsample of at most N rows (default 20000)")
     args = p.parse_args(argv)

@@ -157,6 +157,23 @@ def report_inputs(wildcards):
     return d
 
 
+class _Paths:  # INPUT as the {input.*} fields of INPUT_ARGS (lists space-joined, as Snakemake does)
+    def __init__(self, d):
+        for k, v in d.items():
+            setattr(self, k, " ".join(v) if isinstance(v, list) else v)
+
+
+# Provenance in the report: dnamba's version (asked at run time), fingerprints of the model's
+# files and the head (report.py), and the options every shard job ran with.
+def _provenance_args():
+    args = ["--options", f"{MODE} {MODEL_ARGS} {INPUT_ARGS.format(input=_Paths(INPUT))}"]
+    if MODEL_FILES.get("model"):
+        args += ["--model-files"] + MODEL_FILES["model"]
+    if "head" in MODEL_FILES:
+        args += ["--head-file", MODEL_FILES["head"]]
+    return " ".join(shlex.quote(a) for a in args)
+
+
 rule report:
     input: unpack(report_inputs)
     output: summary=f"{OUT}/report/summary.tsv", page=f"{OUT}/report/summary.md", plot=f"{OUT}/report/{'pca' if MODE == 'embed' else 'track'}.png"
@@ -165,11 +182,13 @@ rule report:
         + (f" --track {OUT}/track.{TRACK_FORMAT}" if MODE == "classify" and TRACK_GENOME is not None else ""),
         title=shlex.quote(str(config.get("title", f"dnamba {MODE}"))),
         cls=("--class " + shlex.quote(str(config["class"]))) if MODE == "classify" and config.get("class") else "",
+        provenance=_provenance_args(),
     log: f"{OUT}/logs/report.log"
     resources: **LIGHT_RESOURCES
     shell:
         f"{PYTHON} {PIPELINES}/common/report.py --mode {MODE} --plan {OUT}/plan.tsv {{params.data}} "
-        f"--shard-logs {OUT}/benchmarks --outdir {OUT}/report --title {{params.title}} {{params.cls}} 2> {{log}}"
+        f"--shard-logs {OUT}/benchmarks --outdir {OUT}/report --title {{params.title}} {{params.cls}} "
+        f"--dnamba-version \"$({DNAMBA} --version)\" {{params.provenance}} 2> {{log}}"
 
 
 def final_outputs():

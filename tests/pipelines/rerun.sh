@@ -49,6 +49,16 @@ mtimes "$W/out/plan.tsv" | cmp -s - "$W/plan.mtime" || fail "pool changed and th
 ! cmp -s "$W/out/embeddings.tsv" "$W/run1.tsv" || fail "pool changed but embeddings.tsv did not"
 "$DNAMBA" embed --device cpu -m "$MODEL" -i "$W/lambda.fa" --window 1000 --stride 1000 --pool max -q -o "$W/single2.tsv"
 same_file "$W/out/embeddings.tsv" "$W/single2.tsv" "embeddings.tsv after pool mean -> max"
+# the report records what made the outputs
+grep -qx $'dnamba_version\tdnamba [0-9.]*' "$W/out/report/summary.tsv" || fail "summary.tsv: no dnamba_version"
+want=$(/usr/bin/python3 -c 'import hashlib, sys
+h = hashlib.sha256()
+for n in ("config.json", "model.safetensors"):
+    h.update(n.encode() + b"\0" + open(sys.argv[1] + "/" + n, "rb").read() + b"\0")
+print(h.hexdigest())' "$MODEL")
+grep -qx $'model_sha256\t'"$want" "$W/out/report/summary.tsv" || fail "summary.tsv: no or wrong model_sha256"
+grep -q -- "| options | \`embed .*--pool max" "$W/out/report/summary.md" || fail "summary.md: no options"
+echo "ok: report provenance (version, model fingerprint, options)"
 sleep 1
 nothing_to_do genome "$W/b.yaml" "genome after pool change"
 
