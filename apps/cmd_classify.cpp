@@ -20,8 +20,9 @@ int cmd_classify(int argc, char** argv) {
         "head", po::value(&head_path)->required()->value_name("FILE"), "head file from dnamba train-head");
     add_input_options(desc, input);
     desc.add_options()("output,o", po::value(&output)->required()->value_name("FILE"),
-                       ".tsv: name chrom start end strand p_<class>... predicted; .bedgraph/.bg or .bw/.bigwig: "
-                       "a track of one class's probability (sorted, overlapping windows averaged per base step)")(
+                       ".tsv: name chrom start end strand p_<class>... predicted (.tsv.gz: bgzip-compressed; - : "
+                       "this table on standard output); .bedgraph/.bg (.gz too) or .bw/.bigwig: a track of one "
+                       "class's probability (sorted, overlapping windows averaged per base step)")(
         "class", po::value(&options.class_name)->value_name("NAME"),
         "the class whose probability a track shows (default: the second class of a binary head)");
     add_batch_tokens_option(desc, options.batch_tokens);

@@ -21,8 +21,9 @@ int cmd_embed(int argc, char** argv) {
     desc.add_options()(
         "output,o", po::value(&output)->required()->value_name("FILE"),
         "output; the extension picks the format: .npz (per-position, one L x C float32 array per "
-        "row), .tsv (pooled, one row per record/region/window), .npy (pooled N x C float32 + "
-        "FILE.names.tsv)");
+        "row), .tsv (pooled, one row per record/region/window; .tsv.gz bgzip-compressed), .npy (pooled "
+        "N x C float32 + FILE.names.tsv); - writes the pooled TSV to standard output (binary formats "
+        "need a file name)");
     add_embed_options(desc, embed, "auto", "none | mean | max | first | last  (auto: none for .npz, mean otherwise)");
     add_compute_options(desc, compute);
     add_common_options(desc, quiet);
@@ -30,12 +31,14 @@ int cmd_embed(int argc, char** argv) {
         "usage: dnamba embed --model DIR --input FILE --output out.{npz,tsv,npy} [options]\n\n"
         "Embeds every record (or region, or window) of the input with the model, in input order.\n"
         "Rows carry name, chrom, start, end (0-based, half-open) and strand. The output is written\n"
-        "under a temporary name and renamed when complete.\n\n"
+        "under a temporary name and renamed when complete; with -o - the TSV table goes to standard\n"
+        "output (progress and messages stay on standard error).\n\n"
         "examples:\n"
         "  dnamba embed -m M -i genome.fa.gz --regions peaks.bed --pool mean -o peaks.tsv\n"
         "  dnamba embed -m M -i genome.fa --region chr2:1,000,001-1,131,072 --pool none -o r.npz\n"
         "  dnamba embed -m M -i genome.fa --window 131072 --stride 65536 -o tiles.npy\n"
-        "  samtools view -b -q 20 x.bam | dnamba embed -m M -i - -o reads.tsv\n\n" +
+        "  samtools view -b -q 20 x.bam | dnamba embed -m M -i - -o reads.tsv\n"
+        "  dnamba embed -m M -i genome.fa --regions peaks.bed -o - | cut -f1,6-\n\n" +
         exit_codes_help({0, 1, 2, 3, 4, 5, 6});
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
 

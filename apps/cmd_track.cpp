@@ -16,7 +16,7 @@ int cmd_track(int argc, char** argv) {
         "the genome the calls are on (chromosome sizes from its .fai, built when missing)")(
         "class", po::value(&class_name)->value_name("NAME"),
         "the class whose probability the track shows (default: the second class of a binary head)")(
-        "output,o", po::value(&output)->required()->value_name("FILE"), ".bedgraph/.bg or .bw/.bigwig");
+        "output,o", po::value(&output)->required()->value_name("FILE"), ".bedgraph/.bg (.bedgraph.gz: bgzip-compressed; - : bedGraph on standard output) or .bw/.bigwig");
     add_common_options(desc, quiet);
     const std::string usage =
         "usage: dnamba track --calls calls.tsv --genome genome.fa [--class NAME] -o track.{bedgraph,bw}\n\n"

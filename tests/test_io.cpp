@@ -564,7 +564,9 @@ TEST_CASE("output format is chosen by extension", "[io]") {
     CHECK(output_kind_for_path("out.NPZ") == OutputKind::per_position);
     CHECK(output_kind_for_path("out.tsv") == OutputKind::pooled);
     CHECK(output_kind_for_path("a.b.npy") == OutputKind::pooled);
-    for (const char* bad : {"out.csv", "out", "out.tsv.gz", "npz", "dir/.npz/"}) {
+    CHECK(output_kind_for_path("out.tsv.gz") == OutputKind::pooled);  // bgzip-compressed TSV
+    CHECK(output_kind_for_path("-") == OutputKind::pooled);           // TSV on standard output
+    for (const char* bad : {"out.csv", "out", "out.npy.gz", "out.gz", "npz", "dir/.npz/"}) {
         INFO(bad);
         try {
             (void)output_kind_for_path(bad);

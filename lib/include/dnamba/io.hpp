@@ -106,11 +106,16 @@ public:
 };
 
 // Creates the writer for `path`, chosen by its extension (case-insensitive):
-// ".npz" -> per-position NPZ; ".tsv" -> pooled TSV; ".npy" -> pooled NPY plus
+// ".npz" -> per-position NPZ; ".tsv" -> pooled TSV (".tsv.gz": bgzip-compressed; "-": TSV on
+// standard output, nothing renamed); ".npy" -> pooled NPY plus
 // npy_names_path(path). Output files are created (as temporaries) at once, so an unwritable
 // directory fails before any model work. Throws Error(usage) for an unknown extension (the
 // message lists the accepted ones), Error(io) if a file cannot be created.
 [[nodiscard]] std::unique_ptr<EmbeddingWriter> make_embedding_writer(const std::string& path);
+
+// True for a TSV table output: "-" (standard output), "*.tsv" and "*.tsv.gz" (case-insensitive).
+// embed's pooled table and classify's calls table both take these.
+[[nodiscard]] bool is_tsv_output(const std::string& path);
 
 // The kind make_embedding_writer(path) would produce, without creating any file.
 // Throws Error(usage) for an unknown extension, like make_embedding_writer.

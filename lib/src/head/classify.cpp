@@ -12,23 +12,15 @@
 
 namespace dnamba {
 
-namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-}  // namespace
-
 std::size_t classify_input(const InputOptions& input, const std::string& head_path, const std::string& output,
                            const ClassifyOptions& options) {
-    const bool track = !ends_with(output, ".tsv");
+    const bool track = !is_tsv_output(output);  // "-" and .tsv.gz are tables too
     if (track) {
         try {
             (void)track_format_for_path(output);
         } catch (const Error&) {  // its message names only the track formats; a table is valid here too
-            fail(ErrorKind::usage, output + ": unknown output format; expected .tsv (the class probabilities of every "
-                                            "row) or a track of one class: .bedGraph/.bg (bedGraph) or .bw/.bigWig (bigWig)");
+            fail(ErrorKind::usage, output + ": unknown output format; expected .tsv, .tsv.gz or - for standard "
+                                            "output (the class probabilities of every row) or a track of one class: .bedGraph/.bg (bedGraph) or .bw/.bigWig (bigWig)");
         }
     }
     {

@@ -6,6 +6,10 @@
 // and also by remove_uncommitted_outputs() from a signal handler: for that the temp paths
 // live in a fixed static table guarded by lock-free atomic states, which a handler may
 // walk without locks or allocation.
+//
+// Text outputs (TextOutput::yes: TSV tables, bedGraph) may also be "-", written straight to
+// stdout (nothing to rename; a failed run may have written part of it, as any pipe would), or
+// "*.gz", compressed through htslib's BGZF into the same temporary file and renamed the same way.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +20,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+
+#include <htslib/bgzf.h>
 
 #include "dnamba/error.hpp"
 #include "dnamba/io.hpp"
@@ -70,6 +76,14 @@ void unregister_temp(int slot, std::uint64_t live_state) noexcept {
 
 }  // namespace
 
+bool is_stdout_path(const std::string& path) noexcept { return path == "-"; }
+
+bool is_gz_path(const std::string& path) noexcept {
+    if (path.size() < 4 || path[path.size() - 4] == '/') return false;
+    const std::string tail = path.substr(path.size() - 3);
+    return tail[0] == '.' && (tail[1] == 'g' || tail[1] == 'G') && (tail[2] == 'z' || tail[2] == 'Z');
+}
+
 void remove_uncommitted_outputs() noexcept {
     for (auto& slot : g_registry) {
         std::uint64_t current = slot.state.load();
@@ -81,8 +95,12 @@ void remove_uncommitted_outputs() noexcept {
     }
 }
 
-AtomicOutputFile::AtomicOutputFile(const std::string& final_path) : final_path_(final_path) {
+AtomicOutputFile::AtomicOutputFile(const std::string& final_path, TextOutput text) : final_path_(final_path) {
     if (final_path.empty()) throw Error(ErrorKind::io, "empty output path");
+    if (text == TextOutput::yes && is_stdout_path(final_path)) {
+        to_stdout_ = true;  // nothing to create, rename or clean up
+        return;
+    }
     const std::size_t slash = final_path.rfind('/');
     const std::string dir = slash == std::string::npos ? std::string() : final_path.substr(0, slash + 1);
     const std::string base = slash == std::string::npos ? final_path : final_path.substr(slash + 1);
@@ -105,31 +123,63 @@ AtomicOutputFile::AtomicOutputFile(const std::string& final_path) : final_path_(
         if (e == ENOENT) why += " (does the directory exist?)";
         throw Error(ErrorKind::io, final_path + ": cannot create output (temporary file " + temp_path_ + "): " + why);
     }
+    registry_state_ = register_temp(temp_path_, registry_slot_);
+    if (text == TextOutput::yes && is_gz_path(final_path)) {
+        // BGZF on a duplicate of the descriptor of the file just created exclusively;
+        // bgzf_close closes that duplicate, file_ is closed here.
+        const int fd = ::dup(::fileno(file_));
+        std::fclose(file_);
+        file_ = nullptr;
+        bgzf_ = fd < 0 ? nullptr : bgzf_dopen(fd, "w");
+        if (!bgzf_) {
+            const int e = errno;
+            if (fd >= 0) ::close(fd);
+            ::unlink(temp_path_.c_str());
+            unregister_temp(registry_slot_, registry_state_);  // no destructor runs after a throw
+            throw Error(ErrorKind::io, final_path + ": cannot start bgzip compression: " + std::strerror(e));
+        }
+        return;
+    }
     buffer_.resize(k_stdio_buffer);
     std::setvbuf(file_, buffer_.data(), _IOFBF, buffer_.size());
-
-    registry_state_ = register_temp(temp_path_, registry_slot_);
 }
 
 AtomicOutputFile::~AtomicOutputFile() {
+    if (to_stdout_) return;
+    if (bgzf_) bgzf_close(bgzf_);
     if (file_) std::fclose(file_);
     if (!committed_) ::unlink(temp_path_.c_str());
     unregister_temp(registry_slot_, registry_state_);
 }
 
 std::FILE* AtomicOutputFile::file() {
+    if (to_stdout_ || bgzf_) throw std::logic_error("AtomicOutputFile::file() on standard output or a .gz output: " + final_path_);
     if (!file_) throw std::logic_error("AtomicOutputFile::file() after finish()/commit() for " + final_path_);
     return file_;
 }
 
 void AtomicOutputFile::write(const void* data, std::size_t bytes) {
     if (bytes == 0) return;
+    if (to_stdout_) {
+        if (committed_) throw std::logic_error("AtomicOutputFile::write() to standard output after commit()");
+        if (std::fwrite(data, 1, bytes, stdout) != bytes)
+            throw Error(ErrorKind::io, std::string("standard output: write failed: ") + std::strerror(errno));
+        return;
+    }
+    if (bgzf_) {
+        if (bgzf_write(bgzf_, data, bytes) < 0) fail_io(std::string("write failed (bgzip): ") + std::strerror(errno));
+        return;
+    }
     if (std::fwrite(data, 1, bytes, file()) != bytes) {
         fail_io(std::string("write failed: ") + std::strerror(errno));
     }
 }
 
 void AtomicOutputFile::fail_io(const std::string& what) {
+    if (bgzf_) {
+        bgzf_close(bgzf_);
+        bgzf_ = nullptr;
+    }
     if (file_) {
         std::fclose(file_);
         file_ = nullptr;
@@ -139,6 +189,18 @@ void AtomicOutputFile::fail_io(const std::string& what) {
 }
 
 void AtomicOutputFile::finish() {
+    if (to_stdout_) {
+        if (std::fflush(stdout) != 0 || std::ferror(stdout))
+            throw Error(ErrorKind::io, std::string("standard output: write failed: ") + std::strerror(errno));
+        return;
+    }
+    if (bgzf_) {
+        errno = 0;
+        BGZF* z = bgzf_;
+        bgzf_ = nullptr;
+        if (bgzf_close(z) != 0) fail_io(std::string("write failed (bgzip): ") + std::strerror(errno));
+        return;
+    }
     if (!file_) return;
     if (std::fflush(file_) != 0 || std::ferror(file_)) {
         fail_io(std::string("write failed: ") + std::strerror(errno));
@@ -153,6 +215,10 @@ void AtomicOutputFile::finish() {
 void AtomicOutputFile::commit() {
     if (committed_) throw std::logic_error("AtomicOutputFile::commit() called twice for " + final_path_);
     finish();
+    if (to_stdout_) {
+        committed_ = true;
+        return;
+    }
     if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
         const int e = errno;
         ::unlink(temp_path_.c_str());

@@ -8,7 +8,19 @@
 #include <string>
 #include <vector>
 
+struct BGZF;  // htslib
+
 namespace dnamba {
+
+// What a text output (TSV table, bedGraph) may also be: "-" is standard output (nothing to
+// rename or remove; commit() flushes it), and a name ending in ".gz" is written
+// bgzip-compressed (htslib BGZF) under the temporary name and renamed like any other. Binary
+// writers keep the default, for which "-" and ".gz" are plain file names.
+enum class TextOutput { no, yes };
+
+// True for "-" and for names ending in ".gz" (case-insensitive): what TextOutput::yes changes.
+[[nodiscard]] bool is_stdout_path(const std::string& path) noexcept;
+[[nodiscard]] bool is_gz_path(const std::string& path) noexcept;
 
 // One output file written under a temporary name in the same directory
 // ("<dir>/.<base>.tmp.<pid>") and renamed onto the final path by commit(). Destroying it
@@ -19,14 +31,15 @@ public:
     // Creates the temporary file (permissions as for a normal new file: 0666 & ~umask).
     // Throws Error(io) naming the final path if the final path is a directory or the
     // temporary file cannot be created (missing or read-only directory, ...).
-    explicit AtomicOutputFile(const std::string& final_path);
+    explicit AtomicOutputFile(const std::string& final_path, TextOutput text = TextOutput::no);
     // Closes and removes the temporary file unless commit() succeeded. Never throws.
     ~AtomicOutputFile();
     AtomicOutputFile(const AtomicOutputFile&) = delete;
     AtomicOutputFile& operator=(const AtomicOutputFile&) = delete;
 
     // The buffered stream to write to; owned by this object, valid until finish()/commit().
-    // Callers may seek in it (fseeko) to patch headers. Throws std::logic_error once closed.
+    // Callers may seek in it (fseeko) to patch headers. Throws std::logic_error once closed, and
+    // for standard output or a compressed output (write() is the only way to those).
     [[nodiscard]] std::FILE* file();
     // fwrite of `bytes` bytes that throws Error(io) "<final>: write failed: <strerror>" at
     // once on a short write (e.g. disk full) instead of letting a long run continue.
@@ -50,6 +63,8 @@ private:
     std::string final_path_;
     std::string temp_path_;
     std::FILE* file_ = nullptr;
+    BGZF* bgzf_ = nullptr;      // a ".gz" text output: writes go through BGZF, file_ stays null
+    bool to_stdout_ = false;    // "-" as a text output: writes go to stdout, no temporary file
     std::vector<char> buffer_;  // stdio buffer; bigger than the default for large arrays
     int registry_slot_ = -1;    // slot in the signal-cleanup registry, -1 when not registered
     std::uint64_t registry_state_ = 0;  // our registration's state word in that slot

@@ -72,7 +72,8 @@ void check_writable(bool begun, bool committed, const std::string& path, const c
 
 class TsvWriter final : public EmbeddingWriter {
 public:
-    explicit TsvWriter(const std::string& path) : out_(path) {}
+    // "-" is standard output, "*.tsv.gz" is bgzip-compressed (AtomicOutputFile's TextOutput).
+    explicit TsvWriter(const std::string& path) : out_(path, TextOutput::yes) {}
 
     void begin(std::size_t channels) override {
         if (begun_) throw std::logic_error("EmbeddingWriter::begin() called twice for " + out_.final_path());
@@ -189,21 +190,25 @@ private:
 [[noreturn]] void unknown_extension(const std::string& path) {
     throw Error(ErrorKind::usage, "output '" + path +
                                       "': unknown output format; the file name must end in .tsv (pooled "
-                                      "embeddings as text), .npy (pooled float32 array plus <stem>.names.tsv) "
+                                      "embeddings as text; .tsv.gz bgzip-compressed; - for standard output), .npy (pooled float32 array plus <stem>.names.tsv) "
                                       "or .npz (per-position float32 arrays, one per sequence)");
 }
 
 }  // namespace
 
+bool is_tsv_output(const std::string& path) {
+    return is_stdout_path(path) || has_extension(path, ".tsv") || has_extension(path, ".tsv.gz");
+}
+
 OutputKind output_kind_for_path(const std::string& path) {
     if (has_extension(path, ".npz")) return OutputKind::per_position;
-    if (has_extension(path, ".tsv") || has_extension(path, ".npy")) return OutputKind::pooled;
+    if (is_tsv_output(path) || has_extension(path, ".npy")) return OutputKind::pooled;
     unknown_extension(path);
 }
 
 std::unique_ptr<EmbeddingWriter> make_embedding_writer(const std::string& path) {
     if (has_extension(path, ".npz")) return std::make_unique<io_detail::NpzWriter>(path);
-    if (has_extension(path, ".tsv")) return std::make_unique<TsvWriter>(path);
+    if (is_tsv_output(path)) return std::make_unique<TsvWriter>(path);
     if (has_extension(path, ".npy")) return std::make_unique<NpyWriter>(path);
     unknown_extension(path);
 }
@@ -215,7 +220,7 @@ std::string npy_names_path(const std::string& npy_path) {
 }
 
 CallsTableWriter::CallsTableWriter(const std::string& path, std::vector<std::string> classes)
-    : out_(std::make_unique<AtomicOutputFile>(path)), classes_(std::move(classes)) {
+    : out_(std::make_unique<AtomicOutputFile>(path, TextOutput::yes)), classes_(std::move(classes)) {
     line_ = "name\tchrom\tstart\tend\tstrand";
     for (const auto& c : classes_) line_ += "\tp_" + c;
     line_ += "\tpredicted\n";

@@ -196,10 +196,12 @@ std::string local_name(const std::string& path) { return path.empty() || path[0]
 
 TrackFormat track_format_for_path(const std::string& path) {
     const std::string p = io_detail::lower_case(path);
-    if (ends_with(p, ".bedgraph") || ends_with(p, ".bg")) return TrackFormat::bedgraph;
+    if (is_stdout_path(p)) return TrackFormat::bedgraph;  // "-": bedGraph on standard output
+    if (ends_with(p, ".bedgraph") || ends_with(p, ".bg") || ends_with(p, ".bedgraph.gz") || ends_with(p, ".bg.gz"))
+        return TrackFormat::bedgraph;
     if (ends_with(p, ".bw") || ends_with(p, ".bigwig")) return TrackFormat::bigwig;
     throw Error(ErrorKind::usage, path + ": unknown track format; expected a file name ending in .bedGraph or .bg "
-                                         "(bedGraph) or .bw or .bigWig (bigWig)");
+                                         "(bedGraph; add .gz for bgzip-compressed, or - for standard output) or .bw or .bigWig (bigWig)");
 }
 
 struct TrackWriter::Impl {
@@ -260,7 +262,9 @@ TrackWriter::TrackWriter(const std::string& path, std::vector<std::pair<std::str
         }
     }
     m.intervals.resize(m.chroms.size());
-    m.out = std::make_unique<AtomicOutputFile>(path);
+    // bedGraph is text: "-" and ".gz" as AtomicOutputFile's TextOutput; bigWig is a plain file.
+    m.out = std::make_unique<AtomicOutputFile>(
+        path, m.format == TrackFormat::bedgraph ? TextOutput::yes : TextOutput::no);
 }
 
 TrackWriter::~TrackWriter() = default;  // the AtomicOutputFile removes an uncommitted temp

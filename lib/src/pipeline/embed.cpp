@@ -187,7 +187,8 @@ EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions&
                          const EmbedOptions& options) {
     const auto kind = output_kind_for_path(output);
     if (options.pool == PoolMode::none && kind != OutputKind::per_position)
-        fail(ErrorKind::usage, "--pool none gives one array per position: write it to a .npz file, not " + output);
+        fail(ErrorKind::usage, "--pool none gives one array per position: write it to a .npz file, not " + output +
+                                   (output == "-" ? " (standard output takes the pooled TSV table only)" : ""));
     if (options.pool != PoolMode::none && kind != OutputKind::pooled)
         fail(ErrorKind::usage, std::string("--pool ") + pool_name(options.pool) +
                                    " gives one row per record: write it to a .tsv or .npy file, not " + output +
