@@ -73,7 +73,7 @@ def _model_files():
 
 
 MODEL_FILES = _model_files()
-# INPUT_ARGS with its {input.*} placeholders filled in: the exact options a job passes.
+# INPUT_ARGS with each {input.NAME} field replaced by that input's path: the exact options a job passes.
 input_args = lambda wildcards, input: INPUT_ARGS.format(input=input)
 SHARD_EXT = FORMAT
 SHARD_FILES = lambda s: [f"{OUT}/shards/{s}.{SHARD_EXT}"] + ([f"{OUT}/shards/{s}.names.tsv"] if SHARD_EXT == "npy" else [])
