@@ -67,6 +67,18 @@ using ScanArgs = ScanArgsT<float>;
 // Floats of workspace the scan needs (chunk 0: the default).
 [[nodiscard]] std::size_t scan_workspace_floats(int length, int d_inner, int d_state, int chunk) noexcept;
 
+// ---- the scan's delta ----------------------------------------------------------------------
+//   delta[t, c] = softplus(sum_r X[t, r] W[c, r] + bias[c])     t < L, c < d_inner, r < R
+// dt_proj, its bias and torch's softplus in one pass, fp32 arithmetic, delta written in T (row
+// stride ld_delta): what the scan then takes with delta_softplus off and no delta_bias. X: the
+// first R columns of x_proj's output (row stride ldx); W: [d_inner, R] row-major; bias:
+// [d_inner] or null. R: 1..k_scan_delta_max_rank. The CPU twin is cpu::delta_softplus.
+inline constexpr int k_scan_delta_max_rank = 32;
+[[nodiscard]] Status scan_delta(const float* X, int ldx, const float* W, const float* bias, int d_inner, int R,
+                                int L, float* delta, int ld_delta) noexcept;
+[[nodiscard]] Status scan_delta(const bf16* X, int ldx, const bf16* W, const float* bias, int d_inner, int R, int L,
+                                bf16* delta, int ld_delta) noexcept;
+
 // The most states per channel the scan runs (held in registers, instantiated up to this).
 inline constexpr int k_scan_max_state = 64;
 

@@ -8,7 +8,13 @@
 #          scripts/gpu.sh --download
 #   there (.deps and .stack carried):  scripts/bench_compare.sh [OUT_DIR (default $OUT or bench-out)]
 #
+# SCAN_HOW=auto times the scan alone without the one-pass kernel.
 # SANITIZE=1 also runs compute-sanitizer memcheck/racecheck on the scan and conv kernels.
+# PHASE splits the run in two commands of one lease (each under the device tool's 10-minute
+# limit; the machine stays warm between them): PHASE=dnamba (the stack's build in the
+# background, dnamba's build, tests and benchmarks, the commands in EXTRA after them, then the wait
+# for the stack's build), then PHASE=stack (dnamba embed end to end, the stack's benchmark, the
+# join). The default, PHASE=all, is both in one command.
 # Steps: the stack's extensions build in the background (~4 min) while dnamba builds, runs its
 # [gpu] tests (TESTS=0 skips them) and its benchmarks (the scan alone, the issue's workloads, the
 # bf16 scaling series, per-stage times, `dnamba embed` end to end on a generated genome with a
@@ -25,7 +31,9 @@ B=${BUILD_DIR:-build-gpu}
 export LD_LIBRARY_PATH=${DEPS_PREFIX:-/opt/deps}/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 stamp() { echo "[$(date +%T)] $*"; }
 
+phase=${PHASE:-all}
 [ -f .stack/device.sh ] || { echo "bench_compare: no .stack/ (run ../shared/stack/prepare.sh here, carry .stack)" >&2; exit 2; }
+if [ "$phase" != stack ]; then
 ( BUILD_ONLY=1 bash .stack/device.sh > "$out/stack-build.log" 2>&1 ) &
 stack_build=$!
 
@@ -33,7 +41,7 @@ stamp "building dnamba"
 scripts/gpu.sh build > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$out/device.txt"
 if [ "${TESTS:-1}" = 1 ]; then
-    timeout 400 "$B/tests/dnamba_tests" "[gpu]" > "$out/gpu-tests.log" 2>&1
+    timeout 240 "$B/tests/dnamba_tests" "[gpu]" > "$out/gpu-tests.log" 2>&1
     stamp "[gpu] tests: exit $? ($(grep -E 'All tests passed|test cases:' "$out/gpu-tests.log" | tail -1))"
 fi
 
@@ -57,7 +65,7 @@ stamp "scan alone"
 : > "$out/scan.tsv"
 for dt in bf16 fp32; do
     for L in 131072 1048576; do
-        for how in auto one-pass; do
+        for how in ${SCAN_HOW:-auto one-pass}; do
             line=$("$B/tests/dnamba_bench_scan" "$L" 512 16 20 0 "$dt" "$how")
             echo "$line"
             ms=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<< "$line")
@@ -84,8 +92,20 @@ stamp "stages at 1 Mnt, bf16"
 "$B/dnamba" bench --device cuda --precision bf16 --pooled --length 1048576 --warmup 1 --repeat 1 --stages 2>&1 |
     grep '^stage' | tee "$out/stages.txt"
 
+if [ -n "${EXTRA:-}" ]; then
+    stamp "extra: $EXTRA"
+    bash -c "$EXTRA"
+fi
+stamp "waiting for the stack's build"
 wait "$stack_build"
 stamp "stack built: $(ls /tmp/stack/mamba/selective_scan_cuda*.so /tmp/stack/causal-conv1d/causal_conv1d_cuda*.so 2>/dev/null | wc -l) of 2 extensions"
+[ "$phase" = dnamba ] && exit 0
+fi  # phase dnamba
+
+if [ "$phase" = stack ]; then
+    [ -x "$B/dnamba" ] || { echo "bench_compare: PHASE=stack needs the PHASE=dnamba command's build in this lease" >&2; exit 2; }
+    ls /tmp/stack/mamba/selective_scan_cuda*.so > /dev/null 2>&1 || { echo "bench_compare: the stack is not built in this lease" >&2; exit 2; }
+fi
 
 # dnamba embed end to end: a random checkpoint of the 131k shape, written by the stack's own
 # Caduceus (save_pretrained: config.json + model.safetensors), over a generated genome

@@ -525,6 +525,52 @@ TEST_CASE("cuda ops: GEMMs (fp32, bf16, strided, accumulating) match cpu::linear
         }
 }
 
+TEST_CASE("cuda ops: the scan's delta (dt_proj + bias + softplus) matches cpu::delta_softplus", "[gpu]") {
+    if (!have_gpu()) return;
+    std::mt19937 g(23);
+    struct Shape {
+        int di, R;
+    };
+    // the 131k shape (512, 16), odd channel counts (the last thread's second channel missing),
+    // every rounded-up rank (3 -> 8, 16, 17 -> 32, 32), and the widest rank fused
+    for (const Shape sh : {Shape{512, 16}, Shape{37, 3}, Shape{136, 17}, Shape{1025, 32}, Shape{64, 8}})
+        for (const int L : k_awkward_rows) {
+            if (sh.di > 512 && L > 5000) continue;
+            INFO("L " << L << " d_inner " << sh.di << " dt_rank " << sh.R);
+            const int ldx = sh.R + 2 * 16 + 1;  // x_proj's output rows: dt, B, C (+1: odd strides too)
+            const Matrix Xs = random_matrix(L, ldx, g, -1, 1);
+            const Matrix W = random_matrix(sh.di, sh.R, g, -1.5f, 1.5f);
+            Vector bias(sh.di);
+            for (int c = 0; c < sh.di; ++c) bias[c] = -6.0f + 12.0f * static_cast<float>(c % 97) / 96.0f;
+            // softplus across its whole range: below, around and above the threshold of 20
+            Matrix want;
+            cpu::delta_softplus(Xs, W, bias, want);
+            DeviceMatrix x(Xs.data(), Xs.size()), w(W.data(), W.size()), b(bias.data(), bias.size()),
+                out(nullptr, static_cast<std::size_t>(L) * sh.di);
+            REQUIRE(kernels::scan_delta(x.ptr, ldx, w.ptr, b.ptr, sh.di, sh.R, L, out.ptr, sh.di) == "");
+            Matrix got(L, sh.di);
+            REQUIRE(kernels::copy_to_host(got.data(), out.ptr, got.size() * sizeof(float)) == "");
+            CHECK(test::rel_error(got, want) < 1e-6);
+            // bf16 in and out: against the CPU on the rounded inputs, then rounded
+            DeviceValues<kernels::bf16> xb(Xs.data(), Xs.size()), wb(W.data(), W.size()),
+                ob(nullptr, static_cast<std::size_t>(L) * sh.di);
+            REQUIRE(kernels::scan_delta(xb.ptr, ldx, wb.ptr, b.ptr, sh.di, sh.R, L, ob.ptr, sh.di) == "");
+            Matrix want_b;
+            cpu::delta_softplus(bf16_rounded(Xs), bf16_rounded(W), bias, want_b);
+            const Matrix got_b = ob.download(L, sh.di);
+            CHECK(test::rel_error(got_b, bf16_rounded(want_b)) < 4e-3);
+            // no bias: the softplus of the product alone
+            REQUIRE(kernels::scan_delta(x.ptr, ldx, w.ptr, nullptr, sh.di, sh.R, L, out.ptr, sh.di) == "");
+            REQUIRE(kernels::copy_to_host(got.data(), out.ptr, got.size() * sizeof(float)) == "");
+            cpu::delta_softplus(Xs, W, Vector::Zero(sh.di), want);
+            CHECK(test::rel_error(got, want) < 1e-6);
+        }
+    // what it refuses
+    DeviceMatrix x(nullptr, 64), o(nullptr, 64);
+    CHECK(kernels::scan_delta(x.ptr, 40, x.ptr, nullptr, 8, 33, 1, o.ptr, 8) == "scan_delta: dt_rank must be 1..32");
+    CHECK(kernels::scan_delta(x.ptr, 4, x.ptr, nullptr, 8, 8, 1, o.ptr, 8) == "scan_delta: row strides too small");
+}
+
 TEST_CASE("cuda ops: embedding gather (plain and RCPS), bias, combines and pooling sums match the CPU", "[gpu]") {
     if (!have_gpu()) return;
     std::mt19937 g(22);

@@ -658,7 +658,7 @@ private:
     }
 
     // One direction over output rows [s0, s0 + n) from xz_ (which holds rows from x_row0):
-    // conv + SiLU, x_proj, dt_proj, then the scan (softplus fused) with the z gate, into y.
+    // conv + SiLU, x_proj, dt_proj + bias + softplus, then the scan with the z gate, into y.
     // `carry`: start from the state the previous chunk left in state_.
     void direction(const DeviceMamba<T>& m, int x_row0, int s0, int n, bool reverse, bool carry, T* y) {
         const ModelConfig& c = model_.config;
@@ -681,17 +681,25 @@ private:
         conv.U = u_.get();
         step(kernels::conv1d_silu(conv), "conv1d", "conv1d + SiLU");
         step(kernels::gemm_xwt(u_.get(), di, m.x_proj.get(), ldb, di, n, x_dbl_.get(), ldb, false), "x_proj",
-             "x_proj + dt_proj GEMMs");
-        step(kernels::gemm_xwt(x_dbl_.get(), ldb, m.dt_proj.get(), di, R, n, delta_.get(), di, false), "dt_proj",
-             "x_proj + dt_proj GEMMs");
+             "x_proj + dt_proj");
+        const float* dt_bias = m.has_dt_bias ? m.dt_bias.get() : nullptr;
+        // delta = softplus(dt_proj + bias) once, for both passes of the scan (dt_rank <= 32: every
+        // preset and checkpoint seen); wider ranks: the GEMM, then the softplus inside the scan
+        const bool fused_delta = R <= kernels::k_scan_delta_max_rank;
+        if (fused_delta)
+            step(kernels::scan_delta(x_dbl_.get(), ldb, m.dt_proj.get(), dt_bias, di, R, n, delta_.get(), di),
+                 "dt_proj + softplus", "x_proj + dt_proj");
+        else
+            step(kernels::gemm_xwt(x_dbl_.get(), ldb, m.dt_proj.get(), di, R, n, delta_.get(), di, false), "dt_proj",
+                 "x_proj + dt_proj");
         kernels::ScanArgsT<T> a;
         a.length = n;
         a.d_inner = di;
         a.d_state = N;
         a.u = u_.get();
         a.delta = delta_.get();
-        a.delta_bias = m.has_dt_bias ? m.dt_bias.get() : nullptr;
-        a.delta_softplus = true;
+        a.delta_bias = fused_delta ? nullptr : dt_bias;
+        a.delta_softplus = !fused_delta;
         a.A = m.A.get();
         a.D = m.D.get();
         a.B = x_dbl_.get() + R;
