@@ -527,6 +527,22 @@ TEST_CASE("vep: llr alone shares one pass per window: a dense VCF costs about 2 
             // other contexts differ (measured: 267 of 292 for the masked LM, 256 of 260 for the
             // causal one; the tiny models barely see bases 16 away): the values come from the tiles
             CHECK(differ >= 250);
+            // --rc average: both strands of each tile (18 passes); the same values where the
+            // contexts are the same
+            r = test::run_dnamba(base + "--vcf " + q(dir + "/dense.vcf") + " --rc average --scores llr -o " +
+                                 q(dir + "/s_avg.tsv"));
+            REQUIRE(r.exit_code == 0);
+            CHECK(passes_of(r.err) == 18);
+            REQUIRE(test::run_dnamba(base + "-q --vcf " + q(dir + "/dense.vcf") + " --rc average --scores llr,emb-l2 -o " +
+                                     q(dir + "/c_avg.tsv")).exit_code == 0);
+            const auto sa = read_tsv(dir + "/s_avg.tsv"), ca = read_tsv(dir + "/c_avg.tsv");
+            REQUIRE(sa.size() == 301);
+            REQUIRE(ca.size() == 301);
+            for (std::size_t p = 32; p <= 256; p += 32) {
+                INFO("0-based position " << p << ", rc average");
+                CHECK(std::stod(sa[p + 1][4]) == Approx(std::stod(ca[p + 1][4])).epsilon(1e-5));
+                CHECK(sa[p + 1][4] != s[p + 1][4]);  // the reverse strand counts
+            }
             // packed tiles give what one tile per batch gives, bit for bit
             r = test::run_dnamba(base + "-q --vcf " + q(dir + "/dense.vcf") + " --scores llr --batch-tokens 1 -o " +
                                  q(dir + "/single.tsv"));
