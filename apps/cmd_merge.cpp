@@ -14,7 +14,8 @@ int cmd_merge(int argc, char** argv) {
     bool quiet = false;
     po::options_description desc("options");
     desc.add_options()("output,o", po::value(&output)->required()->value_name("FILE"),
-                       "merged output: .tsv (embeddings or classify calls), .npy (+ .names.tsv) or .npz")(
+                       "merged output: .tsv (embeddings, classify calls or vep tables), .npy (+ .names.tsv), .npz, or "
+                       ".vcf/.vcf.gz/.bcf (vep shards in any of the three; .vcf.gz + .tbi and .bcf + .csi indexed)")(
         "inputs", po::value(&inputs)->composing()->value_name("SHARD"), "shard outputs, in order");
     add_common_options(desc, quiet);
     po::positional_options_description positional;
@@ -22,7 +23,8 @@ int cmd_merge(int argc, char** argv) {
     const std::string usage =
         "usage: dnamba merge -o OUT SHARD...\n\n"
         "Concatenates the outputs of the shards of one `dnamba plan`, in the order given, into OUT\n"
-        "(same format; every shard must have OUT's extension and the same header or channel count).\n"
+        "(same format; every shard must have OUT's extension and the same header or channel count;\n"
+        "VCF shards of `dnamba vep --region` may be .vcf, .vcf.gz or .bcf for any VCF output).\n"
         "The result is byte for byte what one `dnamba embed`/`classify` run over the whole input\n"
         "writes. OUT appears only when complete.\n\n" +
         exit_codes_help({0, 2, 3, 6}, {{3, "a shard output is missing or malformed"}});

@@ -23,8 +23,9 @@ int cmd_score(int argc, char** argv) {
         "mask each position in turn (masked LMs): one forward pass per base, L times the cost")(
         "rc", po::value(&rc)->default_value(rc)->value_name("MODE"), "none | average (both strands' log-probabilities)")(
         "output,o", po::value(&output)->required()->value_name("FILE"),
-        ".bw/.bigwig or .bedgraph/.bg (one value per base; overlapping windows averaged), .npz (per row L x 5: "
-        "p(A) p(C) p(G) p(T) track), .tsv (name chrom pos base value)");
+        ".bw/.bigwig or .bedgraph/.bg (one value per base; overlapping windows averaged; .bedgraph.gz bgzipped), "
+        ".npz (per row L x 5: p(A) p(C) p(G) p(T) track), .tsv (name chrom pos base value; .tsv.gz bgzipped; "
+        "- on standard output)");
     add_batch_tokens_option(desc, options.batch_tokens);
     add_compute_options(desc, compute);
     add_common_options(desc, quiet);

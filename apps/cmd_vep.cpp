@@ -24,7 +24,8 @@ int cmd_vep(int argc, char** argv) {
         "regions", po::value(&options.bed_files)->composing()->value_name("BED"),
         "only records whose POS lies in the BED file's regions (indexed VCF); repeatable")(
         "window", po::value(&window)->default_value(window)->value_name("W"),
-        "bases of reference around each variant (floor(W/2) before it), clipped at the contig ends")(
+        "bases of reference around each variant (floor(W/2) before it), clipped at the contig ends; llr without "
+        "embedding scores reads shared windows of W bases every floor(W/2) instead (README)")(
         "scores", po::value(&scores)->default_value(scores)->value_name("LIST"),
         "comma-separated: masked-llr, llr, emb-l2, emb-cos, delta-ll (auto: masked-llr for masked LMs, "
         "llr,delta-ll for causal ones); see README for the formulas")(
@@ -34,12 +35,12 @@ int cmd_vep(int argc, char** argv) {
         "a record that would be skipped (symbolic or '*' ALT, REF not matching the FASTA) is an error")(
         "output,o", po::value(&output)->required()->value_name("FILE"),
         ".vcf, .vcf.gz (+ .tbi), .bcf (+ .csi): the input records with INFO DNAMBA_<SCORE>; .tsv: chrom pos ref "
-        "alt <score>..., one row per ALT");
+        "alt <score>..., one row per ALT (.tsv.gz bgzipped; - the TSV on standard output)");
     add_batch_tokens_option(desc, options.batch_tokens);
     add_compute_options(desc, compute);
     add_common_options(desc, quiet);
     const std::string usage =
-        "usage: dnamba vep --model DIR --input genome.fa --vcf variants.vcf.gz -o scored.{vcf,vcf.gz,bcf,tsv} [options]\n\n"
+        "usage: dnamba vep --model DIR --input genome.fa --vcf variants.vcf.gz -o scored.{vcf,vcf.gz,bcf,tsv,tsv.gz} [options]\n\n"
         "Scores every ALT allele of every VCF record with the language model: a window of the reference\n"
         "centred on the variant, with the ref and with the alt allele. Records keep their input order;\n"
         "multi-allelic records get one value per ALT (Number=A). Symbolic and '*' ALTs and records whose\n"

@@ -2,7 +2,8 @@
 """Variants per second of `dnamba vep`: a random genome and N random SNVs on it, scored with
 the shipped pretrained model (or --model), printed with where the numbers came from.
 
-    python3 scripts/bench_vep.py --dnamba build/dnamba --variants 2000 --device cpu
+    python3 scripts/bench_vep.py --dnamba build/dnamba --variants 100 --device cpu
+    python3 scripts/bench_vep.py --dnamba build/dnamba --variants 2000 --scores llr --device cpu
     python3 scripts/bench_vep.py --dnamba build-gpu/dnamba --variants 100000 --device cuda
 
 Writes its inputs to --dir (default a temporary directory). Stdlib only.
@@ -55,7 +56,7 @@ def main():
         sys.exit(r.returncode)
     print(r.stderr.strip())
     print(f"bench_vep: {a.variants} SNVs, window {a.window}, scores {a.scores}, {a.device} {a.precision}, "
-          f"batch-tokens {a.batch_tokens}: {wall:.2f} s wall (model load included), {a.variants / wall:.0f} variants/s")
+          f"batch-tokens {a.batch_tokens}: {wall:.2f} s wall (model load included), {a.variants / wall:.3g} variants/s")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // Unix plumbing (issue 17, item 4), end to end through the binary: `-o -` writes the text
-// outputs (embed's and classify's TSV tables, track's bedGraph) to standard output, byte for
+// outputs (embed's, classify's, vep's and score's TSV tables, track's bedGraph) to standard
+// output, byte for
 // byte what the file output holds; names ending in .tsv.gz / .bedgraph.gz are bgzip (BGZF)
 // files that decompress to those same bytes; failures leave nothing behind.
 #include <catch2/catch.hpp>
@@ -47,6 +48,17 @@ void check_only(const std::string& dir, const std::vector<std::string>& keep) {
         INFO("left in " << dir << ": " << name);
         CHECK(std::find(keep.begin(), keep.end(), name) != keep.end());
     }
+}
+
+// `args -o -` writes `want` (the bytes of the file output) to standard output, its messages
+// (`err_has`) to stderr, and no file named "-".
+void check_stdout(const std::string& args, const std::string& want, const std::string& err_has) {
+    INFO(args);
+    const auto r = test::run_dnamba(args + " -o -");
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out == want);
+    CHECK_THAT(r.err, Catch::Contains(err_has));
+    CHECK_FALSE(test::file_exists("-"));
 }
 
 // A small two-class genome (GC-rich vs AT-rich 200-bp segments) and a k-mer head on it.
@@ -177,4 +189,47 @@ TEST_CASE("plumbing: .tsv.gz and .bedgraph.gz are bgzip files of the same bytes,
     CHECK_FALSE(test::file_exists(c.dir + "/x.bedgraph.gz"));
     for (const auto& e : std::filesystem::directory_iterator(c.dir))
         CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
+}
+
+TEST_CASE("plumbing: vep and score write their TSV to standard output and .tsv.gz, score's bedGraph to .bedgraph.gz",
+          "[cli][plumbing][vep]") {
+    const std::string dir = test::scratch_dir("plumb_vep");
+    const std::string genome = test::testdata("vep/genome.fa"), vcf = test::testdata("vep/variants.vcf");
+    const std::string m = " -m " + q(test::testdata("golden/a_caduceus_ph")) + " -i " + q(genome) + " --threads 1";
+    const std::string vep = "vep" + m + " --vcf " + q(vcf) + " --window 64 --scores masked-llr,llr";
+    auto r = test::run_dnamba(vep + " -o " + q(dir + "/v.tsv"));
+    REQUIRE(r.exit_code == 0);
+    const std::string table = test::read_file(dir + "/v.tsv");
+    REQUIRE(table.rfind("chrom\tpos\tref\talt\tmasked-llr\tllr\nchr1\t1\tA\tC\t", 0) == 0);
+    check_stdout(vep, table, "dnamba vep: wrote -");
+    // the VCF itself from standard input, the table to standard output
+    r = test::run_dnamba("vep" + m + " --vcf - --window 64 --scores masked-llr,llr -o - < " + q(vcf));
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out == table);
+    r = test::run_dnamba(vep + " -o " + q(dir + "/v.tsv.gz"));
+    REQUIRE(r.exit_code == 0);
+    check_bgzf(dir + "/v.tsv.gz");
+    CHECK(gunzip(dir + "/v.tsv.gz") == table);
+    // a failure (--strict: the fixture has symbolic ALTs) leaves no .tsv.gz and no temporary
+    r = test::run_dnamba(vep + " --strict -o " + q(dir + "/strict.tsv.gz"));
+    CHECK(r.exit_code == 3);
+    CHECK(r.out.empty());
+    check_only(dir, {"v.tsv", "v.tsv.gz"});
+
+    const std::string score = "score" + m + " --region chr2 --track entropy";
+    REQUIRE(test::run_dnamba(score + " -o " + q(dir + "/s.tsv")).exit_code == 0);
+    const std::string per_base = test::read_file(dir + "/s.tsv");
+    REQUIRE(per_base.rfind("name\tchrom\tpos\tbase\tentropy\n", 0) == 0);
+    CHECK(std::count(per_base.begin(), per_base.end(), '\n') == 151);
+    check_stdout(score, per_base, "dnamba score: 1 row(s), 150 bases");
+    REQUIRE(test::run_dnamba(score + " -o " + q(dir + "/s.tsv.gz")).exit_code == 0);
+    check_bgzf(dir + "/s.tsv.gz");
+    CHECK(gunzip(dir + "/s.tsv.gz") == per_base);
+    REQUIRE(test::run_dnamba(score + " -o " + q(dir + "/s.bedgraph")).exit_code == 0);
+    REQUIRE(test::run_dnamba(score + " -o " + q(dir + "/s.bedgraph.gz")).exit_code == 0);
+    check_bgzf(dir + "/s.bedgraph.gz");
+    const std::string bedgraph = test::read_file(dir + "/s.bedgraph");
+    REQUIRE(bedgraph.rfind("track type=bedGraph name=\"dnamba entropy\"\nchr2\t0\t1\t", 0) == 0);
+    CHECK(gunzip(dir + "/s.bedgraph.gz") == bedgraph);
+    check_only(dir, {"v.tsv", "v.tsv.gz", "s.tsv", "s.tsv.gz", "s.bedgraph", "s.bedgraph.gz"});
 }

@@ -80,6 +80,36 @@ void check_against_reference(const std::string& got_path, const std::string& wan
     CHECK(compared > 20);
 }
 
+// An htslib reader open on a VCF, VCF.gz or BCF, its header read; closed when destroyed.
+struct OpenVcf {
+    htsFile* fp = nullptr;
+    bcf_hdr_t* hdr = nullptr;
+    explicit OpenVcf(const std::string& path) : fp(hts_open(path.c_str(), "r")) {
+        REQUIRE(fp);
+        hdr = bcf_hdr_read(fp);
+        REQUIRE(hdr);
+    }
+    ~OpenVcf() {
+        if (hdr) bcf_hdr_destroy(hdr);
+        if (fp) hts_close(fp);
+    }
+    OpenVcf(const OpenVcf&) = delete;
+    OpenVcf& operator=(const OpenVcf&) = delete;
+    // The header as VCF text (htslib's formatting), then with `records` every record too.
+    std::string text(bool records) {
+        kstring_t ks = {0, 0, nullptr};
+        REQUIRE(bcf_hdr_format(hdr, 0, &ks) == 0);
+        if (records) {
+            bcf1_t* rec = bcf_init();
+            while (bcf_read(fp, hdr, rec) == 0) REQUIRE(vcf_format(hdr, rec, &ks) == 0);
+            bcf_destroy(rec);
+        }
+        std::string out(ks.s, ks.l);
+        free(ks.s);
+        return out;
+    }
+};
+
 std::string scores_of(const std::string& case_name) {
     return case_name == "h_mamba_ssm_rms" ? "llr,delta-ll,emb-l2,emb-cos" : "masked-llr,llr,emb-l2,emb-cos";
 }
@@ -140,14 +170,10 @@ TEST_CASE("vep: VCF.gz and BCF outputs keep the records and carry Number=A INFO 
             REQUIRE(r.exit_code == 0);
             if (ext == ".vcf.gz") CHECK(test::file_exists(out + ".tbi"));
             if (ext == ".bcf") CHECK(test::file_exists(out + ".csi"));
-            htsFile* fp = hts_open(out.c_str(), "r");
-            REQUIRE(fp);
-            bcf_hdr_t* hdr = bcf_hdr_read(fp);
-            REQUIRE(hdr);
-            kstring_t ks = {0, 0, nullptr};
-            REQUIRE(bcf_hdr_format(hdr, 0, &ks) == 0);
-            const std::string header(ks.s, ks.l);
-            free(ks.s);
+            OpenVcf vcf(out);
+            bcf_hdr_t* hdr = vcf.hdr;
+            htsFile* fp = vcf.fp;
+            const std::string header = vcf.text(false);
             CHECK(header.find("##INFO=<ID=DNAMBA_MASKED_LLR,Number=A,Type=Float") != std::string::npos);
             CHECK(header.find("##INFO=<ID=DNAMBA_EMB_L2,Number=A,Type=Float") != std::string::npos);
             CHECK(header.find("##dnamba_vep_window=64") != std::string::npos);
@@ -180,8 +206,6 @@ TEST_CASE("vep: VCF.gz and BCF outputs keep the records and carry Number=A INFO 
             CHECK(records == 10);
             CHECK(row == tsv.size());
             bcf_destroy(rec);
-            bcf_hdr_destroy(hdr);
-            hts_close(fp);
         }
     }
 }
@@ -215,16 +239,11 @@ TEST_CASE("vep: an empty VCF gives a valid empty output", "[vep]") {
     REQUIRE(vep(base + " -o " + q(dir + "/e.tsv")).exit_code == 0);
     CHECK(test::read_file(dir + "/e.tsv") == "chrom\tpos\tref\talt\tmasked-llr\n");
     REQUIRE(vep(base + " -o " + q(dir + "/e.vcf.gz")).exit_code == 0);
-    htsFile* fp = hts_open((dir + "/e.vcf.gz").c_str(), "r");
-    REQUIRE(fp);
-    bcf_hdr_t* hdr = bcf_hdr_read(fp);
-    REQUIRE(hdr);
-    CHECK(bcf_hdr_name2id(hdr, "chr1") >= 0);  // contigs declared from the FASTA
+    OpenVcf vcf(dir + "/e.vcf.gz");
+    CHECK(bcf_hdr_name2id(vcf.hdr, "chr1") >= 0);  // contigs declared from the FASTA
     bcf1_t* rec = bcf_init();
-    CHECK(bcf_read(fp, hdr, rec) == -1);
+    CHECK(bcf_read(vcf.fp, vcf.hdr, rec) == -1);
     bcf_destroy(rec);
-    bcf_hdr_destroy(hdr);
-    hts_close(fp);
 }
 
 TEST_CASE("vep: skipped records are counted, and an error with --strict", "[vep]") {
@@ -300,7 +319,7 @@ TEST_CASE("vep: bad inputs give a clear error, the exit code of their kind and n
     SECTION("unknown output extension") {
         const auto r = vep(m + " --vcf " + q(k_vcf) + " -o " + q(dir + "/x.txt"));
         CHECK(r.exit_code == 2);
-        CHECK(r.err.find("expected .vcf, .vcf.gz, .bcf or .tsv") != std::string::npos);
+        CHECK(r.err.find("expected .vcf, .vcf.gz, .bcf, .tsv or .tsv.gz, or - (the TSV on standard output)") != std::string::npos);
     }
 }
 
@@ -413,20 +432,161 @@ TEST_CASE("vep: records of one site share their passes and give the multi-alleli
     // chr1:50 G>T,A of the fixture, one ALT per line (as bcftools norm -m- writes it)
     test::write_file(dir + "/split.vcf", "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
                                          "chr1\t50\t.\tG\tT\t.\t.\t.\nchr1\t50\t.\tG\tA\t.\t.\t.\n");
-    const auto r = test::run_dnamba("vep -m " + q(model("a_caduceus_ph")) + " -i " + q(k_genome) + " --vcf " +
-                                    q(dir + "/split.vcf") + " --window 64 --scores masked-llr,llr -o " + q(dir + "/s.tsv"));
+    const std::string base = "vep -m " + q(model("a_caduceus_ph")) + " -i " + q(k_genome) + " --window 64 ";
+    const auto r = test::run_dnamba(base + "--vcf " + q(dir + "/split.vcf") + " --scores masked-llr,llr -o " + q(dir + "/s.tsv"));
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(r.err.find("2 ALT allele(s) scored") != std::string::npos);
-    CHECK(r.err.find(", 2 passes)") != std::string::npos);  // one masked and one unmasked ref window
-    const auto got = read_tsv(dir + "/s.tsv");
+    CHECK(r.err.find(", 2 passes)") != std::string::npos);  // one masked window and one shared llr window
+    // llr from the shared windows (no embedding score): what the multi-allelic record gets
+    REQUIRE(test::run_dnamba(base + "-q --vcf " + q(k_vcf) + " --scores llr -o " + q(dir + "/llr.tsv")).exit_code == 0);
+    const auto got = read_tsv(dir + "/s.tsv"), llr = read_tsv(dir + "/llr.tsv");
     const auto want = read_tsv(test::testdata("vep/expected/vep_a_caduceus_ph_w64_rcnone.tsv"));
     REQUIRE(got.size() == 3);
     for (std::size_t i = 1; i <= 2; ++i) {
         CHECK(got[i][3] == want[i + 1][3]);
+        CHECK(got[i][3] == llr[i + 1][3]);
         CHECK(std::stod(got[i][4]) == Approx(std::stod(want[i + 1][4])).epsilon(1e-4));
-        CHECK(std::stod(got[i][5]) == Approx(std::stod(want[i + 1][5])).epsilon(1e-4));
+        CHECK(std::stod(got[i][5]) == Approx(std::stod(llr[i + 1][4])).epsilon(1e-6));
     }
+}
+
+namespace {
+
+// A VCF, VCF.gz or BCF as VCF text (htslib's formatting): header, then the records.
+std::string vcf_text(const std::string& path) { return OpenVcf(path).text(true); }
+
+// "N passes)" of vep's summary line.
+long passes_of(const std::string& err) {
+    const auto at = err.find(" passes)");
+    REQUIRE(at != std::string::npos);
+    const auto from = err.rfind(' ', at - 1) + 1;
+    return std::stol(err.substr(from, at - from));
+}
+
+}  // namespace
+
+TEST_CASE("vep: llr alone shares one pass per window: a dense VCF costs about 2 * span / W passes", "[vep]") {
+    const std::string dir = test::scratch_dir("vep_shared_llr");
+    // an SNV at every base of chr1 (300 bases): ALT the next base of ACGT after REF
+    const std::string chr1 = test::read_fasta_simple(k_genome).at("chr1");
+    REQUIRE(chr1.size() == 300);
+    const std::string header = "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=300>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n";
+    std::string body, reversed;
+    for (std::size_t p = 0; p < chr1.size(); ++p) {
+        const std::string ref(1, chr1[p]);
+        const char alt = "CGTA"[std::string("ACGT").find(ref[0])];
+        const std::string line = "chr1\t" + std::to_string(p + 1) + "\t.\t" + ref + "\t" + alt + "\t.\t.\t.\n";
+        body += line;
+        reversed = line + reversed;
+    }
+    test::write_file(dir + "/dense.vcf", header + body);
+    test::write_file(dir + "/reversed.vcf", header + reversed);
+    constexpr int W = 64;
+    for (const char* m : {"a_caduceus_ph", "h_mamba_ssm_rms"}) {
+        SECTION(m) {
+            const bool causal = std::string(m) == "h_mamba_ssm_rms";
+            const std::string base = "vep -m " + q(model(m)) + " -i " + q(k_genome) + " --window " + std::to_string(W) + " ";
+            const std::string shared = dir + "/" + m + "_shared.tsv", centred = dir + "/" + m + "_centred.tsv";
+            auto r = test::run_dnamba(base + "--vcf " + q(dir + "/dense.vcf") + " --scores llr -o " + q(shared));
+            INFO(r.err);
+            REQUIRE(r.exit_code == 0);
+            // tiles [32k, 32k + 64) of the 300 bases, the last clipped: ceil((300 - 64) / 32) + 1 = 9,
+            // within ceil(2 * span / W) + 1 = 11
+            CHECK(passes_of(r.err) == 9);
+            // with an embedding score every variant has its centred window (and llr reads it)
+            r = test::run_dnamba(base + "--vcf " + q(dir + "/dense.vcf") + " --scores llr,emb-l2 -o " + q(centred));
+            REQUIRE(r.exit_code == 0);
+            CHECK(passes_of(r.err) == 600);  // ref and alt window per variant
+            const auto s = read_tsv(shared), c = read_tsv(centred);
+            REQUIRE(s.size() == 301);
+            REQUIRE(c.size() == 301);
+            std::size_t same_context = 0, differ = 0;
+            for (std::size_t p = 0; p < 300; ++p) {
+                const auto& row = s[p + 1];
+                INFO("0-based position " << p);
+                REQUIRE(row[1] == std::to_string(p + 1));  // input order
+                CHECK(c[p + 1][1] == row[1]);
+                if (causal && p == 0) {  // nothing before the first base predicts it
+                    CHECK(row[4] == "NA");
+                    continue;
+                }
+                const double v = std::stod(row[4]), w = std::stod(c[p + 1][4]);
+                // the same context in both windows: the centred window [p - 32, p + 32) is the
+                // variant's tile for p = 32 (k + 1) (tiles 0 to 7 lie inside the contig); a causal
+                // LM reads only the prefix, which is the same for p <= 32 too ([0, p) in tile 0)
+                const bool identical = (p % 32 == 0 && p >= 32 && p <= 256) || (causal && p <= 32);
+                if (identical) {
+                    CHECK(v == Approx(w).epsilon(1e-5));
+                    same_context++;
+                } else if (std::abs(v - w) > 1e-5 * std::max(1.0, std::abs(w))) {
+                    differ++;
+                }
+            }
+            CHECK(same_context == (causal ? 32u + 7u : 8u));
+            // other contexts differ (measured: 267 of 292 for the masked LM, 256 of 260 for the
+            // causal one; the tiny models barely see bases 16 away): the values come from the tiles
+            CHECK(differ >= 250);
+            // --rc average: both strands of each tile (18 passes); the same values where the
+            // contexts are the same
+            r = test::run_dnamba(base + "--vcf " + q(dir + "/dense.vcf") + " --rc average --scores llr -o " +
+                                 q(dir + "/s_avg.tsv"));
+            REQUIRE(r.exit_code == 0);
+            CHECK(passes_of(r.err) == 18);
+            REQUIRE(test::run_dnamba(base + "-q --vcf " + q(dir + "/dense.vcf") + " --rc average --scores llr,emb-l2 -o " +
+                                     q(dir + "/c_avg.tsv")).exit_code == 0);
+            const auto sa = read_tsv(dir + "/s_avg.tsv"), ca = read_tsv(dir + "/c_avg.tsv");
+            REQUIRE(sa.size() == 301);
+            REQUIRE(ca.size() == 301);
+            for (std::size_t p = 32; p <= 256; p += 32) {
+                INFO("0-based position " << p << ", rc average");
+                CHECK(std::stod(sa[p + 1][4]) == Approx(std::stod(ca[p + 1][4])).epsilon(1e-5));
+                CHECK(sa[p + 1][4] != s[p + 1][4]);  // the reverse strand counts
+            }
+            // packed tiles give what one tile per batch gives, bit for bit
+            r = test::run_dnamba(base + "-q --vcf " + q(dir + "/dense.vcf") + " --scores llr --batch-tokens 1 -o " +
+                                 q(dir + "/single.tsv"));
+            REQUIRE(r.exit_code == 0);
+            CHECK(test::read_file(dir + "/single.tsv") == test::read_file(shared));
+            // an unsorted VCF: rows in its order, each with the sorted run's value; consecutive
+            // records of one tile share its pass whatever the order
+            r = test::run_dnamba(base + "--vcf " + q(dir + "/reversed.vcf") + " --scores llr -o " + q(dir + "/rev.tsv"));
+            REQUIRE(r.exit_code == 0);
+            CHECK(passes_of(r.err) == 9);
+            const auto rev = read_tsv(dir + "/rev.tsv");
+            REQUIRE(rev.size() == 301);
+            for (std::size_t i = 1; i <= 300; ++i) {
+                CHECK(rev[i][1] == s[301 - i][1]);
+                CHECK(rev[i][4] == s[301 - i][4]);
+            }
+        }
+    }
+}
+
+TEST_CASE("vep: shared llr windows that hold a whole contig give the reference's llr", "[vep]") {
+    // --window 1000 is longer than both contigs: the one tile and every centred window are the
+    // whole contig, so llr from shared windows is the PyTorch reference's, in one pass per contig
+    const std::string dir = test::scratch_dir("vep_shared_llr_ref");
+    const auto r = test::run_dnamba("vep -m " + q(model("a_caduceus_ph")) + " -i " + q(k_genome) + " --vcf " + q(k_vcf) +
+                                    " --window 1000 --scores llr -o " + q(dir + "/llr.tsv"));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(passes_of(r.err) == 2);
+    const auto got = read_tsv(dir + "/llr.tsv");
+    const auto want = read_tsv(test::testdata("vep/expected/vep_a_caduceus_ph_w1000_rcnone.tsv"));
+    REQUIRE(want[0][5] == "llr");
+    REQUIRE(got.size() == want.size());
+    std::size_t compared = 0;
+    for (std::size_t i = 1; i < want.size(); ++i) {
+        CHECK(got[i][3] == want[i][3]);
+        if (want[i][5] == "NA") {
+            CHECK(got[i][4] == "NA");
+            continue;
+        }
+        CHECK(std::stod(got[i][4]) == Approx(std::stod(want[i][5])).epsilon(1e-4));
+        compared++;
+    }
+    CHECK(compared == 7);
 }
 
 TEST_CASE("score: --rc average makes a track strand-invariant, minus-strand rows on genome coordinates", "[vep][score]") {
@@ -451,4 +611,51 @@ TEST_CASE("score: --rc average makes a track strand-invariant, minus-strand rows
         // complement, predicted from the same two passes)
         for (const auto& [pos, v] : by_strand["plus"]) CHECK(by_strand["minus"][pos] == Approx(v).margin(1e-5).epsilon(1e-4));
     }
+}
+
+TEST_CASE("vep: dnamba merge joins the VCF outputs of --region shards into what one run writes", "[vep]") {
+    const std::string dir = test::scratch_dir("vep_merge");
+    const std::string base = "vep -q -m " + q(model("a_caduceus_ph")) + " -i " + q(k_genome) + " --window 64 --scores masked-llr,emb-l2";
+    const std::string indexed = dir + "/in.vcf.gz";
+    REQUIRE(test::run_dnamba(base + " --vcf " + q(k_vcf) + " -o " + q(indexed)).exit_code == 0);
+    REQUIRE(test::run_dnamba(base + " --vcf " + q(indexed) + " -o " + q(dir + "/one.vcf.gz")).exit_code == 0);
+    // three shards by region, in three formats
+    const std::vector<std::pair<std::string, std::string>> shards = {
+        {"chr1:1-150", "a.vcf"}, {"chr1:151-300", "b.bcf"}, {"chr2", "c.vcf.gz"}};
+    std::string names;
+    for (const auto& [region, name] : shards) {
+        REQUIRE(test::run_dnamba(base + " --vcf " + q(indexed) + " --region " + region + " -o " + q(dir + "/" + name)).exit_code == 0);
+        names += " " + q(dir + "/" + name);
+    }
+    auto r = test::run_dnamba("merge -o " + q(dir + "/merged.vcf.gz") + names);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("3 shard(s), 10 row(s)"));
+    CHECK(test::file_exists(dir + "/merged.vcf.gz.tbi"));
+    const std::string one = vcf_text(dir + "/one.vcf.gz");
+    CHECK(one.find("\tDP=10;DNAMBA_MASKED_LLR=-") != std::string::npos);
+    CHECK(vcf_text(dir + "/merged.vcf.gz") == one);  // header and records, line for line
+    // into a BCF and a plain VCF: the same
+    REQUIRE(test::run_dnamba("merge -q -o " + q(dir + "/merged.bcf") + names).exit_code == 0);
+    CHECK(test::file_exists(dir + "/merged.bcf.csi"));
+    CHECK(vcf_text(dir + "/merged.bcf") == one);
+    REQUIRE(test::run_dnamba("merge -q -o " + q(dir + "/merged.vcf") + " " + q(dir + "/merged.bcf")).exit_code == 0);
+    CHECK(test::read_file(dir + "/merged.vcf") == one);
+
+    // a shard of another run (its header names another window) is refused, nothing written
+    REQUIRE(test::run_dnamba("vep -q -m " + q(model("a_caduceus_ph")) + " -i " + q(k_genome) +
+                             " --window 32 --scores masked-llr,emb-l2 --vcf " + q(indexed) + " --region chr2 -o " +
+                             q(dir + "/other.vcf")).exit_code == 0);
+    r = test::run_dnamba("merge -o " + q(dir + "/bad.vcf.gz") + " " + q(dir + "/a.vcf") + " " + q(dir + "/other.vcf"));
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("other.vcf: its VCF header differs from that of") &&
+                          Catch::Contains("##dnamba_vep_window=32"));
+    CHECK_FALSE(test::file_exists(dir + "/bad.vcf.gz"));
+    CHECK_FALSE(test::file_exists(dir + "/bad.vcf.gz.tbi"));
+    // a table among VCF shards
+    REQUIRE(test::run_dnamba(base + " --vcf " + q(indexed) + " --region chr2 -o " + q(dir + "/c.tsv")).exit_code == 0);
+    r = test::run_dnamba("merge -o " + q(dir + "/bad.vcf.gz") + " " + q(dir + "/a.vcf") + " " + q(dir + "/c.tsv"));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("c.tsv: every shard output must have the output's extension (.vcf, .vcf.gz or .bcf)"));
+    for (const auto& f : files_in(dir)) CHECK(f.find(".tmp") == std::string::npos);
 }

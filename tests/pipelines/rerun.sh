@@ -87,6 +87,7 @@ rc: none
 device: cpu
 shard_bases: 100
 threads: 1
+output_format: tsv
 outdir: $W/vout
 YAML
 run_snakemake variants "$W/v1.yaml" --cores 2 -q > "$W/vrun1.log" 2>&1 || { tail -30 "$W/vrun1.log"; fail "variants run failed"; }

@@ -44,10 +44,13 @@ void write_shard_plan(const std::vector<Shard>& shards, const std::string& path)
 // format (all inputs must have it): .tsv (any table with one header line: embeddings or
 // classify calls; every header must be the same), .npy (pooled embeddings plus their
 // .names.tsv, rows renumbered), .npz (per-position arrays; keys kept, a name repeated across
-// shards gets the ~N suffix a single run gives it). Throws Error(input) naming the shard
-// file that is missing, malformed or does not match the first, Error(usage) for mixed or
-// unknown extensions, Error(io) when the output cannot be written (nothing is left under
-// its name). Returns the number of rows written.
+// shards gets the ~N suffix a single run gives it), .vcf/.vcf.gz/.bcf (the VCF outputs of
+// `dnamba vep --region` shards, each any of the three: the records in shard order under the
+// first shard's header, which every shard must have; .vcf.gz and .bcf indexed when sorted;
+// rows = records). Throws Error(input) naming the shard file that is missing, malformed or
+// does not match the first, Error(usage) for mixed or unknown extensions, Error(io) when the
+// output cannot be written (nothing is left under its name). Returns the number of rows
+// written.
 [[nodiscard]] std::uint64_t merge_shard_outputs(const std::vector<std::string>& inputs, const std::string& output);
 
 }  // namespace dnamba

@@ -8,7 +8,11 @@
 //   masked-llr  log p(alt) - log p(ref), the variant base replaced by [MASK] in the ref window
 //               (masked-LM models, SNVs)
 //   llr         the same from the unmasked ref window; causal models: the prediction of the
-//               variant position from the bases before it in the window (SNVs)
+//               variant position from the bases before it in the window (SNVs). Without an
+//               embedding score or delta-ll (which need the centred ref window anyway) the ref
+//               window is a shared one instead: the contig tiled into windows of W bases every
+//               floor(W/2), the variant in the tile where it has the most context (vep.cpp's
+//               llr_tile), one pass per tile for all its variants
 //   emb-l2      || mean(H(alt window)) - mean(H(ref window)) ||_2 (final hidden states)
 //   emb-cos     1 - cos(mean(H(alt window)), mean(H(ref window)))
 //   delta-ll    causal models: sum_t log p(x_t | x_<t) over the alt window minus the same over
@@ -62,7 +66,7 @@ struct VepSummary {
     std::size_t skipped_symbolic = 0; // ALT alleles skipped: symbolic (<DEL>, breakends) or '*'
     std::size_t skipped_mismatch = 0; // records skipped: REF not the FASTA's bases there
     std::size_t skipped_other = 0;    // records skipped: no ALT, REF past the contig end
-    std::size_t passes = 0;           // sequences through the model
+    std::size_t passes = 0;           // sequences through the model (a shared llr window once)
     std::size_t bases = 0;            // tokens through the model
     std::size_t batches = 0;
     bool indexed = false;             // an index was written beside the output
@@ -74,13 +78,14 @@ struct VepSummary {
 // with the input records unchanged but for INFO fields DNAMBA_<SCORE> (Number=A, Float; '.'
 // where a score does not apply) and header lines naming the model, window and rc mode; or a
 // .tsv of "chrom pos ref alt <score>..." (1-based pos; NA where a score does not apply), one
-// row per ALT allele, in input order. Skipped alleles/records keep '.'/NA and are counted.
-// Written under a temporary name and renamed when complete. Throws Error(usage) for an unknown
-// extension, a score the model cannot give (masked-llr on a causal model, delta-ll on a masked
-// LM), regions on a VCF that cannot be queried (plain text, unindexed); Error(model) for an LM
-// score on a model without an LM head; Error(input) for an unreadable or malformed VCF
-// (htslib's message and the line), a contig missing from the FASTA, and with strict a record
-// that would be skipped; Error(io) when the output cannot be written.
+// row per ALT allele, in input order (.tsv.gz: bgzipped; "-": the TSV on standard output).
+// Skipped alleles/records keep '.'/NA and are counted. Written under a temporary name and
+// renamed when complete. Throws Error(usage) for an unknown extension, a score the model
+// cannot give (masked-llr on a causal model, delta-ll on a masked LM), regions on a VCF that
+// cannot be queried (plain text, unindexed); Error(model) for an LM score on a model without
+// an LM head; Error(input) for an unreadable or malformed VCF (htslib's message and the line),
+// a contig missing from the FASTA, and with strict a record that would be skipped; Error(io)
+// when the output cannot be written.
 [[nodiscard]] VepSummary vep_score_file(Engine& engine, const Model& model, const VepOptions& options,
                                         const std::string& output);
 
@@ -119,8 +124,9 @@ struct ScoreSummary {
 // `dnamba score`: the track of every row of `input` (records, regions or windows) to `output`:
 // .bw/.bigwig/.bedgraph/.bg (one value per base; overlapping windows averaged; chromosome sizes
 // from the FASTA index of input.path), .npz (per row "<name>" L x 5 float32: p(A) p(C) p(G)
-// p(T) and the track) or .tsv (name chrom pos base value, 1-based pos). logp: log p(reference
-// base) (NaN where it is not A/C/G/T); entropy: -sum_b p(b) log p(b) in nats. Throws as
+// p(T) and the track) or .tsv (name chrom pos base value, 1-based pos; .tsv.gz bgzipped, "-"
+// standard output; .bedgraph.gz is bgzipped too). logp: log p(reference base) (NaN where it
+// is not A/C/G/T); entropy: -sum_b p(b) log p(b) in nats. Throws as
 // vep_score_file for the model, Error(usage) for an unknown extension, Error(input) for an input
 // without rows.
 [[nodiscard]] ScoreSummary score_track(Engine& engine, const Model& model, const InputOptions& input,

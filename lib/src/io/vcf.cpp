@@ -8,6 +8,9 @@
 // Writing: htslib writes under the temporary name AtomicOutputFile created (closed first,
 // reopened by hts_open), and the index is built into a second temporary, so the rename, the
 // removal on failure and the signal cleanup stay AtomicOutputFile's.
+// Concatenation (vcf_concatenate): each input through a VcfReader, its header checked against
+// the first's, its records written with the first header (the same text gives the same contig
+// and INFO ids) by one VcfWriter.
 #include "io/vcf.hpp"
 
 #include <htslib/hts.h>
@@ -21,6 +24,7 @@
 #include <limits>
 
 #include "dnamba/error.hpp"
+#include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
 #include "io/atomic_output.hpp"
 
@@ -219,13 +223,19 @@ std::mutex& VcfReader::header_mutex() noexcept { return impl_->mutex; }
 const std::string& VcfReader::path() const noexcept { return impl_->path; }
 std::size_t VcfReader::records_read() const noexcept { return impl_->records; }
 
+bool is_vcf_output(const std::string& path) {
+    const std::string p = lower(path);
+    return ends_with(p, ".vcf.gz") || ends_with(p, ".vcf.bgz") || ends_with(p, ".vcf") || ends_with(p, ".bcf");
+}
+
 VariantOutputFormat variant_output_format(const std::string& path) {
     const std::string p = lower(path);
     if (ends_with(p, ".vcf.gz") || ends_with(p, ".vcf.bgz")) return VariantOutputFormat::vcf_gz;
     if (ends_with(p, ".vcf")) return VariantOutputFormat::vcf;
     if (ends_with(p, ".bcf")) return VariantOutputFormat::bcf;
-    if (ends_with(p, ".tsv")) return VariantOutputFormat::tsv;
-    fail(ErrorKind::usage, path + ": unknown output extension; expected .vcf, .vcf.gz, .bcf or .tsv");
+    if (is_tsv_output(path)) return VariantOutputFormat::tsv;  // also .tsv.gz and "-" (standard output)
+    fail(ErrorKind::usage, path + ": unknown output extension; expected .vcf, .vcf.gz, .bcf, .tsv or .tsv.gz, or - "
+                                  "(the TSV on standard output)");
 }
 
 struct VcfWriter::Impl {
@@ -286,6 +296,60 @@ bool VcfWriter::commit() {
     m.out->commit();
     if (indexed) m.index->commit();
     return indexed;
+}
+
+namespace {
+
+// The header as VCF text lines (htslib's formatting, the same for a VCF and a BCF input).
+std::vector<std::string> header_lines(bcf_hdr_t* hdr) {
+    kstring_t ks = {0, 0, nullptr};
+    if (bcf_hdr_format(hdr, 0, &ks) != 0) {
+        free(ks.s);
+        fail(ErrorKind::io, "cannot format a VCF header");
+    }
+    std::vector<std::string> lines;
+    std::size_t from = 0;
+    const std::string text(ks.s ? ks.s : "", ks.l);
+    free(ks.s);
+    while (from < text.size()) {
+        const std::size_t to = std::min(text.find('\n', from), text.size());
+        lines.push_back(text.substr(from, to - from));
+        from = to + 1;
+    }
+    return lines;
+}
+
+}  // namespace
+
+std::uint64_t vcf_concatenate(const std::vector<std::string>& inputs, const std::string& output) {
+    if (inputs.empty()) fail(ErrorKind::usage, "no VCF files to concatenate");
+    const VariantOutputFormat format = variant_output_format(output);
+    if (format == VariantOutputFormat::tsv) fail(ErrorKind::usage, output + ": not a VCF or BCF output name");
+    // the first reader's header is the output's: it lives until the writer is done
+    VcfReader first(inputs[0], {});
+    const std::vector<std::string> header = header_lines(first.header());
+    VcfWriter writer(output, format, first.header());
+    std::uint64_t records = 0;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        std::unique_ptr<VcfReader> other;
+        if (i > 0) {
+            other = std::make_unique<VcfReader>(inputs[i], std::vector<Region>{});
+            const std::vector<std::string> lines = header_lines(other->header());
+            const auto [a, b] = std::mismatch(header.begin(), header.end(), lines.begin(), lines.end());
+            if (a != header.end() || b != lines.end())
+                fail(ErrorKind::input, inputs[i] + ": its VCF header differs from that of " + inputs[0] + " (" +
+                                           (a != header.end() ? "'" + *a + "'" : std::string("nothing")) + " there, " +
+                                           (b != lines.end() ? "'" + *b + "'" : std::string("nothing")) +
+                                           " here); every shard must come from the same run");
+        }
+        VcfReader& reader = i > 0 ? *other : first;
+        while (const BcfRecordPtr r = reader.next()) {
+            writer.write(r.get());
+            records++;
+        }
+    }
+    writer.commit();
+    return records;
 }
 
 }  // namespace dnamba

@@ -4,6 +4,7 @@
 // whose POS lies in given regions (through the .tbi/.csi index, merged regions, file order).
 // VcfWriter writes records with one header (the reader's, extended) to .vcf / .vcf.gz / .bcf
 // under a temporary name (AtomicOutputFile) and indexes .vcf.gz (.tbi) and .bcf (.csi).
+// vcf_concatenate joins the VCF outputs of `dnamba vep` shards (`dnamba merge`).
 #pragma once
 
 #include <cstdint>
@@ -53,8 +54,12 @@ private:
 
 enum class VariantOutputFormat { vcf, vcf_gz, bcf, tsv };
 
-// ".vcf" | ".vcf.gz" | ".bcf" | ".tsv" (case-insensitive). Error(usage) otherwise.
+// ".vcf" | ".vcf.gz" | ".bcf" | ".tsv" (case-insensitive; the TSV also as ".tsv.gz", bgzipped,
+// and "-", standard output: is_tsv_output). Error(usage) otherwise.
 [[nodiscard]] VariantOutputFormat variant_output_format(const std::string& path);
+
+// True for the names variant_output_format takes as a VCF or BCF (not the TSV).
+[[nodiscard]] bool is_vcf_output(const std::string& path);
 
 class VcfWriter {
 public:
@@ -72,5 +77,13 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// Concatenates VCF/BCF files (any of .vcf, .vcf.gz, .bcf each: the shard outputs of `dnamba
+// vep --region` over one VCF), in the order given, into `output` (.vcf, .vcf.gz + .tbi, .bcf +
+// .csi, by its name, through VcfWriter: atomic, indexed when sorted). Every input's header
+// must be the first's, line for line. Throws Error(input) naming the input that cannot be read
+// or whose header differs (and the first differing line), Error(io) when the output cannot be
+// written. Returns the records written.
+std::uint64_t vcf_concatenate(const std::vector<std::string>& inputs, const std::string& output);
 
 }  // namespace dnamba

@@ -3,7 +3,8 @@
 //
 //   step 0, reader thread:  input items -> batches of at most budget.tokens tokens (each item
 //                           costs its length plus budget.extra_per_item, e.g. the [SEP] token;
-//                           an item longer than the budget is a batch of its own)
+//                           an item longer than the budget is a batch of its own; an item that
+//                           costs nothing joins the current batch)
 //   step 1, compute thread: compute(batch) -> one result per batch, in order
 //   step 2, calling thread: write(result), in input order
 //
@@ -41,7 +42,9 @@ struct BatchBudget {
 
 // Runs the three steps over the items `next(Item&)` gives (false at the end), each costing
 // `cost(item)` tokens of the budget (budget.extra_per_item is not added: the cost says it all):
-// the generic form, for inputs that are not an InputSource (the variants of `dnamba vep`).
+// the generic form, for inputs that are not an InputSource (the variants of `dnamba vep`). An
+// item of cost 0 never starts a batch: it rides on a pass of the item before it (vep's records
+// that share one window).
 // Compute: Result(std::vector<Item>&) (it may move the items' contents); Write: void(Result&).
 template <typename Item, typename Next, typename Cost, typename Compute, typename Write>
 void run_batched_items(Next&& next, Cost&& cost, const BatchBudget& budget, Compute&& compute, Write&& write) {
@@ -74,7 +77,7 @@ void run_batched_items(Next&& next, Cost&& cost, const BatchBudget& budget, Comp
             Item item;
             while (next(item)) {
                 const std::size_t n = cost(item);
-                if (!batch.empty() && tokens + n > budget.tokens) {
+                if (!batch.empty() && n > 0 && tokens + n > budget.tokens) {
                     if (!batches.push(std::move(batch))) return;
                     batch = std::vector<Item>();
                     tokens = 0;

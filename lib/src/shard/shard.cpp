@@ -14,6 +14,7 @@
 #include "io/npz_reader.hpp"
 #include "io/text_util.hpp"
 #include "io/atomic_output.hpp"
+#include "io/vcf.hpp"
 
 namespace dnamba {
 namespace {
@@ -186,9 +187,12 @@ void write_shard_plan(const std::vector<Shard>& shards, const std::string& path)
 std::uint64_t merge_shard_outputs(const std::vector<std::string>& inputs, const std::string& output) {
     if (inputs.empty()) fail(ErrorKind::usage, "no shard outputs to merge");
     const std::string ext = io_detail::lower_extension(output);
+    // VCF shards (dnamba vep) may be any of .vcf, .vcf.gz, .bcf whatever the output's format
+    const bool vcf = is_vcf_output(output);
     for (const auto& in : inputs) {
-        if (io_detail::lower_extension(in) != ext)
-            fail(ErrorKind::usage, in + ": every shard output must have the output's extension (" + ext + ")");
+        if (vcf ? !is_vcf_output(in) : io_detail::lower_extension(in) != ext)
+            fail(ErrorKind::usage, in + ": every shard output must have the output's extension (" +
+                                       (vcf ? std::string(".vcf, .vcf.gz or .bcf") : ext) + ")");
     }
     // The same shard twice would duplicate its rows without a word (a glob plus a name, a typo).
     // Keyed by (device, inode), so thousands of shards cost one stat each; missing files are
@@ -206,10 +210,11 @@ std::uint64_t merge_shard_outputs(const std::vector<std::string>& inputs, const 
     if (ext == ".npy")
         for (const auto& in : inputs) all_inputs.push_back(npy_names_path(in));
     check_output_not_input(output, all_inputs);
+    if (vcf) return vcf_concatenate(inputs, output);
     if (ext == ".tsv") return merge_tables(inputs, output);
     if (ext == ".npy") return merge_npy(inputs, output);
     if (ext == ".npz") return merge_npz(inputs, output);
-    fail(ErrorKind::usage, output + ": unknown extension; merge writes .tsv, .npy or .npz");
+    fail(ErrorKind::usage, output + ": unknown extension; merge writes .tsv, .npy, .npz, .vcf, .vcf.gz or .bcf");
 }
 
 }  // namespace dnamba

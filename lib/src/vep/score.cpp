@@ -110,7 +110,9 @@ ScoreSummary score_track(Engine& engine, const Model& model, const InputOptions&
     vep::require_lm_head(model, "a per-base track");
     if (options.masked && is_causal_lm(model.config))
         fail(ErrorKind::usage, "--masked needs a masked-LM model (Caduceus); a causal LM predicts each base from its prefix");
-    const bool npz = ends_with_ci(output, ".npz"), tsv = ends_with_ci(output, ".tsv");
+    // "-" is the TSV on standard output (as embed's and classify's tables); .tsv.gz and
+    // .bedgraph.gz are bgzipped (AtomicOutputFile's TextOutput)
+    const bool npz = ends_with_ci(output, ".npz"), tsv = is_tsv_output(output);
     std::unique_ptr<TrackWriter> track;
     std::unique_ptr<EmbeddingWriter> arrays;
     std::unique_ptr<AtomicOutputFile> table;
@@ -118,7 +120,7 @@ ScoreSummary score_track(Engine& engine, const Model& model, const InputOptions&
         arrays = make_embedding_writer(output);
         arrays->begin(5);
     } else if (tsv) {
-        table = std::make_unique<AtomicOutputFile>(output);
+        table = std::make_unique<AtomicOutputFile>(output, TextOutput::yes);
         const std::string h = std::string("name\tchrom\tpos\tbase\t") + (options.track == TrackKind::logp ? "logp" : "entropy") + "\n";
         table->write(h.data(), h.size());
     } else {

@@ -13,8 +13,11 @@
 // with [MASK] at the variant (masked-llr; shared by all SNV ALTs of the record), one alt window
 // per ALT (emb-*, delta-ll). Every ALT of a record shares the record's ref passes, and so do
 // records of the same site in one batch (one ALT per line); llr costs no pass of its own when an
-// embedding score is asked for too. Variants at different positions do not share a window
-// (each is centred on its own variant).
+// embedding score is asked for too (it reads the centred ref window that they need anyway).
+// Without embedding scores llr reads shared windows instead (llr_tile below): the contig tiled
+// into windows of W bases every floor(W/2), each variant scored in the tile where it has the
+// most context, every tile with variants run once, so a dense VCF costs what embedding the
+// genome costs (about 2 * span / W passes) instead of one window per variant.
 #include "dnamba/vep.hpp"
 
 #include <htslib/vcf.h>
@@ -129,8 +132,13 @@ struct VariantItem {
     std::int64_t pos = 0;  // 0-based
     std::string ref;
     std::vector<Allele> alleles;
-    std::string window;    // the ref window
+    std::string window;    // the ref window, centred on the variant
     std::size_t offset = 0;  // of the variant in the window
+    // the shared window llr reads (Needs::shared_llr, SNV records only): its start on the
+    // contig, bases, and the variant's offset in it
+    std::int64_t tile_start = -1;
+    std::string tile;
+    std::size_t tile_offset = 0;
     bool skipped = false;  // the whole record (REF mismatch, no ALT, REF past the end)
     bool any_snv = false;
     std::size_t cost = 0;  // tokens of its passes
@@ -142,17 +150,38 @@ struct VariantBatch {
     std::size_t passes = 0, tokens = 0;
 };
 
+// The passes the scores need. ref: the centred ref window; shared_llr: llr from the shared
+// windows, chosen whenever no other score needs the centred ref window (the embedding scores
+// and delta-ll do; then llr reads it at no extra cost, and shared windows would cost more).
 struct Needs {
-    bool ref = false, masked = false, alt = false, alt_full = false;
+    bool ref = false, masked = false, alt = false, alt_full = false, shared_llr = false;
     explicit Needs(const std::vector<VariantScore>& scores) {
+        bool llr = false;
         for (const VariantScore s : scores) {
             if (s == VariantScore::masked_llr) masked = true;
-            if (s == VariantScore::llr) ref = true;
+            if (s == VariantScore::llr) llr = true;
             if (s == VariantScore::emb_l2 || s == VariantScore::emb_cos) ref = alt = true;
             if (s == VariantScore::delta_ll) ref = alt = alt_full = true;
         }
+        shared_llr = llr && !ref;
     }
 };
+
+// The shared window of a variant at `pos` on a contig of `length` bases: tiles [k*S, k*S + W)
+// with S = max(1, floor(W/2)), clipped at the contig end, the last one reaching it (K tiles:
+// 1 when length <= W, else ceil((length - W) / S) + 1). A masked LM scores the variant in the
+// tile where it lies in the middle half, k = floor((pos - floor(S/2)) / S), at least floor(S/2)
+// (about W/4) bases of context on each side; a causal LM, which reads only the prefix, in the
+// tile where it lies in the last half, k = floor((pos - (W - S)) / S), at least W - S >= floor(W/2)
+// bases before it (as many as the centred window gives). k is clamped to [0, K - 1], so only
+// variants within that context of a contig end have less. Returns {start, end}.
+std::pair<std::int64_t, std::int64_t> llr_tile(std::int64_t pos, std::int64_t length, std::int64_t window, bool causal) {
+    const std::int64_t stride = std::max<std::int64_t>(1, window / 2);
+    const std::int64_t tiles = length <= window ? 1 : (length - window + stride - 1) / stride + 1;
+    const std::int64_t lead = causal ? window - stride : stride / 2;
+    const std::int64_t k = pos < lead ? 0 : std::min(tiles - 1, (pos - lead) / stride);
+    return {k * stride, std::min(length, k * stride + window)};
+}
 
 std::string upper(std::string s) {
     for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -168,8 +197,9 @@ bool is_acgt(const std::string& s) { return s.size() == 1 && vep::base_index(s[0
 // Step 0's source: VCF records into VariantItems, with the skip counters.
 class VariantSource {
 public:
-    VariantSource(VcfReader& reader, const IndexedFasta& fasta, const VepOptions& options, std::size_t strands)
-        : reader_(reader), fasta_(fasta), options_(options), needs_(options.scores), strands_(strands) {}
+    VariantSource(VcfReader& reader, const IndexedFasta& fasta, const VepOptions& options, std::size_t strands,
+                  bool causal)
+        : reader_(reader), fasta_(fasta), options_(options), needs_(options.scores), strands_(strands), causal_(causal) {}
 
     bool next(VariantItem& item) {
         item.record = reader_.next();
@@ -214,12 +244,29 @@ public:
             return true;
         }
         // the window: floor(W/2) bases before the variant, W in all, clipped; REF always inside
-        const std::int64_t start = std::max<std::int64_t>(0, item.pos - options_.window / 2);
-        std::int64_t end = std::min(length, item.pos - options_.window / 2 + options_.window);
-        end = std::max(end, item.pos + rlen);
-        item.window = fasta_.fetch(item.chrom, start, end);
-        item.offset = static_cast<std::size_t>(item.pos - start);
         std::size_t cost = 0;
+        if (needs_.ref || needs_.masked || needs_.alt) {
+            const std::int64_t start = std::max<std::int64_t>(0, item.pos - options_.window / 2);
+            std::int64_t end = std::min(length, item.pos - options_.window / 2 + options_.window);
+            end = std::max(end, item.pos + rlen);
+            item.window = fasta_.fetch(item.chrom, start, end);
+            item.offset = static_cast<std::size_t>(item.pos - start);
+        }
+        if (needs_.shared_llr && item.any_snv) {
+            const auto [start, end] = llr_tile(item.pos, length, options_.window, causal_);
+            if (item.chrom != tile_chrom_ || start != tile_start_) {
+                // a tile the previous records did not use: its pass counts here, once; the records
+                // after it in the same tile cost nothing (run_batched_items keeps them in this
+                // batch: an item of cost 0 never starts a batch)
+                tile_chrom_ = item.chrom;
+                tile_start_ = start;
+                tile_ = fasta_.fetch(item.chrom, start, end);
+                cost += tile_.size();
+            }
+            item.tile_start = start;
+            item.tile = tile_;
+            item.tile_offset = static_cast<std::size_t>(item.pos - start);
+        }
         if (needs_.ref) cost += item.window.size();
         if (needs_.masked && item.any_snv) cost += item.window.size();
         for (Allele& al : item.alleles) {
@@ -241,6 +288,9 @@ private:
     const VepOptions& options_;
     Needs needs_;
     std::size_t strands_;
+    bool causal_;
+    std::string tile_chrom_, tile_;  // the shared window of the last SNV record
+    std::int64_t tile_start_ = -1;
 };
 
 // Packs sequences for one forward call and hands back each one's rows.
@@ -313,10 +363,12 @@ public:
 private:
     struct ItemPasses {
         std::size_t ref = SIZE_MAX, masked = SIZE_MAX;
+        std::size_t llr = SIZE_MAX;      // the pass llr reads: the shared window's, or ref
         std::vector<std::size_t> alt;  // per allele: index in the full or pooled set
         std::vector<std::int32_t> ref_ids;
         std::vector<std::vector<std::int32_t>> alt_ids;
         std::size_t offset = 0;  // of the variant on this strand
+        std::size_t llr_offset = 0;  // of the variant in the llr pass, on this strand
     };
 
     std::vector<std::int32_t> ids_of(const std::string& seq, bool rc) const {
@@ -340,10 +392,19 @@ private:
         PassSet full, pooled;
         std::vector<ItemPasses> passes(items.size());
         std::map<std::string, std::pair<std::size_t, std::size_t>> shared;  // site -> ref, masked pass
+        std::map<std::string, std::size_t> tiles;  // shared window -> its pass
         for (std::size_t i = 0; i < items.size(); ++i) {
             const VariantItem& it = items[i];
             ItemPasses& p = passes[i];
             if (it.skipped) continue;
+            if (it.tile_start >= 0) {  // llr from the shared window: every record in it, one pass
+                const std::string key = it.chrom + '\t' + std::to_string(it.tile_start) + '\t' + std::to_string(it.tile.size());
+                auto [where, added] = tiles.try_emplace(key, SIZE_MAX);
+                if (added) where->second = full.add(ids_of(it.tile, rc));
+                p.llr = where->second;
+                p.llr_offset = rc ? it.tile.size() - it.tile_offset - 1 : it.tile_offset;  // SNVs: one base
+            }
+            if (it.window.empty()) continue;  // llr from the shared window alone
             const std::size_t L = it.window.size();
             p.offset = rc ? L - it.offset - it.ref.size() : it.offset;
             if (needs_.ref || needs_.masked) p.ref_ids = ids_of(it.window, rc);
@@ -355,6 +416,8 @@ private:
             if (needs_.ref) {
                 if (ref_pass == SIZE_MAX) ref_pass = full.add(p.ref_ids);
                 p.ref = ref_pass;
+                p.llr = ref_pass;
+                p.llr_offset = p.offset;
             }
             if (needs_.masked && it.any_snv) {
                 if (masked_pass == SIZE_MAX) {
@@ -416,9 +479,9 @@ private:
                         if (al.snv) v = masked_lp[static_cast<std::size_t>(ab)] - masked_lp[static_cast<std::size_t>(rb)];
                         break;
                     case VariantScore::llr:
-                        if (!al.snv || (causal_ && p.offset == 0)) break;  // causal: no prefix to predict from
+                        if (!al.snv || (causal_ && p.llr_offset == 0)) break;  // causal: no prefix to predict from
                         if (!have_ref_lp) {
-                            ref_lp = logits_at(p.ref, causal_ ? p.offset - 1 : p.offset);
+                            ref_lp = logits_at(p.llr, causal_ ? p.llr_offset - 1 : p.llr_offset);
                             have_ref_lp = true;
                         }
                         v = ref_lp[static_cast<std::size_t>(ab)] - ref_lp[static_cast<std::size_t>(rb)];
@@ -486,10 +549,12 @@ void extend_header(bcf_hdr_t* hdr, const IndexedFasta& fasta, const VepOptions& 
     if (bcf_hdr_sync(hdr) != 0) fail(ErrorKind::io, "cannot extend the VCF header");
 }
 
-// The .tsv output: chrom pos ref alt <score>..., one row per ALT allele.
+// The .tsv output: chrom pos ref alt <score>..., one row per ALT allele; "-" is standard
+// output and .tsv.gz bgzipped (AtomicOutputFile's TextOutput, as embed's and classify's tables).
 class VariantTsv {
 public:
-    VariantTsv(const std::string& path, const std::vector<VariantScore>& scores) : out_(path), n_(scores.size()) {
+    VariantTsv(const std::string& path, const std::vector<VariantScore>& scores)
+        : out_(path, TextOutput::yes), n_(scores.size()) {
         std::string h = "chrom\tpos\tref\talt";
         for (const VariantScore s : scores) h += std::string("\t") + variant_score_name(s);
         h += "\n";
@@ -551,7 +616,7 @@ VepSummary vep_score_file(Engine& engine, const Model& model, const VepOptions& 
     else vcf_out = std::make_unique<VcfWriter>(output, format, hdr);
 
     VariantScorer scorer(engine, model, options);
-    VariantSource source(reader, fasta, options, scorer.strands());
+    VariantSource source(reader, fasta, options, scorer.strands(), is_causal_lm(model.config));
     VepSummary summary;
     pipeline::Progress progress(options.progress, std::nullopt);
     const std::size_t ns = options.scores.size();
