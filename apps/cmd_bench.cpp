@@ -47,6 +47,7 @@ int cmd_bench(int argc, char** argv) {
     const std::string usage =
         "usage: dnamba bench [--preset P | --model DIR [--random-weights]] [--length N] [--device cpu]";
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
+    o.model_dir = resolve_model(o.model_dir);
     if (!lengths_text.empty()) o.lengths = parse_bench_lengths(lengths_text);
     Bench bench(o, parse_device(compute.device), make_engine_options(compute));
     const Model& model = bench.model();

@@ -25,6 +25,7 @@ int cmd_classify(int argc, char** argv) {
                        "class's probability (sorted, overlapping windows averaged per base step)")(
         "class", po::value(&options.class_name)->value_name("NAME"),
         "the class whose probability a track shows (default: the second class of a binary head)");
+    add_force_vocab_option(desc);
     add_batch_tokens_option(desc, options.batch_tokens);
     add_compute_options(desc, compute);
     add_common_options(desc, quiet);
@@ -33,6 +34,7 @@ int cmd_classify(int argc, char** argv) {
         exit_codes_help({0, 1, 2, 3, 4, 5, 6},
                         {{3, "bad input data (a corrupt head file too)"}, {4, "head made for another model"}});
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
+    options.model_dir = resolve_model(options.model_dir);
 
     const InputOptions in = make_input_options(input);
     options.device = parse_device(compute.device);

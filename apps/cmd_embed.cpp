@@ -41,6 +41,7 @@ int cmd_embed(int argc, char** argv) {
         "  dnamba embed -m M -i genome.fa --regions peaks.bed -o - | cut -f1,6-\n\n" +
         exit_codes_help({0, 1, 2, 3, 4, 5, 6});
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
+    model_dir = resolve_model(model_dir);
 
     // the extension (an unknown one is rejected here, before loading anything) picks --pool auto
     const EmbedOptions options = make_embed_options(

@@ -15,11 +15,14 @@ int cmd_info(int argc, char** argv) {
     po::positional_options_description positional;
     positional.add("model", 1);
     if (!parse_command_line(argc, argv, desc, "usage: dnamba info --model DIR", &positional)) return 0;
+    const std::string given = model_dir;
+    model_dir = resolve_model(model_dir);
 
     const Model m = load_model(model_dir);
     const ModelConfig& c = m.config;
     auto yes = [](bool b) { return b ? "yes" : "no"; };
-    std::printf("model            %s\n", model_dir.c_str());
+    if (given != model_dir) std::printf("model            %s (%s)\n", given.c_str(), model_dir.c_str());
+    else std::printf("model            %s\n", model_dir.c_str());
     std::printf("layout           %s\n", layout_name(c.layout));
     std::printf("d_model          %d%s\n", c.d_model, c.rcps ? " (x2 channels: RC-equivariant)" : "");
     std::printf("n_layer          %d\n", c.n_layer);

@@ -36,6 +36,7 @@ int cmd_score(int argc, char** argv) {
         "  dnamba score -m M -i genome.fa --region chr1:1-2,000,000 --window 1000 --track logp -o chr1.logp.bw\n\n" +
         exit_codes_help({0, 1, 2, 3, 4, 5, 6}, {{4, "bad model, or a model without an LM head"}});
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
+    model_dir = resolve_model(model_dir);
 
     options.track = parse_track_kind(track);
     options.rc = parse_rc(rc);

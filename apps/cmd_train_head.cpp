@@ -37,6 +37,7 @@ int cmd_train_head(int argc, char** argv) {
         "held-out labelled regions (same label column) evaluated with the final head")(
         "seed", po::value(&o.train.seed)->default_value(1), "seed of the fold assignment");
     add_embed_options(desc, embed, "mean", "mean | max | first | last");
+    add_force_vocab_option(desc);
     add_compute_options(desc, compute);
     add_common_options(desc, quiet);
     const std::string usage =
@@ -47,6 +48,7 @@ int cmd_train_head(int argc, char** argv) {
         "k-fold CV: accuracy, macro-F1, MCC, and AUROC/AUPRC for two classes.\n\n" +
         exit_codes_help({0, 1, 2, 3, 4, 5, 6});
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
+    o.model_dir = resolve_model(o.model_dir);
 
     o.features = FeatureSpec::parse(features);
     const InputOptions in = make_input_options(input);

@@ -51,6 +51,7 @@ int cmd_vep(int argc, char** argv) {
         "  dnamba vep -m M -i genome.fa --vcf calls.bcf --region chr1:1-1,000,000 --window 512 -o chr1.tsv\n\n" +
         exit_codes_help({0, 1, 2, 3, 4, 5, 6}, {{4, "bad model, or an LM score from a model without an LM head"}});
     if (!parse_command_line(argc, argv, desc, usage)) return 0;
+    model_dir = resolve_model(model_dir);
 
     options.window = window;
     options.rc = parse_rc(rc);

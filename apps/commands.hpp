@@ -48,8 +48,16 @@ void add_input_options(po::options_description& desc, InputCli& input, bool inpu
 // Validates and converts; throws Error(usage).
 [[nodiscard]] InputOptions make_input_options(const InputCli& input);
 
-// --model DIR (required unless `required` is false: then model_dir stays empty when not given)
+// --model DIR (required unless `required` is false: then model_dir stays empty when not given),
+// and --force-vocab
 void add_model_option(po::options_description& desc, std::string& model_dir, bool required = true);
+// --force-vocab alone (commands that word their own --model)
+void add_force_vocab_option(po::options_description& desc);
+// The checkpoint directory of a parsed --model: a directory as given, or a Hugging Face hub id's
+// snapshot in the local cache (resolve_model_dir); its tokenizer files are checked against the
+// DNA vocabulary (check_model_vocabulary) unless --force-vocab was given. "" stays "".
+// Throws Error(model).
+[[nodiscard]] std::string resolve_model(const std::string& model);
 // --device, --precision, --threads
 void add_compute_options(po::options_description& desc, ComputeOptions& compute);
 // The engine options and device of --device/--precision/--threads; Error(usage) for a

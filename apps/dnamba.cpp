@@ -2,6 +2,7 @@
 // "dnamba <cmd>: error: ..." and the category's exit code (the only place that exits).
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -66,6 +67,10 @@ extern "C" void on_fatal_signal(int sig) {
     std::raise(sig);
 }
 
+// A library that ends the process with exit() from inside a run (libgomp does when it cannot
+// create its threads: "libgomp: Thread creation failed"): its temporary outputs go too.
+extern "C" void on_exit_mid_run() { dnamba::remove_uncommitted_outputs(); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,6 +88,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) std::signal(sig, on_fatal_signal);
+    std::atexit(on_exit_mid_run);
     for (const auto& cmd : k_commands) {
         if (name != cmd.name) continue;
         try {

@@ -5,15 +5,36 @@
 #include "commands.hpp"
 #include "dnamba/error.hpp"
 #include "dnamba/log.hpp"
+#include "dnamba/model.hpp"
 
 namespace dnamba::cli {
+
+namespace {
+// --force-vocab of this process's one command line (set by parse_command_line's notify).
+bool g_force_vocab = false;
+}  // namespace
 
 void add_model_option(po::options_description& desc, std::string& model_dir, bool required) {
     auto* value = po::value(&model_dir)->value_name("DIR");
     if (required) value->required();
     desc.add_options()("model,m", value,
                        "model directory: config.json + model.safetensors (Caduceus, mamba_ssm or "
-                       "transformers Mamba layout)");
+                       "transformers Mamba layout), or a Hugging Face hub id (org/name) already in the local "
+                       "Hugging Face cache (HF_HUB_CACHE, HF_HOME; never downloaded)");
+    add_force_vocab_option(desc);
+}
+
+void add_force_vocab_option(po::options_description& desc) {
+    desc.add_options()("force-vocab", po::bool_switch(&g_force_vocab),
+                       "use the model even when its tokenizer files (tokenizer_config.json, special_tokens_map.json, "
+                       "tokenizer.json) give another vocabulary than the DNA characters");
+}
+
+std::string resolve_model(const std::string& model) {
+    if (model.empty()) return model;
+    std::string dir = resolve_model_dir(model);
+    if (!g_force_vocab) check_model_vocabulary(dir);
+    return dir;
 }
 
 void add_input_options(po::options_description& desc, InputCli& in, bool input_required) {

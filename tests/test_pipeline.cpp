@@ -101,11 +101,22 @@ TEST_CASE("input: regions from BED and --region, minus strand reverse-complement
     REQUIRE(items.size() == 3);
     CHECK(items[0].row.name == "peakA");
     CHECK(items[0].seq == g.chr1.substr(10, 10));
-    CHECK(items[1].row.name == "chr2:100-130(-)");
+    CHECK(items[1].row.name == "chr2:101-130(-)");  // 1-based inclusive, as --region takes it back
     CHECK(items[1].row.strand == '-');
     CHECK(items[1].seq == reverse_complement(g.chr2.substr(100, 30)));
     CHECK(items[2].row.start == 990);
     CHECK(items[2].row.end == 1000);
+    CHECK(items[2].row.name == "chr1:991-1,000(+)");
+    // A row name pasted back as --region gives the same row: the same bases on the same strand.
+    o.bed_files.clear();
+    o.region_texts = {items[1].row.name, "chr1:1-1,000"};
+    const auto again = drain(o);
+    REQUIRE(again.size() == 2);
+    CHECK(again[0].row.name == items[1].row.name);
+    CHECK((again[0].row.start == 100 && again[0].row.end == 130 && again[0].row.strand == '-'));
+    CHECK(again[0].seq == items[1].seq);
+    CHECK(again[1].row.name == "chr1:1-1,000(+)");
+    o.region_texts = {"chr1:991-1,010"};
     o.strict = true;
     CHECK_THROWS_AS(drain(o), Error);
 }

@@ -158,6 +158,15 @@ TEST_CASE("parse_region: samtools forms, 1-based inclusive text to 0-based half-
         const Region bare = parse_region("HLA-A*01:01");
         CHECK((bare.chrom == "HLA-A*01" && bare.start == 0 && bare.end == kToEnd));
     }
+    SECTION("a strand suffix, as unnamed region rows are named") {
+        const Region minus = parse_region("chr2:1,000,001-1,131,072(-)");
+        CHECK((minus.chrom == "chr2" && minus.start == 1000000 && minus.end == 1131072 && minus.strand == '-'));
+        const Region plus = parse_region("{HLA-A*01:01}:1-10(+)");
+        CHECK((plus.chrom == "HLA-A*01:01" && plus.start == 0 && plus.end == 10 && plus.strand == '+'));
+        // Without coordinates the parentheses are part of the name.
+        const Region whole = parse_region("odd(-)");
+        CHECK((whole.chrom == "odd(-)" && whole.end == kToEnd && whole.strand == '+'));
+    }
 }
 
 TEST_CASE("parse_region: errors are usage errors naming the text", "[regions]") {
@@ -185,6 +194,7 @@ TEST_CASE("parse_region: errors are usage errors naming the text", "[regions]") 
         {"chr2:1-99999999999999999999", "too large"},
         {"chr 2:1-5", "whitespace"},
         {"chr2:abc", "not a number"},
+        {"chr2:1-10(x)", "'10(x)' is not a number"},
     };
     for (const Case& c : cases) {
         INFO("text '" << c.text << "'");

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -47,6 +48,14 @@ inline std::string scratch_dir(const std::string& name) {
 }
 
 inline bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+
+// The names in `dir`, sorted (to check that no temporary file is left behind).
+inline std::vector<std::string> dir_entries(const std::string& dir) {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+}
 
 inline std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -80,13 +80,14 @@ struct Region {
     std::int64_t start = 0;
     std::int64_t end = 0;
     char strand = '+';
-    std::string name;        // BED name column, or "" (then the row name is chrom:start-end(strand))
+    std::string name;        // BED name column, or "" (then the row name is chrom:start+1-end(strand), 1-based)
     std::string source;      // "file.bed:12" or "--region" for messages
     std::vector<std::string> fields;  // BED: every column of the line as written (labels, groups)
 };
 
 // samtools-style "chr2:1,000,001-1,131,072" (1-based inclusive), "chr2:1000" (to the end),
-// "chr2" (whole). Throws Error(usage) naming the text.
+// "chr2" (whole), optionally followed by a strand, "chr2:1,001-2,000(-)" (the reverse complement;
+// how rows of unnamed regions are named). Throws Error(usage) naming the text.
 [[nodiscard]] Region parse_region(const std::string& text);
 
 // BED 3–12 columns; skips blank, '#', "track" and "browser" lines. Throws Error(input) naming

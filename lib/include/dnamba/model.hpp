@@ -117,6 +117,23 @@ inline bool has_lm_head(const Model& model) noexcept { return model.weights.lm_h
 // map). Throws Error(usage) listing the presets for any other name.
 [[nodiscard]] ModelConfig preset_config(const std::string& name);
 
+// Checks the Hugging Face tokenizer files of checkpoint directory `dir`, those present of
+// tokenizer_config.json ("characters", "added_tokens_decoder"), special_tokens_map.json and
+// tokenizer.json ("added_tokens", "model"."vocab"), against the built-in character vocabulary
+// (tokenizer.hpp). Throws Error(model) naming the file and the first token that differs (a text
+// Mamba's 50280-token vocabulary, say); no tokenizer file: nothing to check.
+void check_model_vocabulary(const std::string& dir);
+
+// Where the local Hugging Face hub cache is, as huggingface_hub finds it: $HF_HUB_CACHE, else
+// $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub.
+[[nodiscard]] std::string hf_hub_cache_dir();
+
+// The checkpoint directory `model` names: `model` itself when it is a directory or not a hub id;
+// for a hub id ("org/name") that is not a directory, its snapshot in hf_hub_cache_dir():
+// models--org--name/snapshots/<the revision in refs/main>, or the only snapshot when there is no
+// refs/main. Never downloads. Throws Error(model) saying where it looked when it is not there.
+[[nodiscard]] std::string resolve_model_dir(const std::string& model);
+
 // A 16-hex-digit FNV-1a hash of `dir`/config.json and `dir`/model.safetensors: what a head file
 // records to refuse another model. Throws Error(model) naming a file that cannot be read.
 [[nodiscard]] std::string model_fingerprint(const std::string& dir);

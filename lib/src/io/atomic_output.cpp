@@ -10,6 +10,8 @@
 // Text outputs (TextOutput::yes: TSV tables, bedGraph) may also be "-", written straight to
 // stdout (nothing to rename; a failed run may have written part of it, as any pipe would), or
 // "*.gz", compressed through htslib's BGZF into the same temporary file and renamed the same way.
+// An existing device or pipe (/dev/null, /dev/full, a FIFO) is written in place, without a
+// temporary file: there is no file to replace, and renaming onto it would replace the device.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,17 +107,33 @@ AtomicOutputFile::AtomicOutputFile(const std::string& final_path, TextOutput tex
     const std::string dir = slash == std::string::npos ? std::string() : final_path.substr(0, slash + 1);
     const std::string base = slash == std::string::npos ? final_path : final_path.substr(slash + 1);
     struct stat st {};
-    if (base.empty() || base == "." || base == ".." ||
-        (::stat(final_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))) {
+    const bool exists = ::stat(final_path.c_str(), &st) == 0;
+    if (base.empty() || base == "." || base == ".." || (exists && S_ISDIR(st.st_mode))) {
         throw Error(ErrorKind::io, final_path + ": cannot write output: is a directory; expected a file name");
     }
+    if (exists && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+        // A device or a pipe (/dev/null, /dev/full, /dev/stdout, a FIFO): written in place.
+        // A temporary beside it and a rename would replace the device node itself (as root, in /dev).
+        direct_ = true;
+        temp_path_ = final_path;
+        file_ = std::fopen(final_path.c_str(), "wb");
+        if (!file_) throw Error(ErrorKind::io, final_path + ": cannot open output: " + std::strerror(errno));
+    }
     // Exclusive create ("x"): two outputs of this process aimed at the same final path, or a
-    // stale temp left by a killed process that had our pid, get distinct temp names.
+    // stale temp left by a killed process that had our pid, get distinct temp names. Each name
+    // is registered for the signal handler before the file exists, so that no moment leaves a
+    // file that a SIGINT would not remove (removing a name not yet created is harmless).
     const std::string stem = dir + "." + base + ".tmp." + std::to_string(::getpid());
     for (int attempt = 0; attempt < 100 && !file_; ++attempt) {
         temp_path_ = attempt == 0 ? stem : stem + "." + std::to_string(attempt);
+        registry_state_ = register_temp(temp_path_, registry_slot_);
         file_ = std::fopen(temp_path_.c_str(), "wbx");
-        if (!file_ && errno != EEXIST) break;
+        if (file_) break;
+        const int e = errno;
+        unregister_temp(registry_slot_, registry_state_);
+        registry_slot_ = -1;
+        errno = e;
+        if (e != EEXIST) break;
     }
     if (!file_) {
         const int e = errno;
@@ -123,7 +141,6 @@ AtomicOutputFile::AtomicOutputFile(const std::string& final_path, TextOutput tex
         if (e == ENOENT) why += " (does the directory exist?)";
         throw Error(ErrorKind::io, final_path + ": cannot create output (temporary file " + temp_path_ + "): " + why);
     }
-    registry_state_ = register_temp(temp_path_, registry_slot_);
     if (text == TextOutput::yes && is_gz_path(final_path)) {
         // BGZF on a duplicate of the descriptor of the file just created exclusively;
         // bgzf_close closes that duplicate, file_ is closed here.
@@ -134,7 +151,7 @@ AtomicOutputFile::AtomicOutputFile(const std::string& final_path, TextOutput tex
         if (!bgzf_) {
             const int e = errno;
             if (fd >= 0) ::close(fd);
-            ::unlink(temp_path_.c_str());
+            if (!direct_) ::unlink(temp_path_.c_str());
             unregister_temp(registry_slot_, registry_state_);  // no destructor runs after a throw
             throw Error(ErrorKind::io, final_path + ": cannot start bgzip compression: " + std::strerror(e));
         }
@@ -148,7 +165,7 @@ AtomicOutputFile::~AtomicOutputFile() {
     if (to_stdout_) return;
     if (bgzf_) bgzf_close(bgzf_);
     if (file_) std::fclose(file_);
-    if (!committed_) ::unlink(temp_path_.c_str());
+    if (!committed_ && !direct_) ::unlink(temp_path_.c_str());
     unregister_temp(registry_slot_, registry_state_);
 }
 
@@ -184,7 +201,7 @@ void AtomicOutputFile::fail_io(const std::string& what) {
         std::fclose(file_);
         file_ = nullptr;
     }
-    ::unlink(temp_path_.c_str());
+    if (!direct_) ::unlink(temp_path_.c_str());
     throw Error(ErrorKind::io, final_path_ + ": " + what);
 }
 
@@ -215,7 +232,7 @@ void AtomicOutputFile::finish() {
 void AtomicOutputFile::commit() {
     if (committed_) throw std::logic_error("AtomicOutputFile::commit() called twice for " + final_path_);
     finish();
-    if (to_stdout_) {
+    if (to_stdout_ || direct_) {
         committed_ = true;
         return;
     }

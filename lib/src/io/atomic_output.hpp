@@ -25,7 +25,9 @@ enum class TextOutput { no, yes };
 // One output file written under a temporary name in the same directory
 // ("<dir>/.<base>.tmp.<pid>") and renamed onto the final path by commit(). Destroying it
 // without commit() removes the temporary file, so a failed run never leaves a file under the
-// final name (and never replaces an existing one). Same directory => rename is atomic.
+// final name (and never replaces an existing one). Same directory => rename is atomic. A final
+// path that is an existing character device, FIFO or socket (/dev/null, /dev/full) is written in
+// place instead: nothing to rename, nothing to remove.
 class AtomicOutputFile {
 public:
     // Creates the temporary file (permissions as for a normal new file: 0666 & ~umask).
@@ -65,6 +67,7 @@ private:
     std::FILE* file_ = nullptr;
     BGZF* bgzf_ = nullptr;      // a ".gz" text output: writes go through BGZF, file_ stays null
     bool to_stdout_ = false;    // "-" as a text output: writes go to stdout, no temporary file
+    bool direct_ = false;       // the final path is a device or pipe: written in place, temp_path_ == final_path_
     std::vector<char> buffer_;  // stdio buffer; bigger than the default for large arrays
     int registry_slot_ = -1;    // slot in the signal-cleanup registry, -1 when not registered
     std::uint64_t registry_state_ = 0;  // our registration's state word in that slot

@@ -26,8 +26,23 @@ bool is_regular_file(const std::string& path) {
     return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// 1,000,001: a position with thousands commas, as samtools writes and reads them.
+std::string with_commas(std::int64_t n) {
+    const std::string digits = std::to_string(n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && digits[i - 1] != '-' && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+// The name of a region row without a name of its own, and how messages show a region: the
+// samtools region of its bases (1-based inclusive, "chr1:1,000,001-1,010,000", which --region and
+// samtools take back as they are) and the strand in parentheses ("(-)", also taken by --region).
+// The rows' start/end columns stay 0-based half-open.
 std::string region_label(const std::string& chrom, std::int64_t start, std::int64_t end, char strand) {
-    return chrom + ":" + std::to_string(start) + "-" + std::to_string(end) + "(" + strand + ")";
+    return chrom + ":" + with_commas(start + 1) + "-" + with_commas(end) + "(" + strand + ")";
 }
 
 // Emits the windows of one parent sequence (a record or a region) in order. The parent's

@@ -5,6 +5,7 @@
 //   parse_region("chr2:1,000,001-1,131,072") -> chr2 [1000000, 1131072)
 //   parse_region("chr2:1000")               -> chr2 [999, kToEnd)
 //   parse_region("chr2")                     -> chr2 [0, kToEnd)
+//   parse_region("chr2:1,001-2,000(-)")      -> chr2 [1000, 2000), strand '-'
 // kToEnd = INT64_MAX is the "to the end of the contig" sentinel: Region::end holds it when the
 // text gave no end, and the caller clips it to the contig length (it is never a real end).
 // A contig name containing ':' (HLA-A*01:01) is written in braces, as samtools accepts:
@@ -445,9 +446,17 @@ std::string diagnose_unindexable(const std::string& path) {
 // ---- parse_region ----------------------------------------------------------------------
 
 Region parse_region(const std::string& text) {
-    const std::string_view t = trim(text);
+    std::string_view t = trim(text);
     if (t.empty()) region_error(text, "empty region");
     if (has_control_byte(t)) region_error(text, "control character in the region");
+    // A strand suffix after coordinates, "chr1:11-20(-)", as region rows are named: the region on
+    // that strand (SAM contig names cannot hold parentheses; "{name}" protects a FASTA name that does).
+    char strand = '+';
+    if (t.size() > 3 && t.back() == ')' && t[t.size() - 3] == '(' && (t[t.size() - 2] == '+' || t[t.size() - 2] == '-') &&
+        t.find(':', t.front() == '{' ? t.find('}') : 0) != std::string_view::npos) {
+        strand = t[t.size() - 2];
+        t.remove_suffix(3);
+    }
 
     std::string_view chrom;
     std::string_view coords;  // after the ':' (empty view + no colon: whole contig)
@@ -481,7 +490,7 @@ Region parse_region(const std::string& text) {
     region.chrom.assign(chrom);
     region.start = 0;
     region.end = kToEnd;
-    region.strand = '+';
+    region.strand = strand;
     region.source = "--region";
     if (!has_coords) return region;
 

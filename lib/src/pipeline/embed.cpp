@@ -260,7 +260,7 @@ EmbeddingStream::EmbeddingStream(Engine& engine, const Model& model, std::unique
     impl_->input = impl_->source->describe();
     impl_->channels = embedding_channels(model.config, options.rc);
     Impl* s = impl_.get();
-    s->thread = std::thread([s, &engine, &model, options] {
+    s->thread = pipeline::start_thread("pipeline", [s, &engine, &model, options] {
         try {
             pipeline::run_batched(
                 *s->source, embed_budget(options),

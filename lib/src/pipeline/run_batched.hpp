@@ -20,6 +20,7 @@
 #include <exception>
 #include <string>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -33,6 +34,19 @@ namespace dnamba::pipeline {
 // Most tokens one batch may hold: token positions are int in the engines and kernels, and a
 // budget above this would only pack a whole genome into one pass (memory, not speed).
 constexpr std::size_t k_max_batch_tokens = std::size_t{1} << 30;
+
+// std::thread(f), with a failure to create the thread (a process or thread limit: ulimit -u,
+// a cgroup's pids.max; no memory for its stack) as Error(device) naming `what` instead of a
+// std::system_error that would end as an internal error.
+template <typename F>
+std::thread start_thread(const char* what, F&& f) {
+    try {
+        return std::thread(std::forward<F>(f));
+    } catch (const std::system_error& e) {
+        fail(ErrorKind::device, std::string("cannot start the ") + what + " thread: " + e.what() +
+                                    " (too many processes or threads for this user, see ulimit -u, or too little memory)");
+    }
+}
 
 struct BatchBudget {
     std::size_t tokens = 65536;       // tokens per batch (one forward pass)
@@ -70,7 +84,7 @@ void run_batched_items(Next&& next, Cost&& cost, const BatchBudget& budget, Comp
     };
 
     // step 0: read items, pack them into batches
-    std::thread reader([&] {
+    std::thread reader = start_thread("reader", [&] {
         try {
             std::vector<Item> batch;
             std::size_t tokens = 0;
@@ -93,16 +107,23 @@ void run_batched_items(Next&& next, Cost&& cost, const BatchBudget& budget, Comp
         }
     });
     // step 1: compute, one batch at a time, in order
-    std::thread worker([&] {
-        try {
-            while (auto batch = batches.pop()) {
-                if (!results.push(compute(*batch))) return;
+    std::thread worker;
+    try {
+        worker = start_thread("compute", [&] {
+            try {
+                while (auto batch = batches.pop()) {
+                    if (!results.push(compute(*batch))) return;
+                }
+                results.close();
+            } catch (...) {
+                record_error(std::current_exception());
             }
-            results.close();
-        } catch (...) {
-            record_error(std::current_exception());
-        }
-    });
+        });
+    } catch (...) {
+        batches.close();  // the reader's next push fails and it returns
+        reader.join();
+        throw;
+    }
     // step 2: write, on the calling thread, in input order
     try {
         while (auto r = results.pop()) {
