@@ -240,6 +240,8 @@ def export_checkpoint(model, path, extra=None):
     sd = ref.caduceus_state_dict(m, model.spec, torch.float32)
     cfg = ref.caduceus_config(model.spec, "float32")
     cfg["_name_or_path"] = os.path.basename(os.path.normpath(path))
+    # no auto_map: it would name Caduceus' Python files, which the project does not ship
+    cfg.pop("auto_map", None)
     if extra:
         cfg["dnamba_training"] = extra
     ref.write_checkpoint(path, sd, cfg)
