@@ -44,13 +44,14 @@ int cmd_embed(int argc, char** argv) {
     model_dir = resolve_model(model_dir);
 
     // the extension (an unknown one is rejected here, before loading anything) picks --pool auto
-    const EmbedOptions options = make_embed_options(
+    EmbedOptions options = make_embed_options(
         embed, output_kind_for_path(output) == OutputKind::per_position ? PoolMode::none : PoolMode::mean);
     if (options.batch_tokens < 1) fail(ErrorKind::usage, "--batch-tokens must be at least 1");
     const InputOptions input_options = make_input_options(input);
     const DeviceSpec device = parse_device(compute.device);
     const EngineOptions engine_options = make_engine_options(compute);
 
+    options.provenance = embed_provenance(model_fingerprint(model_dir), options, input_options.windows, engine_options.precision);
     const Model model = load_model(model_dir);
     auto engine = make_engine(model, device, engine_options);
     const EmbedSummary s = embed_input(*engine, model, input_options, output, options);

@@ -2,7 +2,11 @@
 // with a known answer (GC-rich vs AT-rich segments), embedding and k-mer features,
 // precomputed embeddings, the model fingerprint check, and tracks.
 #include <catch2/catch.hpp>
+#include <zlib.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "dnamba/classify.hpp"
@@ -85,6 +89,56 @@ TEST_CASE("classify: k-mer head separates GC-rich from AT-rich regions", "[class
         CHECK(std::stof(rows[i][5]) + std::stof(rows[i][6]) == Approx(1.0f).margin(1e-5));
     }
     CHECK(correct >= 23);
+}
+
+// Head files carry a CRC-32 of their tensors: a damaged head is refused, naming it. The outputs
+// of classify record what made them: the head (its file's CRC-32), features, model, options.
+TEST_CASE("classify: a damaged head is refused; calls and bedGraph record their provenance", "[classify]") {
+    const Task t = make_task("cls_provenance");
+    const std::string head = t.dir + "/gc.head";
+    auto r = test::run_dnamba("train-head -i " + q(t.fasta) + " --regions " + q(t.train_bed) +
+                              " --features kmer:2 --folds 3 -q -o " + q(head));
+    REQUIRE(r.exit_code == 0);
+    std::string bytes = test::read_file(head);
+    bytes[bytes.size() - 1] = static_cast<char>(bytes[bytes.size() - 1] ^ 0x01);  // scale's last float: one bit
+    test::write_file(t.dir + "/damaged.head", bytes);
+    r = test::run_dnamba("classify --head " + q(t.dir + "/damaged.head") + " -i " + q(t.fasta) + " --regions " +
+                         q(t.test_bed) + " -o " + q(t.dir + "/x.tsv"));
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains(t.dir + "/damaged.head: not a valid dnamba head file: the tensor data is damaged"));
+    CHECK_FALSE(test::file_exists(t.dir + "/x.tsv"));
+
+    const std::string head_crc = [&] {
+        char text[9];
+        const std::string h = test::read_file(head);
+        std::snprintf(text, sizeof text, "%08lx",
+                      static_cast<unsigned long>(crc32(0, reinterpret_cast<const Bytef*>(h.data()), static_cast<uInt>(h.size()))));
+        return std::string(text);
+    }();
+    for (const std::string out : {"calls.tsv", "calls.bedgraph"}) {
+        INFO(out);
+        r = test::run_dnamba("classify --head " + q(head) + " -i " + q(t.fasta) + " --window 400 --stride 200 -q -o " +
+                             q(t.dir + "/" + out));
+        REQUIRE(r.exit_code == 0);
+        const std::string text = test::read_file(t.dir + "/" + out);
+        const std::size_t first_line = text.find('\n');
+        // the calls table starts with it; the bedGraph has it right after its track line
+        const std::string line = out == "calls.tsv" ? text.substr(0, first_line)
+                                                    : text.substr(first_line + 1, text.find('\n', first_line + 1) - first_line - 1);
+        REQUIRE(line.rfind("#dnamba {", 0) == 0);
+        const nlohmann::json p = nlohmann::json::parse(line.substr(8));
+        CHECK(p["dnamba"] == DNAMBA_VERSION);
+        CHECK(p["model"] == "");  // a k-mer head uses no model
+        CHECK(p["head"] == head_crc);
+        CHECK(p["features"] == "kmer:2");
+        CHECK(p["window"] == 400);
+        CHECK(p["stride"] == 200);
+    }
+    // the track drawn from the calls table carries the table's provenance
+    r = test::run_dnamba("track --calls " + q(t.dir + "/calls.tsv") + " --genome " + q(t.fasta) + " -o " +
+                         q(t.dir + "/drawn.bedgraph"));
+    REQUIRE(r.exit_code == 0);
+    CHECK(test::read_file(t.dir + "/drawn.bedgraph") == test::read_file(t.dir + "/calls.bedgraph"));
 }
 
 TEST_CASE("classify: embedding head, precomputed embeddings, fingerprint check, tracks", "[classify]") {

@@ -556,9 +556,59 @@ TEST_CASE("head file: corrupt files give errors naming the file", "[head]") {
     expect(dir + "/missing.head", "cannot open");
 }
 
+// The CRC-32 of the tensor data: a flipped bit anywhere in it is refused naming the file; a
+// head from before the checksum (no "data_crc32") still loads.
+TEST_CASE("head file: the tensor data checksum catches a flipped bit", "[head]") {
+    const std::string dir = test::scratch_dir("head_crc");
+    HeadFile f;
+    f.head.classes = {"neg", "pos"};
+    f.head.standardizer.mean = (Vector(3) << 0.5f, -1.0f, 2.0f).finished();
+    f.head.standardizer.scale = (Vector(3) << 1.0f, 0.25f, 4.0f).finished();
+    f.head.model.W = (Matrix(2, 3) << 1.0f, -2.0f, 0.5f, -1.0f, 2.0f, -0.5f).finished();
+    f.head.model.b = (Vector(2) << 0.125f, -0.125f).finished();
+    f.features = "embedding";
+    f.pool = "mean";
+    f.rc = "none";
+    f.model_fingerprint = "0123456789abcdef";
+    const std::string path = dir + "/a.head";
+    save_head(path, f);
+    const std::string bytes = test::read_file(path);
+    CHECK(nlohmann::json::parse(SafetensorsFile(path).metadata().at("dnamba_head"))["data_crc32"] == "b1aef37f");
+
+    // one bit of each tensor in turn (W at 0, b at 24, mean at 32, scale at 44 bytes into the data);
+    // the low mantissa bit keeps every value finite and positive, so only the checksum can tell
+    const std::size_t data_start = bytes.size() - 56;
+    for (const std::size_t at : {0, 24, 32, 44, 55}) {
+        std::string damaged = bytes;
+        damaged[data_start + at] = static_cast<char>(damaged[data_start + at] ^ 0x01);
+        const std::string bad = dir + "/flip" + std::to_string(at) + ".head";
+        test::write_file(bad, damaged);
+        const std::string msg = error_of([&] { (void)load_head(bad); }, ErrorKind::input);
+        CHECK_THAT(msg, Catch::Contains(bad + ": not a valid dnamba head file: the tensor data is damaged: its CRC-32 is "));
+        CHECK_THAT(msg, Catch::Contains("the file says b1aef37f"));
+    }
+    // a checksum of the wrong type is damage too
+    nlohmann::json meta = nlohmann::json::parse(SafetensorsFile(path).metadata().at("dnamba_head"));
+    const std::vector<TensorToWrite> tensors = {{"W", {2, 3}, f.head.model.W.data()},
+                                                {"b", {2}, f.head.model.b.data()},
+                                                {"mean", {3}, f.head.standardizer.mean.data()},
+                                                {"scale", {3}, f.head.standardizer.scale.data()}};
+    meta["data_crc32"] = 12345;
+    safetensors_write_f32(dir + "/number.head", tensors, {{"dnamba_head", meta.dump()}});
+    CHECK_THAT(error_of([&] { (void)load_head(dir + "/number.head"); }, ErrorKind::input),
+               Catch::Contains("its CRC-32 is b1aef37f, the file says 12345"));
+    // an older head without the field: loads (with a warning), same values
+    meta.erase("data_crc32");
+    safetensors_write_f32(dir + "/old.head", tensors, {{"dnamba_head", meta.dump()}});
+    const HeadFile old = load_head(dir + "/old.head");
+    CHECK(old.head.model.W == f.head.model.W);
+    CHECK(old.head.standardizer.scale == f.head.standardizer.scale);
+}
+
 // The exact bytes of a head file. Pinned from the head writer as it was before head files
 // went through safetensors_write_f32 (the expected header is that writer's output for this
-// head), so heads written before and after that change are the same files.
+// head), so heads written before and after that change are the same files; since then the
+// one change is the "data_crc32" field (CRC-32 of the 56 data bytes).
 TEST_CASE("head file: the bytes written are pinned", "[head]") {
     const std::string dir = test::scratch_dir("head_bytes");
     HeadFile f;
@@ -592,12 +642,12 @@ TEST_CASE("head file: the bytes written are pinned", "[head]") {
         R"({\"accuracy\":0.75,\"auroc\":0.875,\"macro_f1\":0.5,\"mcc\":0.25},)"
         R"({\"accuracy\":0.75,\"auroc\":0.875,\"macro_f1\":0.5,\"mcc\":0.25}],)"
         R"(\"mean\":{\"accuracy\":0.75,\"auroc\":0.875,\"macro_f1\":0.5,\"mcc\":0.25},)"
-        R"(\"sd\":{\"accuracy\":0.0,\"macro_f1\":0.0,\"mcc\":0.0}},\"features\":\"embedding+kmer:1\",)"
+        R"(\"sd\":{\"accuracy\":0.0,\"macro_f1\":0.0,\"mcc\":0.0}},\"data_crc32\":\"b1aef37f\",\"features\":\"embedding+kmer:1\",)"
         R"(\"l2\":0.01,\"label_column\":4,\"model_fingerprint\":\"0123456789abcdef\",\"pool\":\"mean\",)"
         R"(\"rc\":\"average\",\"version\":1}"},"b":{"data_offsets":[24,32],"dtype":"F32","shape":[2]},)"
         R"("mean":{"data_offsets":[32,44],"dtype":"F32","shape":[3]},)"
-        R"("scale":{"data_offsets":[44,56],"dtype":"F32","shape":[3]}}      )";
-    REQUIRE(header.size() == 784);
+        R"("scale":{"data_offsets":[44,56],"dtype":"F32","shape":[3]}}  )";
+    REQUIRE(header.size() == 808);
     std::string expected(8, '\0');
     const std::uint64_t len = header.size();
     std::memcpy(expected.data(), &len, 8);
@@ -605,7 +655,7 @@ TEST_CASE("head file: the bytes written are pinned", "[head]") {
     const float data[] = {1.0f, -2.0f, 0.5f, -1.0f, 2.0f, -0.5f, 0.125f, -0.125f, 0.5f, -1.0f, 2.0f, 1.0f, 0.25f, 4.0f};
     expected.append(reinterpret_cast<const char*>(data), sizeof data);
     const std::string bytes = test::read_file(path);
-    CHECK(bytes.size() == 848);
+    CHECK(bytes.size() == 872);
     CHECK(bytes == expected);
     // and it reads back
     const HeadFile g = load_head(path);

@@ -273,7 +273,9 @@ const char* k_python_npz_check = R"(
 path, C = sys.argv[1], int(sys.argv[2])
 expect = [a.rsplit(':', 2) for a in sys.argv[3:]]
 with np.load(path) as z:
-    assert sorted(z.files) == sorted(k for k, _, _ in expect), (z.files, expect)
+    records = [f for f in z.files if not f.startswith('dnamba/')]  # dnamba/...: the row table
+    assert sorted(records) == sorted(k for k, _, _ in expect), (z.files, expect)
+    assert [k.decode() for k in z['dnamba/key']] == [k for k, _, _ in expect]
     for key, row, L in expect:
         a = z[key]
         row, L = int(row), int(L)
@@ -742,7 +744,9 @@ void check_npz_roundtrip(const std::string& dir, io_detail::NpzOptions options) 
     }
     const ZipArchive z = read_zip(slurp(path));
     CHECK(z.zip64_end == options.force_zip64);
-    REQUIRE(z.members.size() == rows.size());
+    REQUIRE(z.members.size() == rows.size() + 6);  // + the row table: key name chrom start end strand
+    CHECK(z.members[rows.size()].name == "dnamba/key.npy");
+    CHECK(z.members[rows.size() + 5].name == "dnamba/strand.npy");
     std::string py_args = path + " " + std::to_string(C);
     for (std::size_t r = 0; r < rows.size(); ++r) {
         const ZipMember& m = z.members[r];
@@ -784,10 +788,10 @@ TEST_CASE("NPZ writer: empty archive, factory, no file without commit", "[io]") 
     auto w = make_embedding_writer(dir + "/empty.npz");
     w->commit();  // never begun: still a valid, empty archive
     const std::string bytes = slurp(dir + "/empty.npz");
-    CHECK(bytes.size() == 22);
-    CHECK(read_zip(bytes).members.empty());
+    CHECK(read_zip(bytes).members.size() == 6);  // no records: only the (empty) row table
     if (python_numpy_available()) {
-        CHECK(run_python(dir, "assert len(np.load(sys.argv[1]).files) == 0\n", dir + "/empty.npz"));
+        CHECK(run_python(dir, "z = np.load(sys.argv[1])\nassert all(f.startswith('dnamba/') for f in z.files)\n"
+                              "assert z['dnamba/start'].shape == (0,)\n", dir + "/empty.npz"));
     }
 }
 
@@ -806,7 +810,7 @@ TEST_CASE("NPZ writer: more than 65535 members switches to ZIP64", "[io]") {
     }
     const ZipArchive z = read_zip(slurp(path));
     CHECK(z.zip64_end);
-    REQUIRE(z.members.size() == n);
+    REQUIRE(z.members.size() == n + 6);  // + the row table
     for (std::size_t r : {std::size_t{0}, std::size_t{65534}, std::size_t{65535}, n - 1}) {
         CHECK(z.members[r].name == "r" + std::to_string(r) + ".npy");
         CHECK_FALSE(z.members[r].zip64);  // small members need no per-member ZIP64 fields
@@ -818,7 +822,8 @@ TEST_CASE("NPZ writer: more than 65535 members switches to ZIP64", "[io]") {
     } else {
         CHECK(run_python(dir, R"(
 with np.load(sys.argv[1]) as z:
-    assert len(z.files) == 70000
+    assert len(z.files) == 70006
+    assert z['dnamba/name'][69999] == b'r69999' and z['dnamba/end'][69999] == 1
     for r in (0, 65535, 69999):
         assert np.array_equal(z['r%d' % r], np.array([[r, -r]], dtype=np.float32))
 )", path));
@@ -941,6 +946,91 @@ TEST_CASE("npy parser: truncated files, Fortran order, other dtypes and shapes a
         CHECK_THAT(npy_open_error(path), Catch::StartsWith(path + ": ") && Catch::Contains(c.what));
     }
     CHECK_THAT(npy_open_error(dir + "/missing.npy"), Catch::Contains(dir + "/missing.npy: cannot open"));
+}
+
+// The row table (item 3 of issue 17): the coordinates the .npy's .names.tsv has, as arrays
+// inside the archive, read back by dnamba (merge) and by numpy; and the provenance member.
+TEST_CASE("npz writer: the row table and provenance read back", "[io][merge]") {
+    const std::string dir = io_dir("npz_table");
+    const std::string path = dir + "/t.npz";
+    const std::vector<RowInfo> rows = {{"chr1:1-3", "chr1", 0, 3, '+'}, {"dup", "chrX", 100, 102, '-'},
+                                       {"dup", "chrX", 200, 201, '+'}, {"a/b", "scaffold_12", 7, 8, '-'}};
+    io_detail::NpzOptions options;
+    options.provenance = R"({"dnamba":"x","model":"0123456789abcdef","pool":"none"})";
+    {
+        io_detail::NpzWriter w(path, options);
+        w.begin(2);
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            const auto v = block(r, static_cast<std::size_t>(rows[r].end - rows[r].start), 2);
+            w.write(rows[r], v.data(), static_cast<std::size_t>(rows[r].end - rows[r].start));
+        }
+        w.commit();
+        CHECK(w.rows_written() == 4);
+    }
+    std::vector<std::string> keys;
+    std::string provenance;
+    std::size_t r = 0;
+    io_detail::npz_for_each(path, [&](io_detail::NpzMember& m) {
+        keys.push_back(m.key);
+        REQUIRE(m.has_row);
+        CHECK(m.row.name == rows[r].name);  // the original name, not the key
+        CHECK(m.row.chrom == rows[r].chrom);
+        CHECK(m.row.start == rows[r].start);
+        CHECK(m.row.end == rows[r].end);
+        CHECK(m.row.strand == rows[r].strand);
+        CHECK(m.data == block(r, m.rows, 2));
+        ++r;
+    }, &provenance);
+    CHECK(keys == std::vector<std::string>{"chr1:1-3", "dup", "dup~2", "a_b"});
+    CHECK(provenance == options.provenance);
+    if (!python_numpy_available()) {
+        WARN("python3 with numpy not available: skipping the numpy.load check of the row table");
+    } else {
+        CHECK(run_python(dir, R"(
+with np.load(sys.argv[1]) as z:
+    assert [k.decode() for k in z['dnamba/key']] == ['chr1:1-3', 'dup', 'dup~2', 'a_b']
+    assert [k.decode() for k in z['dnamba/name']] == ['chr1:1-3', 'dup', 'dup', 'a/b']
+    assert [k.decode() for k in z['dnamba/chrom']] == ['chr1', 'chrX', 'chrX', 'scaffold_12']
+    assert z['dnamba/start'].dtype == np.int64 and z['dnamba/start'].tolist() == [0, 100, 200, 7]
+    assert z['dnamba/end'].tolist() == [3, 102, 201, 8]
+    assert z['dnamba/strand'].tolist() == [b'+', b'-', b'+', b'-']
+    import json
+    assert json.loads(z['dnamba/provenance'].item())['model'] == '0123456789abcdef'
+    assert z['dup~2'].shape == (1, 2)
+)", path));
+    }
+
+    // a table that does not match its records is refused, naming the archive
+    std::string bytes = slurp(path);
+    const std::size_t at = bytes.find("dup~2", bytes.find("dnamba/key.npy"));
+    REQUIRE(at != std::string::npos);
+    bytes[at + 4] = '3';  // "dup~3": same length; the member's CRC is now wrong
+    put_file(dir + "/badkey.npz", bytes);
+    try {
+        io_detail::npz_for_each(dir + "/badkey.npz", [](io_detail::NpzMember&) {});
+        FAIL("no error for badkey.npz");
+    } catch (const Error& e) {
+        CHECK_THAT(e.what(), Catch::Contains(dir + "/badkey.npz: member dnamba/key.npy: damaged member (CRC-32"));
+    }
+
+    // an archive from before the table: records only, no rows
+    io_detail::NpzOptions old;
+    old.row_table = false;
+    {
+        io_detail::NpzWriter w(dir + "/old.npz", old);
+        w.begin(2);
+        const auto v = block(0, 3, 2);
+        w.write(rows[0], v.data(), 3);
+        w.commit();
+    }
+    std::size_t n = 0;
+    io_detail::npz_for_each(dir + "/old.npz", [&](io_detail::NpzMember& m) {
+        CHECK_FALSE(m.has_row);
+        CHECK(m.key == "chr1:1-3");
+        ++n;
+    }, &provenance);
+    CHECK(n == 1);
+    CHECK(provenance.empty());
 }
 
 TEST_CASE("npz reader: members parse through the same .npy parser, defects name archive and member", "[io]") {

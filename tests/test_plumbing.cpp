@@ -106,7 +106,9 @@ TEST_CASE("plumbing: -o - writes the TSV tables and the bedGraph to standard out
     auto r = test::run_dnamba("embed" + m + " -o " + q(dir + "/e.tsv"));
     REQUIRE(r.exit_code == 0);
     const std::string table = test::read_file(dir + "/e.tsv");
-    REQUIRE(table.rfind("name\tchrom\tstart\tend\tstrand\te0", 0) == 0);
+    // the provenance line, then the header
+    REQUIRE(table.rfind("#dnamba {", 0) == 0);
+    REQUIRE(table.find("\nname\tchrom\tstart\tend\tstrand\te0") == table.find('\n'));
     r = test::run_dnamba("embed" + m + " -o -");
     REQUIRE(r.exit_code == 0);
     CHECK(r.out == table);                                      // the same bytes
@@ -128,7 +130,8 @@ TEST_CASE("plumbing: -o - writes the TSV tables and the bedGraph to standard out
     r = test::run_dnamba(cls + " -o " + q(c.dir + "/calls.tsv"));
     REQUIRE(r.exit_code == 0);
     const std::string calls = test::read_file(c.dir + "/calls.tsv");
-    REQUIRE(calls.rfind("name\tchrom\tstart\tend\tstrand\tp_at\tp_gc\tpredicted\n", 0) == 0);
+    REQUIRE(calls.rfind("#dnamba {", 0) == 0);
+    REQUIRE(calls.find("\nname\tchrom\tstart\tend\tstrand\tp_at\tp_gc\tpredicted\n") == calls.find('\n'));
     r = test::run_dnamba(cls + " -o -");
     REQUIRE(r.exit_code == 0);
     CHECK(r.out == calls);

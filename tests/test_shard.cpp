@@ -1,13 +1,18 @@
 // Shards: row ranges of every input kind, shard plans, and merged shard outputs that equal a
 // single run byte for byte (TSV, NPY, NPZ, classify calls and tracks), with the failures a
-// pipeline meets (missing, truncated or mismatched shard outputs).
+// pipeline meets (missing, truncated or mismatched shard outputs; shards of another model or
+// options, damaged or given twice).
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 
 #include "dnamba/error.hpp"
 #include "dnamba/input.hpp"
 #include "dnamba/shard.hpp"
+#include "io/npz_reader.hpp"
+#include "io/npz_writer.hpp"
 #include "test_util.hpp"
 
 using namespace dnamba;
@@ -340,7 +345,7 @@ TEST_CASE("shard: merge refuses missing, truncated and mismatched shards, leavin
     test::write_file(d + "/z.npz", "PK\x03\x04 not really");
     const Case cases[] = {
         {q(d + "/a.tsv") + " " + q(d + "/missing.tsv"), 3, d + "/missing.tsv: cannot open"},
-        {q(d + "/a.tsv") + " " + q(d + "/c.tsv"), 3, "header differs"},
+        {q(d + "/a.tsv") + " " + q(d + "/c.tsv"), 3, d + "/c.tsv: not made like " + d + "/a.tsv (" + d + "/a.tsv vs this shard: rc none vs average)"},
         {q(d + "/a.tsv") + " " + q(d + "/t.tsv"), 3, "incomplete"},
         {q(d + "/a.tsv") + " " + q(d + "/e.tsv"), 3, "empty file"},
         {q(d + "/a.tsv") + " " + q(d + "/a.npz"), 2, "extension"},
@@ -386,4 +391,158 @@ TEST_CASE("shard: option errors (--rows, plan sizes, --precision)", "[shard][cli
     r = test::run_dnamba("index " + q(g.fasta));
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.err, Catch::Contains("3 sequence(s), 6311 bases"));
+}
+
+// Provenance (README: Provenance of outputs): shards record the dnamba version, the model's
+// fingerprint and the options, and a checksum of their rows; merge refuses a shard made by
+// another model or with other options, a damaged one and the same one twice, naming the file.
+TEST_CASE("shard: merge refuses shards of another model or options, damaged shards and copies", "[shard][cli][merge]") {
+    const Genome g = make_genome("shard_provenance");
+    const std::string d = g.dir;
+    // the same model under another fingerprint: config.json with one more newline
+    const std::string other = d + "/other-model";
+    std::filesystem::create_directories(other);
+    std::filesystem::copy_file(k_model + "/model.safetensors", other + "/model.safetensors");
+    test::write_file(other + "/config.json", test::read_file(k_model + "/config.json") + "\n");
+    const std::string base = " -i " + q(g.fasta) + " --window 500 -q";
+    auto embed = [&](const std::string& model, const std::string& args, const std::string& out) {
+        const auto r = test::run_dnamba("embed --device cpu -m " + q(model) + base + " " + args + " -o " + q(d + "/" + out));
+        REQUIRE(r.exit_code == 0);
+    };
+    for (const std::string ext : {"tsv", "npy"}) {
+        embed(k_model, "--rows 0:3", "a." + ext);
+        embed(k_model, "--rows 3:6", "b." + ext);
+        embed(other, "--rows 3:6", "model." + ext);
+        embed(k_model, "--rows 3:6 --pool max", "pool." + ext);
+        embed(k_model, "--rows 3:6 --add-sep", "sep." + ext);
+    }
+    embed(k_model, "--rows 0:3", "a.npz");
+    embed(k_model, "--rows 3:6", "b.npz");
+    embed(other, "--rows 3:6", "model.npz");
+    REQUIRE(test::run_dnamba("embed --device cpu -m " + q(k_model) + " -i " + q(g.fasta) + " --window 400 -q --rows 3:6 -o " +
+                             q(d + "/window.npz")).exit_code == 0);
+
+    // what a shard records
+    const nlohmann::json p = nlohmann::json::parse(test::read_tsv_provenance(d + "/a.tsv"));
+    CHECK(p["dnamba"] == DNAMBA_VERSION);
+    CHECK(p["model"] == model_fingerprint(k_model));
+    CHECK(p["pool"] == "mean");
+    CHECK(p["rc"] == "none");
+    CHECK(p["add_sep"] == false);
+    CHECK(p["precision"] == "fp32");
+    CHECK(p["window"] == 500);
+    CHECK(p["stride"] == 500);
+    CHECK(test::read_tsv_provenance(d + "/a.names.tsv") == test::read_tsv_provenance(d + "/a.tsv"));
+    const std::string a_tsv = test::read_file(d + "/a.tsv");
+    CHECK(a_tsv.rfind("#dnamba {\"dnamba\":", 0) == 0);
+    CHECK_THAT(a_tsv, Catch::Contains("\n#dnamba-end {\"rows\":3,\"crc32\":\""));
+    CHECK(a_tsv.back() == '\n');
+
+    // damaged: one digit of one value (TSV), one byte of the array (NPY)
+    std::string tsv = test::read_file(d + "/b.tsv");
+    const std::size_t digit = tsv.find_last_of("0123456789", tsv.rfind("#dnamba-end") - 2);  // the last row's last value
+    tsv[digit] = tsv[digit] == '9' ? '8' : static_cast<char>(tsv[digit] + 1);
+    test::write_file(d + "/damaged.tsv", tsv);
+    std::string npy = test::read_file(d + "/b.npy");
+    npy[npy.size() - 3] = static_cast<char>(npy[npy.size() - 3] ^ 0x10);
+    test::write_file(d + "/damaged.npy", npy);
+    std::filesystem::copy_file(d + "/b.names.tsv", d + "/damaged.names.tsv");
+    for (const std::string ext : {"tsv", "npy"}) {
+        std::filesystem::copy_file(d + "/b." + ext, d + "/copy." + ext);
+        if (ext == "npy") std::filesystem::copy_file(d + "/b.names.tsv", d + "/copy.names.tsv");
+    }
+    std::filesystem::copy_file(d + "/b.npz", d + "/copy.npz");
+
+    struct Case {
+        std::string ext, second;
+        int code;
+        std::vector<std::string> message;
+    };
+    const Case cases[] = {
+        {"tsv", "model", 3, {"/model.tsv: not made like ", "model " + model_fingerprint(k_model) + " vs " + model_fingerprint(other)}},
+        {"tsv", "pool", 3, {"/pool.tsv: not made like ", "pool mean vs max"}},
+        {"tsv", "sep", 3, {"/sep.tsv: not made like ", "add_sep false vs true"}},
+        {"tsv", "damaged", 3, {"/damaged.tsv:", "does not match its checksum", "changed or damaged"}},
+        {"tsv", "copy", 2, {"/copy.tsv holds the same rows as ", "/b.tsv (3 row(s)", "the same shard given twice"}},
+        {"npy", "model", 3, {"/model.npy: not made like ", "model " + model_fingerprint(k_model) + " vs "}},
+        {"npy", "pool", 3, {"/pool.npy: not made like ", "pool mean vs max"}},
+        {"npy", "damaged", 3, {"/damaged.names.tsv:", "does not match its checksum", "/damaged.npy's data or these rows"}},
+        {"npy", "copy", 2, {"/copy.npy holds the same rows as ", "the same shard given twice"}},
+        {"npz", "model", 3, {"/model.npz: not made like ", "model " + model_fingerprint(k_model) + " vs "}},
+        {"npz", "window", 3, {"/window.npz: not made like ", "stride 500 vs 400, window 500 vs 400"}},
+    };
+    for (const auto& c : cases) {
+        const std::string out = d + "/out." + c.ext;
+        const std::string args = q(d + "/a." + c.ext) + " " + q(d + "/b." + c.ext) + " " + q(d + "/" + c.second + "." + c.ext);
+        INFO(args);
+        const auto r = test::run_dnamba("merge -o " + q(out) + " " + args);
+        CHECK(r.exit_code == c.code);
+        for (const auto& m : c.message) CHECK_THAT(r.err, Catch::Contains(m));
+        CHECK_FALSE(test::file_exists(out));
+    }
+    // the shards of one job merge, and the merged output records the same provenance
+    for (const std::string ext : {"tsv", "npy"}) {
+        const auto r = test::run_dnamba("merge -o " + q(d + "/ab." + ext) + " " + q(d + "/a." + ext) + " " + q(d + "/b." + ext));
+        REQUIRE(r.exit_code == 0);
+        const std::string table = ext == "tsv" ? d + "/ab.tsv" : d + "/ab.names.tsv";
+        CHECK(test::read_tsv_provenance(table) == test::read_tsv_provenance(d + "/a.tsv"));
+        CHECK(test::read_tsv(table).size() == 7);  // header + 6 rows
+    }
+
+    // shards from before provenance (no #dnamba lines) still merge, with a warning
+    auto strip = [](const std::string& text) {
+        std::string out, line;
+        std::istringstream in(text);
+        while (std::getline(in, line))
+            if (line.rfind("#dnamba", 0) != 0) out += line + "\n";
+        return out;
+    };
+    test::write_file(d + "/old_a.tsv", strip(test::read_file(d + "/a.tsv")));
+    test::write_file(d + "/old_b.tsv", strip(test::read_file(d + "/b.tsv")));
+    auto r = test::run_dnamba("merge -o " + q(d + "/old.tsv") + " " + q(d + "/old_a.tsv") + " " + q(d + "/old_b.tsv"));
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("old_a.tsv: the shard records no provenance"));
+    CHECK(test::read_file(d + "/old.tsv") == strip(test::read_file(d + "/ab.tsv")));
+    // ... but not with shards that have it: an old and a new shard are not one job's
+    r = test::run_dnamba("merge -o " + q(d + "/mixed.tsv") + " " + q(d + "/old_a.tsv") + " " + q(d + "/b.tsv"));
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("/b.tsv: not made like ") && Catch::Contains("no provenance vs some"));
+    // a shard cut short after its last row (no closing line) is refused
+    std::string cut = test::read_file(d + "/b.tsv");
+    cut.resize(cut.rfind("#dnamba-end"));
+    test::write_file(d + "/cut.tsv", cut);
+    r = test::run_dnamba("merge -o " + q(d + "/cut_out.tsv") + " " + q(d + "/a.tsv") + " " + q(d + "/cut.tsv"));
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("/cut.tsv: ends without its closing #dnamba-end line after 3 row(s)"));
+}
+
+TEST_CASE("shard: .npz shards from before the row table still merge, repeats renumbered", "[shard][merge]") {
+    const std::string d = test::scratch_dir("shard_old_npz");
+    io_detail::NpzOptions old;
+    old.row_table = false;  // as dnamba wrote archives before the table
+    auto write = [&](const std::string& path, const std::vector<std::string>& names) {
+        io_detail::NpzWriter w(path, old);
+        w.begin(2);
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            const std::vector<float> v(2 * (i + 1), static_cast<float>(i));
+            w.write(RowInfo{names[i], "chr", 0, 0, '+'}, v.data(), i + 1);
+        }
+        w.commit();
+    };
+    write(d + "/a.npz", {"x", "x"});  // keys x, x~2
+    write(d + "/b.npz", {"x"});
+    CHECK(merge_shard_outputs({d + "/a.npz", d + "/b.npz"}, d + "/out.npz") == 3);
+    std::vector<std::string> keys;
+    std::vector<std::int64_t> ends;
+    std::string provenance = "unset";
+    io_detail::npz_for_each(d + "/out.npz", [&](io_detail::NpzMember& m) {
+        REQUIRE(m.has_row);  // the merged archive has the table
+        keys.push_back(m.key);
+        CHECK(m.row.name == "x");
+        CHECK(m.row.chrom == "x");  // unknown coordinates: the whole-record convention
+        ends.push_back(m.row.end);
+    }, &provenance);
+    CHECK(keys == std::vector<std::string>{"x", "x~2", "x~3"});
+    CHECK(ends == std::vector<std::int64_t>{1, 2, 1});
+    CHECK(provenance.empty());
 }

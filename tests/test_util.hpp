@@ -123,7 +123,7 @@ inline std::map<std::string, std::string> read_fasta_simple(const std::string& p
 namespace dnamba::test {
 
 // Arrays of a small STORED .npz (no ZIP64), keyed by member name without ".npy": reads local
-// file headers in order and parses each .npy (float32, 2-D, C order). Test use only.
+// file headers in order and parses each .npy (float32, 2-D, C order), skipping the dnamba/ row table. Test use only.
 inline std::map<std::string, Matrix> read_npz_simple(const std::string& path) {
     const std::string z = read_file(path);
     std::map<std::string, Matrix> out;
@@ -135,6 +135,10 @@ inline std::map<std::string, Matrix> read_npz_simple(const std::string& path) {
         const std::uint32_t name_len = u16(p + 26), extra_len = u16(p + 28);
         std::string name = z.substr(p + 30, name_len);
         const std::size_t data = p + 30 + name_len + extra_len;
+        if (name.rfind("dnamba/", 0) == 0) {  // the row table, not records (NpzWriter)
+            p = data + size;
+            continue;
+        }
         const std::string npy = z.substr(data, size);
         // .npy v1: magic(6) ver(2) header_len(2) header
         const std::size_t hlen = std::uint8_t(npy[8]) | std::uint8_t(npy[9]) << 8;
@@ -151,13 +155,25 @@ inline std::map<std::string, Matrix> read_npz_simple(const std::string& path) {
     return out;
 }
 
-// Rows of a TSV file split on tabs (header included).
+// The lines of a table split at tabs, without dnamba's provenance lines ("#dnamba {...}"
+// first, "#dnamba-end {...}" last; read_tsv_provenance gives the first).
 inline std::vector<std::vector<std::string>> read_tsv(const std::string& path) {
     std::vector<std::vector<std::string>> rows;
     std::istringstream in(read_file(path));
     std::string line;
-    while (std::getline(in, line)) rows.push_back(dnamba::io_detail::split_tabs(line));
+    while (std::getline(in, line))
+        if (line.rfind("#dnamba ", 0) != 0 && line.rfind("#dnamba-end ", 0) != 0)
+            rows.push_back(dnamba::io_detail::split_tabs(line));
     return rows;
+}
+
+// The JSON text of a table's "#dnamba" line ("" when it has none).
+inline std::string read_tsv_provenance(const std::string& path) {
+    std::istringstream in(read_file(path));
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("#dnamba ", 0) == 0) return line.substr(8);
+    return "";
 }
 
 }  // namespace dnamba::test

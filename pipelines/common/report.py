@@ -71,10 +71,13 @@ def open_text(path):
 
 
 def lines_of(path):
-    """Yields (line number, line without its end of line)."""
+    """Yields (line number, line without its end of line), leaving out dnamba's provenance
+    lines ('#dnamba {...}' first, '#dnamba-end {...}' last; README: Provenance)."""
     with open_text(path) as f:
         try:
             for no, line in enumerate(f, 1):
+                if line.startswith("#dnamba ") or line.startswith("#dnamba-end "):
+                    continue
                 yield no, line.rstrip("\r\n")
         except UnicodeDecodeError as e:
             raise InputError(path, f"not UTF-8 text ({e.reason})")
@@ -244,8 +247,8 @@ def load_embeddings_tsv(path, max_rows):
         want = iter(sample.tolist())
         nxt = next(want, None)
         k = 0
-        for no, line in lines_of(path):
-            row = no - 2
+        for i, (no, line) in enumerate(lines_of(path)):
+            row = i - 1  # the header is the first line yielded
             if row != nxt:
                 continue
             vals = line.split("\t")[5:]
@@ -317,8 +320,8 @@ def load_embeddings_npz(path, max_rows):
     channels = None
     with zf:
         for info in zf.infolist():
-            if not info.filename.endswith(".npy"):
-                continue
+            if not info.filename.endswith(".npy") or info.filename.startswith("dnamba/"):
+                continue  # dnamba/...: the archive's row table and provenance, not records
             key = info.filename[:-4]
             try:
                 with zf.open(info) as f:

@@ -69,7 +69,7 @@ def test_per_position_equals_dnamba_embed_npz(cli, tmp_path):
     for row, value in m.embed_file(fasta, pool="none", rc="average"):
         assert np.array_equal(value, want[row.name])
         seen += 1
-    assert seen == len(want.files) == 5
+    assert seen == len([f for f in want.files if not f.startswith("dnamba/")]) == 5
 
 
 def test_regions_windows_equal_dnamba_embed(cli, tmp_path):

@@ -58,7 +58,18 @@ struct EmbedOptions {
     std::size_t batch_tokens = 65536;  // pack items into forward passes of up to this many tokens
     std::size_t queue_depth = 2;       // batches in flight between pipeline stages
     bool progress = true;              // progress on stderr (a live line on a terminal)
+    // What made the output (embed_provenance's text), stored in it; "" stores none.
+    std::string provenance;
 };
+
+// What made an output, as one line of JSON: {"dnamba": version, "model": model_fingerprint
+// (model.hpp; "" when no model made it), "pool", "rc", "add_sep", "precision", "window",
+// "stride", "tail"}, then the members of `extra_json` (a JSON object's text, e.g. the head that
+// classify applied). Outputs that differ in it are not shards of one job (`dnamba merge`
+// refuses to join them).
+[[nodiscard]] std::string embed_provenance(const std::string& model_fingerprint, const EmbedOptions& options,
+                                           const WindowSpec& windows, Precision precision,
+                                           const std::string& extra_json = "");
 
 struct EmbedSummary {
     std::size_t records = 0;  // rows written

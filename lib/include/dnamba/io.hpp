@@ -111,7 +111,11 @@ public:
 // npy_names_path(path). Output files are created (as temporaries) at once, so an unwritable
 // directory fails before any model work. Throws Error(usage) for an unknown extension (the
 // message lists the accepted ones), Error(io) if a file cannot be created.
-[[nodiscard]] std::unique_ptr<EmbeddingWriter> make_embedding_writer(const std::string& path);
+// `provenance` (a JSON object's text, see embed_provenance in embed.hpp; "" for none) is
+// stored in the output: the .npz member dnamba/provenance, the first line of a TSV table or
+// of the .names.tsv ("#dnamba <json>").
+[[nodiscard]] std::unique_ptr<EmbeddingWriter> make_embedding_writer(const std::string& path,
+                                                                     const std::string& provenance = "");
 
 // True for a TSV table output: "-" (standard output), "*.tsv" and "*.tsv.gz" (case-insensitive).
 // embed's pooled table and classify's calls table both take these.

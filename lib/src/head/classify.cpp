@@ -2,6 +2,8 @@
 // a track of one class, and the same track drawn again from a saved calls table.
 #include <charconv>
 #include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
 
 #include "dnamba/classify.hpp"
 #include "dnamba/io.hpp"
@@ -9,6 +11,7 @@
 #include "io/calls_table.hpp"
 #include "io/text_util.hpp"
 #include "io/track.hpp"
+#include "util/crc32.hpp"
 
 namespace dnamba {
 
@@ -40,11 +43,12 @@ std::size_t classify_input(const InputOptions& input, const std::string& head_pa
 
     std::unique_ptr<Model> model;
     std::unique_ptr<Engine> engine;
+    std::string fp;  // k-mer heads use no model
     if (spec.embedding) {
         const std::string& dir = options.model_dir;
         if (dir.empty())
             fail(ErrorKind::usage, head_path + " uses embedding features: pass the model it was trained with (--model)");
-        const std::string fp = model_fingerprint(dir);
+        fp = model_fingerprint(dir);
         if (fp != hf.model_fingerprint)
             fail(ErrorKind::model, head_path + " was trained on a model with fingerprint " + hf.model_fingerprint +
                                        ", but " + dir + " has fingerprint " + fp +
@@ -57,11 +61,22 @@ std::size_t classify_input(const InputOptions& input, const std::string& head_pa
         engine = make_engine(*model, options.device, options.engine);
     }
 
+    // what made the calls: embed's record plus the head (its file's CRC-32) and its features
+    std::string head_bytes;
+    {
+        std::ifstream in(head_path, std::ios::binary);
+        head_bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const nlohmann::json head_record = {{"head", crc32_hex(crc32_update(0, head_bytes.data(), head_bytes.size()))},
+                                        {"features", hf.features}};
+    const std::string provenance =
+        embed_provenance(fp, eo, input.windows, options.engine.precision, head_record.dump());
+
     std::size_t rows = 0;
     std::unique_ptr<CallsTableWriter> table;
     std::unique_ptr<TrackWriter> writer;
-    if (track) writer = class_track(output, input.path, classes[static_cast<std::size_t>(track_class)]);
-    else table = std::make_unique<CallsTableWriter>(output, classes);
+    if (track) writer = class_track(output, input.path, classes[static_cast<std::size_t>(track_class)], provenance);
+    else table = std::make_unique<CallsTableWriter>(output, classes, provenance);
     extract_features(input, spec, engine.get(), model.get(), eo, [&](FeatureBatch& b) {
         const Matrix p = head_predict(hf.head, b.X);  // row-major: row i is p.data() + i * classes
         for (std::size_t i = 0; i < b.rows.size(); ++i) {

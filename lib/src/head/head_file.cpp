@@ -7,8 +7,9 @@
 // bytes are pinned by a test, so heads written before and after that move are the same files.
 // Loading validates everything classify relies on - metadata present and
 // parseable, version, field types, tensor dtypes and shapes against the class and feature
-// counts, finite values - so a wrong or damaged file fails with its name and the problem
-// instead of producing silently wrong probabilities.
+// counts, finite values, and the CRC-32 of the tensor data ("data_crc32" in the metadata; a
+// head written before it existed loads with a warning) - so a wrong or damaged file fails
+// with its name and the problem instead of producing silently wrong probabilities.
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -16,8 +17,10 @@
 
 #include "dnamba/error.hpp"
 #include "dnamba/head.hpp"
+#include "dnamba/log.hpp"
 #include "head/metrics_json.hpp"
 #include "model/safetensors.hpp"
+#include "util/crc32.hpp"
 #include "util/json_parse.hpp"
 
 namespace dnamba {
@@ -41,10 +44,19 @@ Metrics metrics_from_json(const nlohmann::json& j) {
     return m;
 }
 
-const char* const k_core_keys[] = {"version", "classes", "features", "pool", "rc", "add_sep", "model_fingerprint", "l2", "cv"};
+const char* const k_core_keys[] = {"version", "classes", "features", "pool", "rc", "add_sep", "model_fingerprint", "l2", "cv", "data_crc32"};
 
 [[noreturn]] void bad_head(const std::string& path, const std::string& what) {
     fail(ErrorKind::input, path + ": not a valid dnamba head file: " + what);
+}
+
+// CRC-32 of the tensors' float32 bytes in the file's order: W (row-major), b, mean, scale.
+std::uint32_t head_data_crc(const HeadFile& file) {
+    const TrainedHead& h = file.head;
+    std::uint32_t crc = crc32_update(0, h.model.W.data(), sizeof(float) * static_cast<std::uint64_t>(h.model.W.size()));
+    crc = crc32_update(crc, h.model.b.data(), sizeof(float) * static_cast<std::uint64_t>(h.model.b.size()));
+    crc = crc32_update(crc, h.standardizer.mean.data(), sizeof(float) * static_cast<std::uint64_t>(h.standardizer.mean.size()));
+    return crc32_update(crc, h.standardizer.scale.data(), sizeof(float) * static_cast<std::uint64_t>(h.standardizer.scale.size()));
 }
 
 bool is_core_key(const std::string& key) {
@@ -88,6 +100,7 @@ void save_head(const std::string& path, const HeadFile& file) {
     meta["model_fingerprint"] = file.model_fingerprint;
     meta["l2"] = h.l2;
     meta["cv"] = cv;
+    meta["data_crc32"] = crc32_hex(head_data_crc(file));
 
     const std::vector<TensorToWrite> tensors = {{"W", {C, F}, h.model.W.data()},  // row-major [C,F], as stored
                                                 {"b", {C}, h.model.b.data()},
@@ -186,15 +199,27 @@ HeadFile load_head(const std::string& path) {
     auto load_vec = [&](const TensorInfo& t, Vector& v) {
         const std::vector<float> data = st->to_float(t);
         v = Eigen::Map<const Vector>(data.data(), static_cast<Eigen::Index>(data.size()));
-        if (!v.allFinite()) bad_head(path, std::string("tensor \"") + t.name + "\" holds NaN or infinite values");
     };
     load_vec(mean, out.head.standardizer.mean);
     load_vec(scale, out.head.standardizer.scale);
-    if ((out.head.standardizer.scale.array() <= 0).any()) bad_head(path, "tensor \"scale\" holds a value <= 0");
     load_vec(b, out.head.model.b);
     const std::vector<float> w = st->to_float(W);
     out.head.model.W = Eigen::Map<const Matrix>(w.data(), C, F);
-    if (!out.head.model.W.allFinite()) bad_head(path, "tensor \"W\" holds NaN or infinite values");
+    // The checksum first: a flipped bit is reported as damage, not as whatever value it made.
+    const std::string crc = crc32_hex(head_data_crc(out));
+    if (!meta.contains("data_crc32")) {
+        log_warning(path + ": head file has no \"data_crc32\" (written by an older dnamba); its tensor data cannot be "
+                           "checked for damage (train the head again to add the checksum)");
+    } else if (!meta["data_crc32"].is_string() || meta["data_crc32"].get<std::string>() != crc) {
+        bad_head(path, "the tensor data is damaged: its CRC-32 is " + crc + ", the file says " +
+                           (meta["data_crc32"].is_string() ? meta["data_crc32"].get<std::string>() : meta["data_crc32"].dump()));
+    }
+    for (const auto& [name, finite] : {std::pair<const char*, bool>{"mean", out.head.standardizer.mean.allFinite()},
+                                       {"scale", out.head.standardizer.scale.allFinite()},
+                                       {"b", out.head.model.b.allFinite()},
+                                       {"W", out.head.model.W.allFinite()}})
+        if (!finite) bad_head(path, std::string("tensor \"") + name + "\" holds NaN or infinite values");
+    if ((out.head.standardizer.scale.array() <= 0).any()) bad_head(path, "tensor \"scale\" holds a value <= 0");
     return out;
 }
 

@@ -9,17 +9,18 @@
 #include "dnamba/input.hpp"
 #include "dnamba/io.hpp"
 #include "io/calls_table.hpp"
+#include "io/provenance.hpp"
 #include "io/text_util.hpp"
 #include "io/track.hpp"
 
 namespace dnamba {
 
 std::unique_ptr<TrackWriter> class_track(const std::string& output, const std::string& genome,
-                                         const std::string& class_label) {
+                                         const std::string& class_label, const std::string& provenance) {
     const IndexedFasta fasta(genome);
     std::vector<std::pair<std::string, std::int64_t>> sizes;
     for (const auto& n : fasta.names()) sizes.emplace_back(n, fasta.length(n));
-    return std::make_unique<TrackWriter>(output, sizes, "dnamba " + class_label);
+    return std::make_unique<TrackWriter>(output, sizes, "dnamba " + class_label, provenance);
 }
 
 std::size_t track_class_index(const std::vector<std::string>& classes, const std::string& name) {
@@ -39,20 +40,18 @@ std::uint64_t track_from_calls(const std::string& calls_path, const std::string&
                                const std::string& output) {
     (void)track_format_for_path(output);  // an unknown extension fails before any reading
     check_output_not_input(output, {calls_path, genome});
-    std::ifstream in(calls_path);
-    if (!in) fail(ErrorKind::input, calls_path + ": cannot open");
-    std::string line;
-    if (!std::getline(in, line)) fail(ErrorKind::input, calls_path + ": empty file, expected a classify table");
-    const auto header = io_detail::split_tabs(line);
+    TableReader in(calls_path, "a classify table");
+    const auto header = io_detail::split_tabs(in.header());
     const std::vector<std::string> classes = parse_calls_header(header, calls_path);
     const std::size_t column = 5 + track_class_index(classes, class_name);
 
-    const auto writer = class_track(output, genome, classes[column - 5]);
-    std::uint64_t rows = 0, line_no = 1;
-    while (std::getline(in, line)) {
-        ++line_no;
+    // the track carries the table's provenance: what made the probabilities it draws
+    const auto writer = class_track(output, genome, classes[column - 5], in.provenance());
+    std::uint64_t rows = 0;
+    std::string line;
+    while (in.next(line)) {
         if (line.empty()) continue;
-        const std::string where = calls_path + ":" + std::to_string(line_no);
+        const std::string where = calls_path + ":" + std::to_string(in.line_no());
         const auto f = io_detail::split_tabs(line);
         if (f.size() != header.size())
             fail(ErrorKind::input, where + ": " + std::to_string(f.size()) + " columns, expected " + std::to_string(header.size()));

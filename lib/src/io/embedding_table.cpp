@@ -7,7 +7,9 @@
 
 #include "dnamba/error.hpp"
 #include "io/npy.hpp"
+#include "io/provenance.hpp"
 #include "io/text_util.hpp"
+#include "util/crc32.hpp"
 
 namespace dnamba {
 
@@ -15,21 +17,19 @@ EmbeddingTable read_embedding_table(const std::string& path) {
     EmbeddingTable t;
     const bool npy = path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
     if (!npy) {
-        std::ifstream in(path);
-        if (!in) fail(ErrorKind::input, path + ": cannot open");
-        std::string line;
-        if (!std::getline(in, line)) fail(ErrorKind::input, path + ": empty file");
-        const auto header = io_detail::split_tabs(line);
+        TableReader in(path, "a dnamba embedding header");
+        t.provenance = in.provenance();
+        const auto header = io_detail::split_tabs(in.header());
         if (header.size() < 6 || header[0] != "name" || header[5] != "e0")
-            fail(ErrorKind::input, path + ": line 1 is not a dnamba embedding header (name chrom start end strand e0 ...)");
+            fail(ErrorKind::input, path + ":" + std::to_string(in.line_no()) +
+                                       ": not a dnamba embedding header (name chrom start end strand e0 ...)");
         const std::size_t C = header.size() - 5;
         std::vector<float> values;
-        std::size_t line_no = 1;
-        while (std::getline(in, line)) {
-            ++line_no;
+        std::string line;
+        while (in.next(line)) {
             if (line.empty()) continue;
             const auto f = io_detail::split_tabs(line);
-            const std::string where = path + ":" + std::to_string(line_no);
+            const std::string where = path + ":" + std::to_string(in.line_no());
             if (f.size() != header.size())
                 fail(ErrorKind::input, where + ": " + std::to_string(f.size()) + " columns, expected " +
                                            std::to_string(header.size()));
@@ -52,19 +52,19 @@ EmbeddingTable read_embedding_table(const std::string& path) {
     const io_detail::NpyMatrixLayout layout = io_detail::npy_open_f32_matrix(path, in);
     const auto rows = static_cast<long>(layout.rows), cols = static_cast<long>(layout.cols);
     t.X.resize(rows, cols);
-    if (!in.read(reinterpret_cast<char*>(t.X.data()), static_cast<std::streamsize>(sizeof(float) * rows * cols)))
+    const auto data_bytes = static_cast<std::uint64_t>(sizeof(float)) * static_cast<std::uint64_t>(rows * cols);
+    if (!in.read(reinterpret_cast<char*>(t.X.data()), static_cast<std::streamsize>(data_bytes)))
         fail(ErrorKind::input, path + ": read failed");
     const std::string names = npy_names_path(path);
-    std::ifstream nin(names);
-    if (!nin) fail(ErrorKind::input, names + ": cannot open (the row names of " + path + ")");
+    TableReader nin(names, "the row names of " + path);
+    t.provenance = nin.provenance();
+    // its closing line's checksum covers the array's data, then these rows
+    nin.checksum_prefix(crc32_update(0, t.X.data(), data_bytes), path + "'s data");
     std::string line;
-    std::getline(nin, line);
-    std::size_t line_no = 1;
-    while (std::getline(nin, line)) {
-        ++line_no;
+    while (nin.next(line)) {
         if (line.empty()) continue;
         const auto f = io_detail::split_tabs(line);
-        const std::string where = names + ":" + std::to_string(line_no);
+        const std::string where = names + ":" + std::to_string(nin.line_no());
         if (f.size() < 6) fail(ErrorKind::input, where + ": expected index name chrom start end strand");
         t.rows.push_back(io_detail::row_from_fields(f, 1, where));
     }

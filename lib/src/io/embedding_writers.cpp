@@ -18,6 +18,8 @@
 #include "io/npz_writer.hpp"
 #include "io/atomic_output.hpp"
 #include "io/calls_table.hpp"
+#include "io/provenance.hpp"
+#include "util/crc32.hpp"
 
 namespace dnamba {
 namespace {
@@ -73,7 +75,8 @@ void check_writable(bool begun, bool committed, const std::string& path, const c
 class TsvWriter final : public EmbeddingWriter {
 public:
     // "-" is standard output, "*.tsv.gz" is bgzip-compressed (AtomicOutputFile's TextOutput).
-    explicit TsvWriter(const std::string& path) : out_(path, TextOutput::yes) {}
+    TsvWriter(const std::string& path, const std::string& provenance)
+        : out_(path, TextOutput::yes), provenance_(provenance) {}
 
     void begin(std::size_t channels) override {
         if (begun_) throw std::logic_error("EmbeddingWriter::begin() called twice for " + out_.final_path());
@@ -93,12 +96,17 @@ public:
         }
         line_ += '\n';
         out_.write(line_.data(), line_.size());
+        crc_ = crc32_update(crc_, line_.data(), line_.size());
         ++rows_;
     }
 
     void commit() override {
         if (committed_) throw std::logic_error("EmbeddingWriter::commit() called twice for " + out_.final_path());
         if (!begun_) write_header();  // still a valid (empty) table
+        if (!provenance_.empty()) {
+            const std::string end = provenance_end_line(rows_, crc_);
+            out_.write(end.data(), end.size());
+        }
         out_.commit();
         committed_ = true;
     }
@@ -109,14 +117,18 @@ public:
 
 private:
     void write_header() {
-        line_ = "name\tchrom\tstart\tend\tstrand";
+        line_.clear();
+        if (!provenance_.empty()) line_ = k_provenance_line + provenance_ + "\n";
+        line_ += "name\tchrom\tstart\tend\tstrand";
         for (std::size_t c = 0; c < channels_; ++c) line_ += "\te" + std::to_string(c);
         line_ += '\n';
         out_.write(line_.data(), line_.size());
     }
 
     AtomicOutputFile out_;
+    std::string provenance_;
     std::string line_;
+    std::uint32_t crc_ = 0;  // of the rows' lines
     std::size_t channels_ = 0;
     std::size_t rows_ = 0;
     bool begun_ = false;
@@ -127,12 +139,15 @@ private:
 
 class NpyWriter final : public EmbeddingWriter {
 public:
-    explicit NpyWriter(const std::string& path) : npy_(path), names_(npy_names_path(path)) {
+    NpyWriter(const std::string& path, const std::string& provenance)
+        : npy_(path), names_(npy_names_path(path)), provenance_(provenance) {
         // A header of the final size with shape (0, 0); commit() rewrites it with the real shape.
         const std::string header = io_detail::npy_f32_header({0, 0}, io_detail::k_npy_fixed_header);
         npy_.write(header.data(), header.size());
-        static const char names_header[] = "index\tname\tchrom\tstart\tend\tstrand\n";
-        names_.write(names_header, sizeof names_header - 1);
+        std::string names_header;
+        if (!provenance_.empty()) names_header = k_provenance_line + provenance_ + "\n";
+        names_header += "index\tname\tchrom\tstart\tend\tstrand\n";
+        names_.write(names_header.data(), names_header.size());
     }
 
     void begin(std::size_t channels) override {
@@ -151,6 +166,9 @@ public:
         append_row_info(line_, info);
         line_ += '\n';
         names_.write(line_.data(), line_.size());
+        data_crc_ = crc32_update(data_crc_, data, channels_ * sizeof(float));
+        names_crc_ = crc32_update(names_crc_, line_.data(), line_.size());
+        names_bytes_ += line_.size();
         ++rows_;
     }
 
@@ -163,6 +181,12 @@ public:
             throw Error(ErrorKind::io, npy_.final_path() + ": cannot seek to rewrite the header: " + std::strerror(errno));
         }
         npy_.write(header.data(), header.size());
+        if (!provenance_.empty()) {
+            // one CRC over the array's data, then the names' rows
+            const std::string end = provenance_end_line(
+                rows_, crc32_concat(data_crc_, names_crc_, names_bytes_));
+            names_.write(end.data(), end.size());
+        }
         // Check both files before renaming either, so a failure leaves neither behind.
         npy_.finish();
         names_.finish();
@@ -180,6 +204,10 @@ public:
 private:
     AtomicOutputFile npy_;
     AtomicOutputFile names_;
+    std::string provenance_;
+    std::uint32_t data_crc_ = 0;   // of the array's data
+    std::uint32_t names_crc_ = 0;  // of the names' rows
+    std::uint64_t names_bytes_ = 0;
     std::string line_;
     std::size_t channels_ = 0;
     std::size_t rows_ = 0;
@@ -206,10 +234,14 @@ OutputKind output_kind_for_path(const std::string& path) {
     unknown_extension(path);
 }
 
-std::unique_ptr<EmbeddingWriter> make_embedding_writer(const std::string& path) {
-    if (has_extension(path, ".npz")) return std::make_unique<io_detail::NpzWriter>(path);
-    if (is_tsv_output(path)) return std::make_unique<TsvWriter>(path);
-    if (has_extension(path, ".npy")) return std::make_unique<NpyWriter>(path);
+std::unique_ptr<EmbeddingWriter> make_embedding_writer(const std::string& path, const std::string& provenance) {
+    if (has_extension(path, ".npz")) {
+        io_detail::NpzOptions options;
+        options.provenance = provenance;
+        return std::make_unique<io_detail::NpzWriter>(path, options);
+    }
+    if (is_tsv_output(path)) return std::make_unique<TsvWriter>(path, provenance);
+    if (has_extension(path, ".npy")) return std::make_unique<NpyWriter>(path, provenance);
     unknown_extension(path);
 }
 
@@ -219,9 +251,12 @@ std::string npy_names_path(const std::string& npy_path) {
     return stem + ".names.tsv";
 }
 
-CallsTableWriter::CallsTableWriter(const std::string& path, std::vector<std::string> classes)
-    : out_(std::make_unique<AtomicOutputFile>(path, TextOutput::yes)), classes_(std::move(classes)) {
-    line_ = "name\tchrom\tstart\tend\tstrand";
+CallsTableWriter::CallsTableWriter(const std::string& path, std::vector<std::string> classes,
+                                   const std::string& provenance)
+    : out_(std::make_unique<AtomicOutputFile>(path, TextOutput::yes)), classes_(std::move(classes)),
+      has_provenance_(!provenance.empty()) {
+    if (has_provenance_) line_ = k_provenance_line + provenance + "\n";
+    line_ += "name\tchrom\tstart\tend\tstrand";
     for (const auto& c : classes_) line_ += "\tp_" + c;
     line_ += "\tpredicted\n";
     out_->write(line_.data(), line_.size());
@@ -240,9 +275,17 @@ void CallsTableWriter::write(const RowInfo& row, const float* proba) {
     line_ += classes_[best];
     line_ += '\n';
     out_->write(line_.data(), line_.size());
+    crc_ = crc32_update(crc_, line_.data(), line_.size());
+    ++rows_;
 }
 
-void CallsTableWriter::commit() { out_->commit(); }
+void CallsTableWriter::commit() {
+    if (has_provenance_) {
+        line_ = provenance_end_line(rows_, crc_);
+        out_->write(line_.data(), line_.size());
+    }
+    out_->commit();
+}
 
 std::vector<std::string> parse_calls_header(const std::vector<std::string>& header, const std::string& path) {
     std::vector<std::string> classes;

@@ -27,6 +27,9 @@ namespace dnamba::io_detail {
 // total_size bytes (a multiple of 64), so a header written early can be rewritten in place
 // once the final shape is known. Throws std::logic_error if it does not fit.
 [[nodiscard]] std::string npy_f32_header(const std::vector<std::uint64_t>& shape, std::size_t total_size = 0);
+// The same for any dtype `descr` ("<i8", "|S12", ...).
+[[nodiscard]] std::string npy_header(const std::string& descr, const std::vector<std::uint64_t>& shape,
+                                     std::size_t total_size = 0);
 
 // Fixed header size of a pooled .npy: room for two 20-digit dimensions.
 constexpr std::size_t k_npy_fixed_header = 128;

@@ -9,8 +9,6 @@
 // or the directory lies beyond 4 GiB, so small outputs stay readable by any unzip tool.
 #include "io/npz_writer.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
@@ -18,6 +16,7 @@
 #include "dnamba/error.hpp"
 #include "dnamba/log.hpp"
 #include "io/npy.hpp"
+#include "util/crc32.hpp"
 
 namespace dnamba::io_detail {
 namespace {
@@ -67,17 +66,6 @@ std::size_t utf8_sequence(const std::string& s, std::size_t i) {
 
 bool has_non_ascii(const std::string& s) {
     return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
-
-std::uint32_t crc_update(std::uint32_t crc, const void* data, std::uint64_t bytes) {
-    const auto* p = static_cast<const Bytef*>(data);
-    while (bytes > 0) {  // crc32() takes a 32-bit length
-        const auto chunk = static_cast<uInt>(std::min<std::uint64_t>(bytes, 1u << 30));
-        crc = static_cast<std::uint32_t>(crc32(crc, p, chunk));
-        p += chunk;
-        bytes -= chunk;
-    }
-    return crc;
 }
 
 }  // namespace
@@ -133,19 +121,23 @@ void NpzWriter::write(const RowInfo& info, const float* data, std::size_t length
     if (committed_) throw std::logic_error("write() after commit() for " + out_.final_path());
 
     std::string key = unique_key(info.name);
-    const std::string member = key + ".npy";
-    if (member.size() > k_max16) {
+    if (key.size() + 4 > k_max16) {
         throw Error(ErrorKind::input, out_.final_path() + ": record name '" + info.name.substr(0, 60) +
                                           "...' is too long for an archive member name (at most 65,531 bytes)");
     }
     const std::string npy = npy_f32_header({length_rows, channels_});
     const std::uint64_t elements = static_cast<std::uint64_t>(length_rows) * channels_;
     if (channels_ != 0 && elements / channels_ != length_rows) throw std::logic_error("npz member size overflows");
-    const std::uint64_t data_bytes = elements * sizeof(float);
+    write_member(std::move(key), npy, data, elements * sizeof(float));
+    rows_.push_back(info);
+}
+
+void NpzWriter::write_member(std::string key, const std::string& npy, const void* data, std::uint64_t data_bytes) {
+    const std::string member = key + ".npy";
     const std::uint64_t size = npy.size() + data_bytes;
 
-    std::uint32_t crc = crc_update(0, npy.data(), npy.size());
-    crc = crc_update(crc, data, data_bytes);
+    std::uint32_t crc = crc32_update(0, npy.data(), npy.size());
+    crc = crc32_update(crc, data, data_bytes);
 
     const bool zip64 = options_.force_zip64 || size >= k_max32;
     const bool utf8 = has_non_ascii(member);
@@ -177,8 +169,43 @@ void NpzWriter::write(const RowInfo& info, const float* data, std::size_t length
     offset_ += h.size() + size;
 }
 
+// The rows' table as 1-D arrays under "dnamba/" (no record key holds a '/': npz_safe_key), and
+// what made the archive as one 0-d byte string.
+void NpzWriter::write_row_table() {
+    const std::uint64_t n = rows_.size();
+    auto strings = [&](const char* key, auto field) {
+        std::size_t width = 1;  // numpy has no zero-width byte strings
+        for (std::size_t i = 0; i < rows_.size(); ++i) width = std::max(width, field(i).size());
+        std::string data(n * width, '\0');
+        for (std::size_t i = 0; i < rows_.size(); ++i) {
+            const std::string& f = field(i);
+            std::copy(f.begin(), f.end(), data.begin() + static_cast<std::ptrdiff_t>(i * width));
+        }
+        write_member(std::string(k_npz_table_prefix) + key, npy_header("|S" + std::to_string(width), {n}), data.data(),
+                     data.size());
+    };
+    auto integers = [&](const char* key, std::int64_t RowInfo::*field) {
+        std::vector<std::int64_t> v(rows_.size());
+        for (std::size_t i = 0; i < rows_.size(); ++i) v[i] = rows_[i].*field;
+        write_member(std::string(k_npz_table_prefix) + key, npy_header("<i8", {n}), v.data(), v.size() * sizeof(std::int64_t));
+    };
+    strings("key", [&](std::size_t i) -> const std::string& { return entries_[i].key; });
+    strings("name", [&](std::size_t i) -> const std::string& { return rows_[i].name; });
+    strings("chrom", [&](std::size_t i) -> const std::string& { return rows_[i].chrom; });
+    integers("start", &RowInfo::start);
+    integers("end", &RowInfo::end);
+    std::string strands(rows_.size(), '+');
+    for (std::size_t i = 0; i < rows_.size(); ++i) strands[i] = rows_[i].strand;
+    write_member(std::string(k_npz_table_prefix) + "strand", npy_header("|S1", {n}), strands.data(), strands.size());
+    if (!options_.provenance.empty())
+        write_member(std::string(k_npz_table_prefix) + "provenance",
+                     npy_header("|S" + std::to_string(options_.provenance.size()), {}), options_.provenance.data(),
+                     options_.provenance.size());
+}
+
 void NpzWriter::commit() {
     if (committed_) throw std::logic_error("EmbeddingWriter::commit() called twice for " + out_.final_path());
+    if (options_.row_table) write_row_table();
     const std::uint64_t cd_start = offset_;
     std::uint64_t cd_size = 0;
     std::string buf;

@@ -31,6 +31,7 @@
 #include "dnamba/io.hpp"
 #include "io/track.hpp"
 #include "io/atomic_output.hpp"
+#include "io/provenance.hpp"
 
 // bigWig.h pulls in <curl/curl.h> unless NOCURL is defined. Nothing here uses remote files,
 // and NOCURL only drops a CURL* member from a union of pointers inside URL_t (its layout is
@@ -208,6 +209,7 @@ struct TrackWriter::Impl {
     std::string path;
     TrackFormat format;
     std::string track_name;
+    std::string provenance;
     std::vector<std::pair<std::string, std::int64_t>> chroms;
     std::unordered_map<std::string, std::size_t> chrom_index;
     std::vector<std::vector<Interval>> intervals;  // per chrom, in chrom_sizes order
@@ -230,10 +232,13 @@ struct TrackWriter::Impl {
 };
 
 TrackWriter::TrackWriter(const std::string& path, std::vector<std::pair<std::string, std::int64_t>> chrom_sizes,
-                         const std::string& track_name)
+                         const std::string& track_name, const std::string& provenance)
     : impl_(std::make_unique<Impl>()) {
     Impl& m = *impl_;
     m.path = path;
+    m.provenance = provenance;
+    for (char& c : m.provenance)
+        if (c == '\n' || c == '\r') c = ' ';
     m.format = track_format_for_path(path);
     m.track_name = track_name;
     for (char& c : m.track_name) {
@@ -310,6 +315,7 @@ void TrackWriter::Impl::write_bedgraph() {
     std::string buf;
     buf.reserve(k_flush + 256);
     if (!track_name.empty()) buf += "track type=bedGraph name=\"" + track_name + "\"\n";
+    if (!provenance.empty()) buf += k_provenance_line + provenance + "\n";  // a comment to browsers
     for (std::size_t ci = 0; ci < chroms.size(); ++ci) {
         const std::string& name = chroms[ci].first;
         auto sink = [&](std::int64_t s, std::int64_t e, float v) {

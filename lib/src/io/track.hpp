@@ -21,8 +21,10 @@ enum class TrackFormat { bedgraph, bigwig };
 // temporary name and renamed by commit(). bigWig through libBigWig.
 class TrackWriter {
 public:
+    // `provenance` (JSON text, io/provenance.hpp): a bedGraph's second line "#dnamba <json>",
+    // after the track line; bigWig has no place for it (the format holds no free text).
     TrackWriter(const std::string& path, std::vector<std::pair<std::string, std::int64_t>> chrom_sizes,
-                const std::string& track_name = "dnamba");
+                const std::string& track_name = "dnamba", const std::string& provenance = "");
     ~TrackWriter();
     // Throws Error(input) for an unknown chrom or an interval outside it / empty.
     void add(const std::string& chrom, std::int64_t start, std::int64_t end, float value);
@@ -35,6 +37,6 @@ private:
 // The track of one class's probability over the chromosomes of `genome`'s FASTA index (built
 // when missing), labelled "dnamba <class_label>" (head/track_calls.cpp; classify and track).
 [[nodiscard]] std::unique_ptr<TrackWriter> class_track(const std::string& output, const std::string& genome,
-                                                       const std::string& class_label);
+                                                       const std::string& class_label, const std::string& provenance = "");
 
 }  // namespace dnamba

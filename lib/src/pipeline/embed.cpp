@@ -206,7 +206,7 @@ EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions&
 
     auto source = open_input(input);
     summary.input = source->describe();
-    auto writer = make_embedding_writer(output);
+    auto writer = make_embedding_writer(output, options.provenance);
     writer->begin(static_cast<std::size_t>(summary.channels));
     pipeline::Progress progress(options.progress, source->total_bases());
 

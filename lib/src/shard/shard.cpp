@@ -14,56 +14,113 @@
 #include "io/npz_reader.hpp"
 #include "io/text_util.hpp"
 #include "io/atomic_output.hpp"
+#include "io/provenance.hpp"
 #include "io/vcf.hpp"
+#include "util/crc32.hpp"
 
 namespace dnamba {
 namespace {
 
-// Tables with one header line: the header must agree, bodies are copied as they are.
+// Shards of one job carry the same provenance (embed_provenance: dnamba version, model
+// fingerprint, options); a shard made otherwise is refused, naming it. Shards from before
+// provenance (none has any) are merged as before, with a warning.
+void check_same_provenance(const std::vector<std::string>& inputs, std::size_t i, const std::string& first,
+                           const std::string& provenance) {
+    if (i == 0) {
+        if (provenance.empty())
+            log_warning(inputs[0] + ": the shard records no provenance (made by an older dnamba): merge cannot check "
+                                    "that every shard comes from the same model and options");
+        return;
+    }
+    const std::string diff = provenance_difference(first, provenance, inputs[i]);
+    if (!diff.empty())
+        fail(ErrorKind::input, inputs[i] + ": not made like " + inputs[0] + " (" + inputs[0] + " vs this shard: " + diff +
+                                   "); the shards of one job must share dnamba version, model and options");
+}
+
+// The same shard under two names (a copy) is caught by its contents: row count and checksum.
+class SeenContents {
+public:
+    void check(const std::vector<std::string>& inputs, std::size_t i, std::uint64_t rows, std::uint32_t crc) {
+        if (rows == 0) return;
+        const auto [it, fresh] = seen_.emplace(std::make_pair(rows, crc), i);
+        if (!fresh)
+            fail(ErrorKind::usage, inputs[i] + " holds the same rows as " + inputs[it->second] + " (" + std::to_string(rows) +
+                                       " row(s), CRC-32 " + crc32_hex(crc) + "): the same shard given twice");
+    }
+
+private:
+    std::map<std::pair<std::uint64_t, std::uint32_t>, std::size_t> seen_;
+};
+
+// Tables with one header line (after the "#dnamba" line, when there is one): the headers
+// must agree, rows are copied as they are and the closing checksum is computed afresh.
 std::uint64_t merge_tables(const std::vector<std::string>& inputs, const std::string& output) {
     AtomicOutputFile out(output);
-    std::string first_header;
+    std::string first_header, first_provenance;
     std::uint64_t rows = 0;
+    std::uint32_t crc = 0;
+    SeenContents seen;
     std::string line;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-        std::ifstream in(inputs[i], std::ios::binary);
-        if (!in) fail(ErrorKind::input, inputs[i] + ": cannot open (a shard output)");
-        if (!std::getline(in, line)) fail(ErrorKind::input, inputs[i] + ": empty file, expected a header line");
+        TableReader in(inputs[i], "a header line (a shard output)", true);
+        check_same_provenance(inputs, i, first_provenance, in.provenance());
         if (i == 0) {
-            first_header = line;
-            line += '\n';
+            first_header = in.header();
+            first_provenance = in.provenance();
+            line = first_provenance.empty() ? "" : k_provenance_line + first_provenance + "\n";
+            line += first_header + "\n";
             out.write(line.data(), line.size());
-        } else if (line != first_header) {
+        } else if (in.header() != first_header) {
             fail(ErrorKind::input, inputs[i] + ": header differs from " + inputs[0] +
                                        "'s (shards of one job must share model, options and format)");
         }
-        std::uint64_t line_no = 1;
-        while (std::getline(in, line)) {
-            ++line_no;
-            if (in.eof())  // a last line without '\n': a truncated file, not a finished shard
-                fail(ErrorKind::input, inputs[i] + ":" + std::to_string(line_no) + ": last line is incomplete (no newline)");
+        std::uint64_t shard_rows = 0;
+        while (in.next(line)) {
             line += '\n';
             out.write(line.data(), line.size());
-            ++rows;
+            crc = crc32_update(crc, line.data(), line.size());
+            ++shard_rows;
         }
+        seen.check(inputs, i, shard_rows, in.rows_crc());
+        rows += shard_rows;
+    }
+    if (!first_provenance.empty()) {
+        line = provenance_end_line(rows, crc);
+        out.write(line.data(), line.size());
     }
     out.commit();
     return rows;
 }
 
+std::uint32_t crc_of_rows(const std::vector<RowInfo>& rows, std::uint32_t crc) {
+    for (const RowInfo& r : rows) {
+        const std::string text = r.name + '\t' + r.chrom + '\t' + std::to_string(r.start) + '\t' + std::to_string(r.end) + r.strand;
+        crc = crc32_update(crc, text.data(), text.size());
+    }
+    return crc;
+}
+
 std::uint64_t merge_npy(const std::vector<std::string>& inputs, const std::string& output) {
     std::unique_ptr<EmbeddingWriter> writer;
     Eigen::Index channels = 0;
-    for (const auto& path : inputs) {
+    std::string first_provenance;
+    SeenContents seen;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const std::string& path = inputs[i];
         const EmbeddingTable t = read_embedding_table(path);
+        check_same_provenance(inputs, i, first_provenance, t.provenance);
         if (!writer) {
             channels = t.X.cols();
-            writer = make_embedding_writer(output);
+            first_provenance = t.provenance;
+            writer = make_embedding_writer(output, first_provenance);
             writer->begin(static_cast<std::size_t>(channels));
         } else if (t.X.cols() != channels) {
             fail(ErrorKind::input, path + ": " + std::to_string(t.X.cols()) + " channels, but " + inputs[0] + " has " +
                                        std::to_string(channels));
         }
+        seen.check(inputs, i, static_cast<std::uint64_t>(t.X.rows()),
+                   crc_of_rows(t.rows, crc32_update(0, t.X.data(), sizeof(float) * static_cast<std::uint64_t>(t.X.size()))));
         for (Eigen::Index r = 0; r < t.X.rows(); ++r)
             writer->write(t.rows[static_cast<std::size_t>(r)], t.X.row(r).data(), 1);
     }
@@ -72,16 +129,27 @@ std::uint64_t merge_npy(const std::vector<std::string>& inputs, const std::strin
 }
 
 // Per-position archives. A single run de-duplicates repeated names with "~N" suffixes across
-// the whole input; a shard did so only within itself. A key "base~N" whose base already
-// occurred in the same shard is such a suffix: give the writer the original name back so
-// that it numbers the repeats over all shards, as a single run does.
+// the whole input; a shard did so only within itself. The archive's row table gives each
+// record its original name back, so that the writer numbers the repeats over all shards, as
+// a single run does. Archives from before the table: a key "base~N" whose base already
+// occurred in the same shard is such a suffix, and the row's coordinates are unknown (the
+// whole-record convention: chrom = name, start 0, end = length, strand +).
 std::uint64_t merge_npz(const std::vector<std::string>& inputs, const std::string& output) {
-    auto writer = make_embedding_writer(output);
+    std::unique_ptr<EmbeddingWriter> writer;
+    std::string first_provenance, provenance;
     bool begun = false;
     std::uint64_t channels = 0;
-    for (const auto& path : inputs) {
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const std::string& path = inputs[i];
         std::unordered_map<std::string, bool> seen;
+        bool warned = false;
+        auto start = [&] {
+            if (writer) return;
+            first_provenance = provenance;
+            writer = make_embedding_writer(output, first_provenance);
+        };
         io_detail::npz_for_each(path, [&](io_detail::NpzMember& m) {
+            start();
             if (!begun) {
                 channels = m.cols;
                 writer->begin(static_cast<std::size_t>(channels));
@@ -90,15 +158,26 @@ std::uint64_t merge_npz(const std::vector<std::string>& inputs, const std::strin
                 fail(ErrorKind::input, path + ": member " + m.key + " has " + std::to_string(m.cols) +
                                            " channels, but " + inputs[0] + " has " + std::to_string(channels));
             }
-            RowInfo row;
-            row.name = m.key;
-            const auto tilde = m.key.rfind('~');
-            if (tilde != std::string::npos && tilde + 1 < m.key.size() &&
-                m.key.find_first_not_of("0123456789", tilde + 1) == std::string::npos && seen.count(m.key.substr(0, tilde)))
-                row.name = m.key.substr(0, tilde);
-            seen[m.key] = true;
+            RowInfo row = m.row;
+            if (!m.has_row) {
+                if (!warned)
+                    log_warning(path + ": no row table (made by an older dnamba): its rows get chrom = name, start 0, "
+                                       "end = length in the merged archive");
+                warned = true;
+                row.name = m.key;
+                const auto tilde = m.key.rfind('~');
+                if (tilde != std::string::npos && tilde + 1 < m.key.size() &&
+                    m.key.find_first_not_of("0123456789", tilde + 1) == std::string::npos && seen.count(m.key.substr(0, tilde)))
+                    row.name = m.key.substr(0, tilde);
+                row.chrom = row.name;
+                row.start = 0;
+                row.end = static_cast<std::int64_t>(m.rows);
+                seen[m.key] = true;
+            }
             writer->write(row, m.data.data(), static_cast<std::size_t>(m.rows));
-        });
+        }, &provenance);
+        start();
+        check_same_provenance(inputs, i, first_provenance, provenance);
     }
     if (!begun) writer->begin(0);
     writer->commit();
