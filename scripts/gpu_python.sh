@@ -24,6 +24,11 @@ export DNAMBA_BINARY=$PWD/${BUILD_DIR:-build-gpu}/dnamba
 venv=${VENV:-/tmp/dnamba-venv}
 rm -rf "$venv"
 python3 -m venv --system-site-packages "$venv"
+# the machine's python3 may itself be a virtual environment (torch's, with numpy): a venv made
+# from it sees only the base interpreter's packages, so its site directory is added by a .pth
+host_site=$(python3 -c 'import os, numpy; print(os.path.dirname(os.path.dirname(numpy.__file__)))')
+"$venv/bin/python" -c 'import numpy' 2> /dev/null ||
+    echo "$host_site" > "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/host-site.pth"
 "$venv/bin/pip" install --quiet --no-index --find-links .whl scikit-build-core pybind11 pytest
 start=$(date +%s)
 "$venv/bin/pip" install --no-index --find-links .whl --no-build-isolation . \

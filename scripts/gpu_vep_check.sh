@@ -37,6 +37,5 @@ for m in ("a_caduceus_ph", "c_caduceus_ps_fused", "h_mamba_ssm_rms"):
 PY
 python3 scripts/bench_vep.py --dnamba $B/dnamba --variants 2000 --device cuda --dir /tmp/bv 2>&1 | tail -1
 python3 scripts/bench_vep.py --dnamba $B/dnamba --variants 20000 --device cuda --dir /tmp/bv2 2>&1 | tail -1
-python3 scripts/bench_vep.py --dnamba $B/dnamba --variants 20000 --device cuda --batch-tokens 1048576 --dir /tmp/bv3 2>&1 | tail -1
 python3 scripts/bench_vep.py --dnamba $B/dnamba --variants 20000 --device cuda --precision bf16 --batch-tokens 1048576 --dir /tmp/bv4 2>&1 | tail -1
 python3 scripts/bench_vep.py --dnamba $B/dnamba --variants 20000 --scores llr --device cuda --dir /tmp/bv5 2>&1 | tail -1
