@@ -32,6 +32,7 @@ host_site=$(python3 -c 'import os, numpy; print(os.path.dirname(os.path.dirname(
 "$venv/bin/pip" install --quiet --no-index --find-links .whl scikit-build-core pybind11 pytest
 start=$(date +%s)
 "$venv/bin/pip" install --no-index --find-links .whl --no-build-isolation . \
+    --config-settings=cmake.define.pybind11_DIR="$("$venv/bin/python" -m pybind11 --cmakedir)" \
     --config-settings=cmake.define.DNAMBA_CUDA=ON --config-settings=cmake.define.CMAKE_CUDA_ARCHITECTURES=90 \
     --config-settings=cmake.define.CMAKE_PREFIX_PATH="$DEPS_PREFIX/usr" \
     --config-settings=cmake.define.CMAKE_INCLUDE_PATH="$DEPS_PREFIX/usr/include" \
