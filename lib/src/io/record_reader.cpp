@@ -38,6 +38,7 @@
 #include "dnamba/input.hpp"
 #include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
+#include "io/hts_util.hpp"
 #include "io/fasta_grammar.hpp"
 #include "io/line_reader.hpp"
 #include "io/text_util.hpp"
@@ -546,13 +547,6 @@ struct HFileGuard {
     }
 };
 
-std::string description(const htsFormat& fmt) {
-    char* d = hts_format_description(&fmt);
-    std::string s = d ? d : "unknown data";
-    std::free(d);
-    return s;
-}
-
 // What the first non-blank line of a text stream says it is: '>' FASTA, '@' FASTQ, 'E' for
 // an empty (or all-blank) stream, 'X' for a read error, else 0. The line is pushed back, so
 // the parser given `lines` next starts at it (the blank lines before it are skipped anyway).
@@ -616,7 +610,7 @@ std::unique_ptr<RecordReader> open_record_reader(const std::string& path, const 
                                           "first, e.g. `" + tool + " -dc FILE | dnamba ... -i -`");
     }
     default:
-        throw Error(ErrorKind::input, display + ": unsupported compression (" + description(fmt) + ")");
+        throw Error(ErrorKind::input, display + ": unsupported compression (" + hts_format_name(fmt) + ")");
     }
 
     const bool regions = !options.regions.empty();
@@ -670,7 +664,7 @@ std::unique_ptr<RecordReader> open_record_reader(const std::string& path, const 
         return std::make_unique<FastqReader>(std::move(lines), display);
     }
     default: {
-        std::string what = description(fmt);
+        std::string what = hts_format_name(fmt);
         if (fmt.format == unknown_format || fmt.format == binary_format) what = "binary data of an unknown format";
         throw Error(ErrorKind::input, display + ": not a sequence file: " + what +
                                           " (expected FASTA, FASTQ, SAM, BAM or CRAM)");

@@ -27,6 +27,7 @@
 #include "dnamba/io.hpp"
 #include "dnamba/log.hpp"
 #include "io/atomic_output.hpp"
+#include "io/hts_util.hpp"
 
 namespace dnamba {
 
@@ -161,7 +162,7 @@ VcfReader::VcfReader(const std::string& path, const std::vector<Region>& regions
     const htsFormat* f = hts_get_format(m.fp);
     if (f->format != vcf && f->format != bcf)
         fail(ErrorKind::input, path + ": not a VCF or BCF file (htslib detects " +
-                                   std::string(hts_format_description(f) ? hts_format_description(f) : "?") + ")");
+                                   hts_format_name(*f) + ")");
     m.text = f->format == vcf;
     m.hdr = bcf_hdr_read(m.fp);
     if (!m.hdr) fail(ErrorKind::input, path + ": no valid VCF header (htslib's message above)");

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Makes the seed corpora of the fuzz targets added for issue #17 (safetensors, config, npz,
-# head, tables) from testdata/ and the dnamba binary. Run from the repository root:
+# head, tables, vcf) from testdata/ and the dnamba binary. Run from the repository root:
 #   sh tests/fuzz/corpus/make_seeds.sh build/dnamba
 set -eu
 D=${1:-build/dnamba}
@@ -36,3 +36,11 @@ cp $T/p.names.tsv $C/tables/names.tsv
 cp $T/p.npy $C/npz/pooled.npy
 $D train-head -q -i testdata/example/two-species.fa --regions testdata/example/two-species.bed \
   --features kmer:1 --folds 2 -o $C/head/kmer1.head >/dev/null
+# VCF/BCF (vep, merge): the vep fixture, a small hand-written one, and both as BCF and bgzip
+mkdir -p $C/vcf
+cp testdata/vep/variants.vcf $C/vcf/variants.vcf
+printf '##fileformat=VCFv4.2\n##contig=<ID=chr1,length=100>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t5\t.\tA\tC,<DEL>\t.\tPASS\t.\nchr1\t3\t.\tAC\tA\t.\t.\tDP=3\n' > $C/vcf/small.vcf
+$D vep -q -m $M -i testdata/vep/genome.fa --vcf testdata/vep/variants.vcf --window 16 --scores emb-l2 -o $C/vcf/scored.bcf
+rm -f $C/vcf/scored.bcf.csi
+$D vep -q -m $M -i testdata/vep/genome.fa --vcf testdata/vep/variants.vcf --window 16 --scores emb-l2 -o $C/vcf/scored.vcf.gz
+rm -f $C/vcf/scored.vcf.gz.tbi
