@@ -44,3 +44,5 @@ $D vep -q -m $M -i testdata/vep/genome.fa --vcf testdata/vep/variants.vcf --wind
 rm -f $C/vcf/scored.bcf.csi
 $D vep -q -m $M -i testdata/vep/genome.fa --vcf testdata/vep/variants.vcf --window 16 --scores emb-l2 -o $C/vcf/scored.vcf.gz
 rm -f $C/vcf/scored.vcf.gz.tbi
+# regression: not a VCF by its first line; VcfReader leaked htslib's format description (fixed)
+printf '##fileformat=V\311CFv4.2\n##contig=<ID=chr1,length=100>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t5\t.\tAIC,<DEL>\t.\tPASS\t.\nchr1\t3\t.\tAC\tA\t~\t.\tDP=3\n' > $C/vcf/regression-format-description-leak.vcf
