@@ -21,6 +21,6 @@ run_snakemake reads "$W/reads.yaml" --cores 2 -q
 awk -F'\t' 'NR > 1 && $4 > 5000 { exit 1 }' "$W/out/plan.tsv" || fail "a shard has more than 5000 reads"
 "$DNAMBA" embed --device cpu -m "$MODEL" -i "$W/reads.bam" --pool max -q -o "$W/single.tsv"
 same_file "$W/out/embeddings.tsv" "$W/single.tsv" "embeddings.tsv"
-[ "$(($(wc -l < "$W/out/embeddings.tsv") - 1))" = 26000 ] || fail "expected 26000 reads"
+[ "$(($(grep -vc '^#dnamba' "$W/out/embeddings.tsv") - 1))" = 26000 ] || fail "expected 26000 reads"
 [ -s "$W/out/report/pca.png" ] || fail "no PCA plot"
 echo "PASS reads_local"

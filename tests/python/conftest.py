@@ -57,7 +57,8 @@ def run_cli(cli, *args):
 
 def read_tsv(path):
     """A pooled TSV of `dnamba embed` (or a classify table): header, rows of fields."""
-    lines = Path(path).read_text().splitlines()
+    # without the provenance lines (#dnamba {...} first, #dnamba-end {...} last)
+    lines = [line for line in Path(path).read_text().splitlines() if not line.startswith("#dnamba")]
     return lines[0].split("\t"), [line.split("\t") for line in lines[1:] if line]
 
 
