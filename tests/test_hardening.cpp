@@ -296,12 +296,7 @@ std::string indexed_genome(const std::string& dir, const std::string& name = "g.
     return path;
 }
 
-std::vector<std::string> dir_entries(const std::string& dir) {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-}
+using test::dir_entries;
 
 }  // namespace
 

@@ -45,13 +45,6 @@ std::vector<std::vector<std::string>> read_tsv(const std::string& path) {
     return rows;
 }
 
-// The files of `dir` (no temporaries may be left behind).
-std::vector<std::string> files_in(const std::string& dir) {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-}
 
 // Every value of `got` equals `want` (same rows, NA in the same places) within the engines'
 // tolerance: 1e-4 relative for the log-likelihoods (O(10)) and L2 distances, 1e-3 relative +
@@ -280,13 +273,13 @@ TEST_CASE("vep: bad inputs give a clear error, the exit code of their kind and n
     const std::string m = "-m " + q(model("a_caduceus_ph")) + " -i " + q(k_genome);
     auto check_fails = [&](const std::string& args, int code, const std::string& message) {
         const std::string out = dir + "/out.vcf.gz";
-        const auto before = files_in(dir);
+        const auto before = test::dir_entries(dir);
         const auto r = vep(args + " -o " + q(out));
         INFO(args << "\n" << r.err);
         CHECK(r.exit_code == code);
         CHECK(r.err.find(message) != std::string::npos);
         CHECK_FALSE(test::file_exists(out));
-        CHECK(files_in(dir) == before);  // no temporary left either
+        CHECK(test::dir_entries(dir) == before);  // no temporary left either
     };
     SECTION("contig missing from the FASTA") {
         test::write_file(dir + "/chr9.vcf", header + "chr9\t10\t.\tA\tC\t.\t.\t.\n");
@@ -671,5 +664,5 @@ TEST_CASE("vep: dnamba merge joins the VCF outputs of --region shards into what 
     r = test::run_dnamba("merge -o " + q(dir + "/bad.vcf.gz") + " " + q(dir + "/a.vcf") + " " + q(dir + "/c.tsv"));
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("c.tsv: every shard output must have the output's extension (.vcf, .vcf.gz or .bcf)"));
-    for (const auto& f : files_in(dir)) CHECK(f.find(".tmp") == std::string::npos);
+    for (const auto& f : test::dir_entries(dir)) CHECK(f.find(".tmp") == std::string::npos);
 }
