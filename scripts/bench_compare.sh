@@ -9,7 +9,7 @@
 #   there (.deps and .stack carried):  scripts/bench_compare.sh [OUT_DIR (default $OUT or bench-out)]
 #
 # SCAN_HOW=auto times the scan alone without the one-pass kernel.
-# SANITIZE=1 also runs compute-sanitizer memcheck/racecheck on the scan and conv kernels.
+# SANITIZE=1 also runs compute-sanitizer memcheck/racecheck (scripts/gpu_sanitize.sh).
 # PHASE splits the run in two commands of one lease (each under the device tool's 10-minute
 # limit; the machine stays warm between them): PHASE=dnamba (the stack's build in the
 # background, dnamba's build, tests and benchmarks, the commands in EXTRA after them, then the wait
@@ -45,17 +45,9 @@ if [ "${TESTS:-1}" = 1 ]; then
     stamp "[gpu] tests: exit $? ($(grep -E 'All tests passed|test cases:' "$out/gpu-tests.log" | tail -1))"
 fi
 
-if [ "${SANITIZE:-0}" = 1 ]; then  # compute-sanitizer on the scan (both kernels, both dtypes) and the conv tests
-    for tool in memcheck racecheck; do
-        for dt in bf16 fp32; do
-            for how in "97 $dt chunked" "0 $dt one-pass 4" "0 $dt one-pass 8"; do
-                timeout 120 compute-sanitizer --tool $tool --print-limit 5 "$B/tests/dnamba_bench_scan" 5000 64 16 1 $how 2>&1 |
-                    tail -1 | sed "s/^/scan $how $tool: /"
-            done
-        done
-    done
-    timeout 150 compute-sanitizer --tool memcheck --print-limit 5 "$B/tests/dnamba_tests" "cuda: conv1d*" 2>&1 | tail -1 |
-        sed "s/^/conv tests memcheck: /"
+if [ "${SANITIZE:-0}" = 1 ]; then  # compute-sanitizer memcheck/racecheck over the kernels
+    stamp "compute-sanitizer"
+    scripts/gpu_sanitize.sh "$out/sanitize" | tee "$out/sanitize.txt"
 fi
 
 # a first GPU program in a fresh machine can take much longer than later ones: warm up
