@@ -1,6 +1,8 @@
 // GEMMs through cuBLASLt (see gemm.hpp): one plan (operation, layouts, heuristic algorithm) per
-// shape and alignment, made once and cached with the handle and workspace (a process-wide cache
-// behind a mutex: cuBLASLt handles are per process and thread-safe to share).
+// shape and alignment, made once and cached with a handle and workspace per device (the
+// workspace is device memory; engines on several GPUs in one process each get their own), each
+// behind a mutex. Engines that share a device share its workspace safely: all of them queue on
+// that device's default stream, so their GEMMs run one after the other.
 #include <cublasLt.h>
 
 #include <cstdint>
@@ -36,9 +38,17 @@ struct Blas {
     std::map<GemmKey, GemmPlan> plans;
 };
 
-Blas& blas() {
-    static Blas b;
-    return b;
+constexpr int k_max_devices = 64;
+
+// The cuBLASLt state of the calling thread's current device (null if it cannot be asked).
+Blas* blas() {
+    static Blas per_device[k_max_devices];
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= k_max_devices) {
+        (void)cudaGetLastError();
+        return nullptr;
+    }
+    return &per_device[dev];
 }
 
 Status lt_error(cublasStatus_t s, const char* what) {
@@ -96,7 +106,9 @@ Status make_plan(Blas& b, const GemmKey& key, GemmPlan& plan) {
 template <typename T>
 Status gemm_any(const T* X, int ldx, const T* W, int out, int in, int L, T* Y, int ldy, bool accumulate) noexcept {
     if (L <= 0 || out <= 0 || in <= 0) return "gemm_xwt: empty matrix";
-    Blas& b = blas();
+    Blas* device_blas = blas();
+    if (!device_blas) return "gemm_xwt: no current CUDA device (or more than 64)";
+    Blas& b = *device_blas;
     std::lock_guard<std::mutex> lock(b.mutex);
     if (!b.handle) {
         DNAMBA_LT_RETURN(cublasLtCreate(&b.handle), "create");
@@ -130,6 +142,11 @@ Status gemm_xwt(const bf16* X, int ldx, const bf16* W, int out, int in, int L, b
     return gemm_any(X, ldx, W, out, in, L, Y, ldy, accumulate);
 }
 
-std::size_t gemm_workspace_bytes() noexcept { return blas().workspace ? k_gemm_workspace : 0; }
+std::size_t gemm_workspace_bytes() noexcept {
+    Blas* b = blas();
+    if (!b) return 0;
+    std::lock_guard<std::mutex> lock(b->mutex);
+    return b->workspace ? k_gemm_workspace : 0;
+}
 
 }  // namespace dnamba::kernels

@@ -232,7 +232,8 @@ __global__ void __launch_bounds__(k_threads, MB)
                 }
                 if (OUT) {
                     const float y = (yq[0] + yq[1]) + (yq[2] + yq[3]);
-                    store_f(yp, fmaf(y, sm.gate[j][tid], sm.skip[j][tid]));
+                    const float out = fmaf(y, sm.gate[j][tid], sm.skip[j][tid]);
+                    store_f(yp, a.accumulate ? load_f(yp) + out : out);
                     yp += row_step;
                 }
             }

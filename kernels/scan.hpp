@@ -15,7 +15,7 @@ namespace dnamba::kernels {
 // ---- the scan ----------------------------------------------------------------------------
 //   delta_t = softplus(dt_t + delta_bias)   (when delta_softplus; else delta_t = dt_t)
 //   h_t = exp(delta_t * A) h_{t-1} + delta_t * B_t * u_t     (fp32 state, d_state per channel)
-//   y_t = (C_t . h_t + D u_t) * silu(z_t)
+//   y_t = (C_t . h_t + D u_t) * silu(z_t)        (or y_t += that, with accumulate)
 // over t = 0..L-1, or L-1..0 when `reverse`. The state starts from state_in (or zero) and
 // restarts at zero wherever reset[t] != 0 (the first row of a packed sequence in scan order);
 // the state after the last row in scan order goes to state_out. That is what lets a long
@@ -46,6 +46,9 @@ struct ScanArgsT {
     const unsigned char* reset = nullptr;  // [length] or null
     bool reverse = false;
     T* y = nullptr;
+    // y_t += the scan's output instead of y_t = it (y holds the other direction's output: the
+    // bidirectional add of tied-weight models without a pass of its own)
+    bool accumulate = false;
     const float* state_in = nullptr;  // [d_inner, d_state] or null (zero)
     float* state_out = nullptr;       // [d_inner, d_state] or null; may equal state_in
     float* workspace = nullptr;       // scan_workspace_floats() floats (the chunked scan only)

@@ -16,7 +16,7 @@ struct Scan {
     int length, d_inner, d_state, ld_bc, ld_z;
     const V *u, *delta, *B, *C, *z;
     const float *delta_bias, *A, *D, *state_in;
-    bool delta_softplus, reverse;
+    bool delta_softplus, reverse, accumulate;
     const unsigned char* reset;
     V* y;
     float* state_out;
@@ -41,6 +41,7 @@ inline Scan<device_t<T>> device_args(const ScanArgsT<T>& a) {
     s.state_in = a.state_in;
     s.delta_softplus = a.delta_softplus;
     s.reverse = a.reverse;
+    s.accumulate = a.accumulate;
     s.reset = a.reset;
     s.y = device_ptr(a.y);
     s.state_out = a.state_out;

@@ -2,7 +2,8 @@
 // x_proj's output, its bias and the softplus, written once for both passes of the chunked scan
 // (which then runs with delta_softplus off). What it replaces: a cuBLAS GEMM with K = R (16 for
 // the 131k shape, a pass that only moves bytes) writing dt, then a softplus in each scan pass.
-// A thread owns two adjacent channels (their weight rows in registers, fp32); a block stages
+// A thread owns two adjacent channels (their weight rows in registers, fp32, loaded 16 bytes at a
+// time where the rows allow); a block stages
 // k_rows rows of X as fp32 in shared memory and walks them, every thread reading each row's R
 // values as broadcasts, k_group rows at a time; stores of two channels at once where the rows
 // allow it. (Rows past the end are staged as zeros, so a group may run past them unstored.)
@@ -18,7 +19,7 @@ namespace {
 using namespace scan_detail;
 
 constexpr int k_threads = 256;
-constexpr int k_rows = 64;   // rows a block stages (and its threads' weights serve)
+constexpr int k_rows = 128;  // rows a block stages (and its threads' weights serve)
 constexpr int k_group = 4;   // rows a thread computes at once
 
 template <typename V>
@@ -34,11 +35,42 @@ struct Pair<__nv_bfloat16> {
     static __device__ __forceinline__ type make(float a, float b) { return __floats2bfloat162_rn(a, b); }
 };
 
+// 16 bytes of V as floats.
+__device__ __forceinline__ void unpack16(const uint4& v, float* out, float) {
+    const float4 f = *reinterpret_cast<const float4*>(&v);
+    out[0] = f.x, out[1] = f.y, out[2] = f.z, out[3] = f.w;
+}
+__device__ __forceinline__ void unpack16(const uint4& v, float* out, __nv_bfloat16) {
+    const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const float2 f = __bfloat1622float2(h[i]);
+        out[2 * i] = f.x, out[2 * i + 1] = f.y;
+    }
+}
+
+// Channel c's weight row (zeros past R, or for a channel past the end). With `vec` (R == RM,
+// rows 16-byte aligned) in 16-byte loads: a warp's scalar loads of 32 rows 2*R*sizeof(V) bytes
+// apart each touch 32 cache lines, and at one load per weight they kept the kernel waiting on
+// L1 (ncu: 202 us per 131k rows, where its arithmetic needs ~75).
+template <typename V, int RM>
+__device__ __forceinline__ void load_weights(const V* W, int c, int R, bool in, bool vec, float (&w)[RM]) {
+    if (vec && in) {
+        constexpr int per = 16 / sizeof(V);
+        const uint4* p = reinterpret_cast<const uint4*>(W + (size_t)c * RM);
+#pragma unroll
+        for (int q = 0; q < RM / per; ++q) unpack16(__ldg(p + q), w + q * per, V{});
+        return;
+    }
+#pragma unroll
+    for (int r = 0; r < RM; ++r) w[r] = (in && r < R) ? load_f(W + (size_t)c * R + r) : 0.0f;
+}
+
 // RM: R rounded up to a multiple of 4 (8, 16 or 32): the unrolled length of the dot products.
 template <typename V, int RM>
 __global__ void __launch_bounds__(k_threads)
     scan_delta_kernel(const V* X, int ldx, const V* W, const float* bias, int d_inner, int R, int L, V* out, int ldo,
-                      bool pairs) {
+                      bool pairs, bool vec) {
     __shared__ __align__(16) float xs[k_rows][RM];
     const int t0 = blockIdx.x * k_rows;
     const int rows = min(k_rows, L - t0);
@@ -49,11 +81,8 @@ __global__ void __launch_bounds__(k_threads)
     const int c = 2 * (blockIdx.y * k_threads + threadIdx.x);
     const bool in0 = c < d_inner, in1 = c + 1 < d_inner;
     float w0[RM], w1[RM];
-#pragma unroll
-    for (int r = 0; r < RM; ++r) {
-        w0[r] = (in0 && r < R) ? load_f(W + (size_t)c * R + r) : 0.0f;
-        w1[r] = (in1 && r < R) ? load_f(W + (size_t)(c + 1) * R + r) : 0.0f;
-    }
+    load_weights<V, RM>(W, c, R, in0, vec, w0);
+    load_weights<V, RM>(W, c + 1, R, in1, vec, w1);
     const float b0 = (in0 && bias) ? bias[c] : 0.0f, b1 = (in1 && bias) ? bias[c + 1] : 0.0f;
     __syncthreads();
     if (!in0) return;
@@ -104,10 +133,11 @@ Status scan_delta_any(const T* X, int ldx, const T* W, const float* bias, int d_
     const bool pairs = reinterpret_cast<std::uintptr_t>(delta) % (2 * sizeof(V)) == 0 && ld_delta % 2 == 0;
     const dim3 grid((L + k_rows - 1) / k_rows, (d_inner + 2 * k_threads - 1) / (2 * k_threads));
     const int rm = R <= 8 ? 8 : R <= 16 ? 16 : 32;
+    const bool vec = R == rm && reinterpret_cast<std::uintptr_t>(W) % 16 == 0 && (R * sizeof(V)) % 16 == 0;
     return with_int<8, 16, 32>(rm, "scan_delta: unsupported dt_rank", [&](auto v) {
         constexpr int RM = decltype(v)::value;
         scan_delta_kernel<V, RM><<<grid, k_threads>>>(device_ptr(X), ldx, device_ptr(W), bias, d_inner, R, L,
-                                                       device_ptr(delta), ld_delta, pairs);
+                                                       device_ptr(delta), ld_delta, pairs, vec);
         return launch_status("scan_delta (dt_proj + bias + softplus)");
     });
 }

@@ -300,7 +300,8 @@ __global__ void __launch_bounds__(k_block, 1) scan_one_pass_kernel(Scan<V> a, Un
                 const float zz = load_f(rawZ + t * G + cc);
                 yv *= __fdividef(zz, 1.0f + __expf(-zz));
             }
-            store_f(a.y + row_of(k * T + t) * a.d_inner + ch0 + cc, yv);
+            V* yp = a.y + row_of(k * T + t) * a.d_inner + ch0 + cc;
+            store_f(yp, a.accumulate ? load_f(yp) + yv : yv);
         }
         // stage b^1's reset flags (its copies are in flight; the flags were loaded above)
         if (k + 1 < n_tiles && tid < T) smem[(b ^ 1) * Lay::stage + Lay::raw_r + tid] = next_reset;

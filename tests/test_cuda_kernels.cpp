@@ -99,13 +99,14 @@ template <typename T>
 Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vector& D, const Matrix& x_dbl, int dt_rank,
                 const Matrix& xz, bool reverse, const std::vector<std::size_t>& lengths, const ScanMode& mode,
                 const Vector* bias = nullptr, int r0 = 0, int n = -1, DeviceMatrix* state = nullptr,
-                bool state_in = false) {
+                bool state_in = false, const Matrix* y_before = nullptr) {
     const int di = static_cast<int>(U.cols()), N = static_cast<int>(A.cols());
     if (n < 0) n = static_cast<int>(U.rows()) - r0;
     const auto rows = [&](const Matrix& m) { return Matrix(m.middleRows(r0, n)); };
     const Matrix Us = rows(U), Ds = rows(delta), Xs = rows(x_dbl), Zs = rows(xz);
+    const Matrix Y0 = y_before ? rows(*y_before) : Matrix();
     DeviceValues<T> u(Us.data(), Us.size()), dt(Ds.data(), Ds.size()), xd(Xs.data(), Xs.size()), z(Zs.data(), Zs.size()),
-        y(nullptr, Us.size());
+        y(y_before ? Y0.data() : nullptr, Us.size());
     DeviceMatrix a(A.data(), A.size()), d(D.data(), D.size()), ws(nullptr, kernels::scan_workspace_floats(n, di, N, mode.chunk));
     std::unique_ptr<DeviceMatrix> b;
     if (bias) b = std::make_unique<DeviceMatrix>(bias->data(), bias->size());
@@ -136,6 +137,7 @@ Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vec
     args.reset = static_cast<const unsigned char*>(r);
     args.reverse = reverse;
     args.y = y.ptr;
+    args.accumulate = y_before != nullptr;
     args.state_in = state && state_in ? state->ptr : nullptr;
     args.state_out = state ? state->ptr : nullptr;
     args.workspace = ws.ptr;
@@ -245,6 +247,11 @@ TEST_CASE("cuda: the scan in chunks with carried state, fused softplus, and in b
                 cpu::selective_scan(U, delta, A, D, x_dbl, dt_rank, xz, reverse, seg, want);
                 const Matrix fused = gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, mode, &bias);
                 CHECK(test::rel_error(fused, want) < 1e-5);
+                // accumulate: the scan's rows added to what y holds (the bidirectional add)
+                const Matrix y0 = random_matrix(L, di, g, -1, 1);
+                const Matrix summed =
+                    gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, mode, &bias, 0, -1, nullptr, false, &y0);
+                CHECK(test::rel_error(summed, Matrix(want + y0)) < 1e-5);
                 // rows [0, cut) and [cut, L) as two calls, in scan order, the state carried between them
                 const int cut = L / 3 + 1;
                 DeviceMatrix state(nullptr, static_cast<std::size_t>(di) * N);
@@ -274,6 +281,9 @@ TEST_CASE("cuda: the scan in chunks with carried state, fused softplus, and in b
                 const double eb = test::rel_error(got_b, want_b);
                 INFO("bf16: relative error " << eb);
                 CHECK(eb < 5e-3);
+                const Matrix summed_b = gpu_scan<kernels::bf16>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, mode,
+                                                                &bias, 0, -1, nullptr, false, &y0);
+                CHECK(test::rel_error(summed_b, Matrix(want_b + bf16_rounded(y0))) < 5e-3);
             }
         }
     }
@@ -551,6 +561,14 @@ TEST_CASE("cuda ops: the scan's delta (dt_proj + bias + softplus) matches cpu::d
             Matrix got(L, sh.di);
             REQUIRE(kernels::copy_to_host(got.data(), out.ptr, got.size() * sizeof(float)) == "");
             CHECK(test::rel_error(got, want) < 1e-6);
+            if (sh.R == 16) {  // weights not 16-byte aligned: the scalar loads instead of the vector ones
+                DeviceMatrix w_odd(nullptr, W.size() + 1);
+                REQUIRE(kernels::copy_to_device(w_odd.ptr + 1, W.data(), W.size() * sizeof(float)) == "");
+                REQUIRE(kernels::scan_delta(x.ptr, ldx, w_odd.ptr + 1, b.ptr, sh.di, sh.R, L, out.ptr, sh.di) == "");
+                Matrix got_odd(L, sh.di);
+                REQUIRE(kernels::copy_to_host(got_odd.data(), out.ptr, got_odd.size() * sizeof(float)) == "");
+                CHECK(test::rel_error(got_odd, want) < 1e-6);
+            }
             // bf16 in and out: against the CPU on the rounded inputs, then rounded
             DeviceValues<kernels::bf16> xb(Xs.data(), Xs.size()), wb(W.data(), W.size()),
                 ob(nullptr, static_cast<std::size_t>(L) * sh.di);

@@ -349,7 +349,7 @@ private:
             y_fwd_.reserve(rows * di, "scan output");
             // the second direction's own scan output only when the whole input is one chunk
             // (chunked passes reuse y_fwd_), the mixer-output buffer only for the multiply combine
-            if (c.bidirectional && rows >= L) y_rev_.reserve(rows * di, "scan output");
+            if (c.bidirectional && rows >= L && !sums_directions()) y_rev_.reserve(rows * di, "scan output");
             if (c.bidirectional && c.combine == Combine::multiply) tmp_.reserve(rows * d, "mixer output");
             out_chunk_.reserve(rows * C, "output rows");
             workspace_.reserve(kernels::scan_workspace_floats(static_cast<int>(rows), static_cast<int>(di),
@@ -588,13 +588,14 @@ private:
                 return;
             }
             if (!c.weight_tie) in_proj(pr, L);
-            direction(layer.rev, 0, 0, L, !rc, false, y_rev_.get());
-            if (c.combine == Combine::add && c.weight_tie) {
-                // out_proj(y_f) + out_proj(y_r) = out_proj(y_f + y_r) (+ the bias twice): one GEMM
-                step(kernels::combine_rows(y_fwd_.get(), di, y_rev_.get(), di, L, di, false), "combine", "combine");
+            if (sums_directions()) {
+                // out_proj(y_f) + out_proj(y_r) = out_proj(y_f + y_r) (+ the bias twice): the reverse
+                // scan adds its rows to the forward one's, and one GEMM follows
+                direction(layer.rev, 0, 0, L, !rc, false, y_fwd_.get(), true);
                 out_proj(pf, y_fwd_.get(), L, out, C, false, 2.0f);
                 return;
             }
+            direction(layer.rev, 0, 0, L, !rc, false, y_rev_.get());
             out_proj(pf, y_fwd_.get(), L, out, C, false, 1.0f);
             combine_into(pr, y_rev_.get(), L, out);
             return;
@@ -660,7 +661,17 @@ private:
     // One direction over output rows [s0, s0 + n) from xz_ (which holds rows from x_row0):
     // conv + SiLU, x_proj, dt_proj + bias + softplus, then the scan with the z gate, into y.
     // `carry`: start from the state the previous chunk left in state_.
-    void direction(const DeviceMamba<T>& m, int x_row0, int s0, int n, bool reverse, bool carry, T* y) {
+    // Whether the two directions of a layer meet as the sum of their scan outputs before one
+    // out_proj (bidirectional add with tied projections: Caduceus' default).
+    bool sums_directions() const {
+        const ModelConfig& c = model_.config;
+        return c.bidirectional && c.combine == Combine::add && c.weight_tie;
+    }
+
+    // One direction's conv, projections and scan over rows [s0, s0 + n) into y (y += with
+    // `accumulate`).
+    void direction(const DeviceMamba<T>& m, int x_row0, int s0, int n, bool reverse, bool carry, T* y,
+                   bool accumulate = false) {
         const ModelConfig& c = model_.config;
         const int di = c.d_inner, N = c.d_state, R = c.dt_rank, K = c.d_conv;
         const int ldb = R + 2 * N;
@@ -710,6 +721,7 @@ private:
         a.reset = (reverse ? reset_rev_.get() : reset_fwd_.get()) + s0;
         a.reverse = reverse;
         a.y = y;
+        a.accumulate = accumulate;
         a.state_in = carry ? state_.get() : nullptr;
         a.state_out = n_chunks_ > 1 ? state_.get() : nullptr;
         a.workspace = workspace_.get();
