@@ -30,6 +30,9 @@ host_site=$(python3 -c 'import os, numpy; print(os.path.dirname(os.path.dirname(
 "$venv/bin/python" -c 'import numpy' 2> /dev/null ||
     echo "$host_site" > "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/host-site.pth"
 "$venv/bin/pip" install --quiet --no-index --find-links .whl scikit-build-core pybind11 pytest
+# .deps has zlib's headers and static library only (libz.so there points into the runtime package,
+# not carried): a shared module needs the machine's own libz.so.1, not the non-PIC libz.a
+zlib=$(ldconfig -p | awk '/libz\.so\.1 .*x86-64/ {print $NF; exit}')
 start=$(date +%s)
 "$venv/bin/pip" install --no-index --find-links .whl --no-build-isolation . \
     --config-settings=cmake.define.pybind11_DIR="$("$venv/bin/python" -m pybind11 --cmakedir)" \
@@ -37,6 +40,7 @@ start=$(date +%s)
     --config-settings=cmake.define.CMAKE_PREFIX_PATH="$DEPS_PREFIX/usr" \
     --config-settings=cmake.define.CMAKE_INCLUDE_PATH="$DEPS_PREFIX/usr/include" \
     --config-settings=cmake.define.CMAKE_LIBRARY_PATH="$DEPS_PREFIX/usr/lib/x86_64-linux-gnu" \
+    ${zlib:+--config-settings=cmake.define.ZLIB_LIBRARY="$zlib"} \
     --config-settings=build-dir=/tmp/dnamba-pybuild > "$out/pip.log" 2>&1 || { tail -40 "$out/pip.log"; exit 1; }
 echo "gpu_python: pip install took $(( $(date +%s) - start )) s"
 cd /tmp  # not the checkout: `import dnamba` must find the installed package
