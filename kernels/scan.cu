@@ -1,5 +1,6 @@
 // The selective scan's dispatch (see scan.hpp) and its chunked form, parallel in time by chunks
-// (the one-pass form, used only when asked for, is scan_one_pass.cuh):
+// (the one-pass form, scan_one_pass.cuh, runs where its blocks fill the device; this one
+// elsewhere: narrow models, rows it cannot copy):
 //   1. chunk summaries: every chunk scans its rows from a zero state, giving the affine map
 //      h_end = P * h_start + S of the chunk (P = product of the decays since the last reset);
 //   2. carried states: one pass along the chunks, from state_in, gives each chunk's true
@@ -326,14 +327,12 @@ Status scan_any(const ScanArgsT<T>& a) noexcept {
     if (a.warps_per_channel != 0 && a.warps_per_channel != 4 && a.warps_per_channel != 8)
         return "selective_scan: warps_per_channel must be 0, 4 or 8";
     const auto s = device_args(a);
-    // The one-pass kernel only when asked for: on the H200 it is still slower than the chunked
-    // one at every size measured (kernels/PERF_NOTES.md, session 5), so automatic = chunked.
-    if (a.algorithm == ScanAlgorithm::one_pass) {
-        const int warps =
-            a.warps_per_channel ? a.warps_per_channel : scan_one_pass_default_warps(a.d_inner, a.d_state);
+    const int warps = a.warps_per_channel ? a.warps_per_channel : scan_one_pass_default_warps(a.d_inner, a.d_state);
+    if (a.algorithm == ScanAlgorithm::one_pass ||
+        (a.algorithm == ScanAlgorithm::automatic && one_pass_fills_device(a.d_inner, warps) && scan_one_pass_fits(s, warps))) {
         if (!scan_one_pass_fits(s, warps))
             return "selective_scan: the one-pass scan does not run these arguments (d_inner a multiple of 4 or 2, "
-                   "rows aligned for 4-byte copies, d_state >= warps per channel)";
+                   "rows aligned for 4-byte copies, y aligned for G channels, d_state >= warps per channel)";
         return scan_one_pass(s, warps);
     }
     if (!a.workspace) return "selective_scan: missing workspace (the chunked scan needs scan_workspace_floats())";
@@ -367,11 +366,8 @@ int resident_scan_blocks() noexcept {
 }  // namespace
 
 namespace scan_detail {
-// The one-pass scan runs one block per SM (16 warps): 4 channels a block with 4 warps each, or 2
-// with 8. Of the two, the one whose whole waves of blocks carry the least work per SM (wave
-// count x channels per block); the 4-channel form on a tie (it shares B and C more).
-int scan_one_pass_default_warps(int d_inner, int d_state) noexcept {
-    if (state_slots(d_state) < 8) return 4;
+// SMs of the first device asked (132 on an H100/H200 if the query fails).
+int sm_count() noexcept {
     static const int sms = [] {
         int dev = 0, n = 0;
         if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
@@ -380,11 +376,30 @@ int scan_one_pass_default_warps(int d_inner, int d_state) noexcept {
         }
         return n > 0 ? n : 132;
     }();
+    return sms;
+}
+
+// The one-pass scan runs one block per SM (16 warps): 4 channels a block with 4 warps each, or 2
+// with 8. Of the two, the one whose whole waves of blocks carry the least work per SM (wave
+// count x channels per block); the 4-channel form on a tie (it shares B and C more).
+int scan_one_pass_default_warps(int d_inner, int d_state) noexcept {
+    if (state_slots(d_state) < 8) return 4;
+    const int sms = sm_count();
     const auto cost = [&](long channels_per_block) {
         const long blocks = (d_inner + channels_per_block - 1) / channels_per_block;
         return (blocks + sms - 1) / sms * channels_per_block;
     };
     return cost(2) < cost(4) ? 8 : 4;
+}
+}  // namespace scan_detail
+
+namespace scan_detail {
+// Whether the one-pass scan's blocks (one per SM, d_inner / G of them) cover at least 90 % of
+// the SMs: below that the chunked scan, parallel in time, keeps more of the device busy.
+bool one_pass_fills_device(int d_inner, int warps) noexcept {
+    const int sms = sm_count();
+    const long blocks = d_inner / (16 / warps);
+    return blocks * 10 >= static_cast<long>(sms) * 9;
 }
 }  // namespace scan_detail
 

@@ -22,9 +22,10 @@ namespace dnamba::kernels {
 // input run as consecutive chunks: pass one chunk's state_out as the next one's state_in.
 // All pointers are device pointers; rows of u, delta and y have d_inner elements. T is float
 // or bf16 (inputs and output); arithmetic and states are fp32 either way.
-// Which kernel runs the scan: automatic is the chunked two-pass scan (the faster of the two on
-// every size measured so far); one_pass asks for the one-pass scan (an error where it does not
-// run the arguments: scan_one_pass_runs).
+// Which kernel runs the scan: automatic is the one-pass scan where it runs the arguments and its
+// blocks (d_inner / 4 at 4 warps a channel) cover 90 % of the SMs (d_inner 512 on an H100/H200),
+// else the chunked two-pass scan; one_pass asks for the one-pass scan (an error where it does
+// not run the arguments: scan_one_pass_runs); chunked for the chunked one.
 enum class ScanAlgorithm { automatic, one_pass, chunked };
 
 template <typename T>
@@ -86,7 +87,7 @@ inline constexpr int k_scan_delta_max_rank = 32;
 inline constexpr int k_scan_max_state = 64;
 
 // Launches the scan on the default stream: the chunked scan (three kernels: chunk summaries,
-// carried states, outputs), or with ScanAlgorithm::one_pass the one-pass scan (one kernel: every
+// carried states, outputs), or (ScanAlgorithm above) the one-pass scan (one kernel: every
 // block walks a group of channels along the whole input, exp(delta*A) evaluated once per element). Returns ok or what is wrong (bad sizes, launch error); it does not wait for the
 // kernels to finish.
 [[nodiscard]] Status selective_scan(const ScanArgsT<float>& args) noexcept;

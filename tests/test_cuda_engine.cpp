@@ -131,4 +131,47 @@ TEST_CASE("cuda engine: awkward lengths and packed batches (random weights)", "[
         }
     }
 }
+TEST_CASE("cuda engine: the full-width shape (d_inner 512: the one-pass scan) matches the CPU engine", "[gpu]") {
+    if (!gpu_present()) return;
+    // d_inner 512 is where the scan's automatic choice is the one-pass kernel on an H100/H200
+    // (kernels/scan.hpp); the smaller test models above run the chunked scan
+    ModelConfig c = preset_config("caduceus-131k");
+    c.n_layer = 2;
+    for (const bool rcps : {false, true}) {
+        c.rcps = rcps;
+        c.fused_add_norm = rcps;
+        const Model model = make_random_model(c, 7);
+        auto cpu = make_cpu_engine(model, EngineOptions{});
+        auto gpu = make_engine(model, parse_device("cuda"), EngineOptions{});
+        EngineOptions small;
+        small.chunk_rows = 3000;  // chunked input: the scan state carried between calls
+        auto chunked = make_engine(model, parse_device("cuda"), small);
+        EngineOptions half;
+        half.precision = Precision::bf16;
+        half.chunk_rows = 4096;
+        auto bf16 = make_engine(model, parse_device("cuda"), half);
+        std::mt19937 g(8);
+        std::vector<std::int32_t> packed;
+        std::vector<std::size_t> lengths;
+        for (const std::size_t L : {1, 2049, 9001}) {
+            const std::vector<std::int32_t> ids = random_ids(L, g);
+            packed.insert(packed.end(), ids.begin(), ids.end());
+            lengths.push_back(L);
+            INFO("rcps " << rcps << " L " << L);
+            const Matrix want = cpu->forward(ids);
+            const double err = test::rel_error(gpu->forward(ids), want);
+            const double err_chunked = test::rel_error(chunked->forward(ids), want);
+            const double err_bf16 = test::rel_error(bf16->forward(ids), want);
+            INFO("relative error " << err << "; chunks of 3000 rows " << err_chunked << "; bf16 " << err_bf16);
+            CHECK(err < 1e-5);
+            CHECK(err_chunked < 1e-5);
+            CHECK(err_bf16 < 2e-2);
+        }
+        // packed (resets inside the scan's tiles): each sequence's rows as its single run
+        const Matrix all = gpu->forward_packed(packed, lengths);
+        const Matrix want_all = cpu->forward_packed(packed, lengths);
+        INFO("rcps " << rcps << " packed");
+        CHECK(test::rel_error(all, want_all) < 1e-5);
+    }
+}
 #endif  // DNAMBA_HAVE_CUDA

@@ -413,19 +413,24 @@ TEST_CASE("cuda: fused residual add + RMSNorm/LayerNorm rows match the CPU (swap
           "[gpu]") {
     if (!have_gpu()) return;
     std::mt19937 g(13);
+    // d 256: the register path (columns in 128-wide groups), with C = 2d and C = d (halves 1)
+    for (const int halves : {2, 1})
     for (const int d : {1, 31, 32, 256, 300}) {
-        const int L = 777, C = 2 * d;
+        if (halves == 1 && d != 256) continue;
+        const int L = 777, C = halves * d;
         const Matrix X = random_matrix(L, C, g, -3, 3), H = random_matrix(L, C, g, -1, 1);
         const Vector w = random_matrix(d, 1, g, 0.5f, 1.5f);
         const Vector b = random_matrix(d, 1, g, -1, 1);
         DeviceMatrix dh(H.data(), H.size()), dw(w.data(), w.size()), db(b.data(), b.size()), dy(nullptr, X.size());
         for (const bool add : {false, true}) {
             for (const bool swap : {false, true}) {
+                if (swap && halves == 1) continue;
                 // the updated stream: X (+ H), halves swapped
                 Matrix R = add ? Matrix(X + H) : X;
                 if (swap) R = (Matrix(L, C) << R.rightCols(d), R.leftCols(d)).finished();
                 for (const bool layer : {false, true}) {
                     for (const int col0 : {0, d}) {
+                        if (col0 == d && halves == 1) continue;
                         const bool rev = col0 == d;
                         INFO("d " << d << " add " << add << " swap " << swap << " layer_norm " << layer << " col0 "
                                   << col0);
@@ -466,6 +471,30 @@ TEST_CASE("cuda: fused residual add + RMSNorm/LayerNorm rows match the CPU (swap
                         CHECK(after.middleRows(e0, u1 - e0) == R.middleRows(e0, u1 - e0));  // updated rows written
                         CHECK(after.middleRows(u1, L - u1) == X.middleRows(u1, L - u1));    // pending rows untouched
                         CHECK(after.topRows(e0) == X.topRows(e0));
+                        // bf16 hidden rows and output (the engine's bf16 mode): within bf16 rounding
+                        DeviceValues<kernels::bf16> hb(H.data(), H.size()), yb(nullptr, static_cast<std::size_t>(L) * d);
+                        DeviceMatrix dr2(start.data(), start.size());
+                        kernels::AddNormArgs<kernels::bf16, kernels::bf16> ab;
+                        ab.residual = dr2.ptr;
+                        ab.hidden = add ? hb.ptr : nullptr;
+                        ab.C = C;
+                        ab.d = d;
+                        ab.swap_halves = swap;
+                        ab.row0 = e0;
+                        ab.length = e1 - e0;
+                        ab.update_begin = u0;
+                        ab.update_end = u1;
+                        ab.col0 = col0;
+                        ab.weight = dw.ptr;
+                        ab.bias = a.bias;
+                        ab.layer_norm = layer;
+                        ab.reverse_weight = rev;
+                        ab.y = yb.ptr;
+                        ab.ld_y = d;
+                        REQUIRE(kernels::add_norm_rows(ab) == "");
+                        const double err_b = test::rel_error(yb.download(e1 - e0, d), Matrix(want.middleRows(e0, e1 - e0)));
+                        INFO("bf16: relative error " << err_b);
+                        CHECK(err_b < 1e-2);
                     }
                 }
             }
@@ -577,6 +606,14 @@ TEST_CASE("cuda ops: the scan's delta (dt_proj + bias + softplus) matches cpu::d
             cpu::delta_softplus(bf16_rounded(Xs), bf16_rounded(W), bias, want_b);
             const Matrix got_b = ob.download(L, sh.di);
             CHECK(test::rel_error(got_b, bf16_rounded(want_b)) < 4e-3);
+            if (sh.R % 2 == 0) {  // x_proj's rows as the engine lays them out (even stride): the tensor cores
+                const Matrix Xe = Xs.leftCols(sh.R + 2 * 16);
+                DeviceValues<kernels::bf16> xe(Xe.data(), Xe.size());
+                REQUIRE(kernels::scan_delta(xe.ptr, sh.R + 2 * 16, wb.ptr, b.ptr, sh.di, sh.R, L, ob.ptr, sh.di) == "");
+                const Matrix got_e = ob.download(L, sh.di);
+                INFO("even row stride: relative error " << test::rel_error(got_e, bf16_rounded(want_b)));
+                CHECK(test::rel_error(got_e, bf16_rounded(want_b)) < 4e-3);
+            }
             // no bias: the softplus of the product alone
             REQUIRE(kernels::scan_delta(x.ptr, ldx, w.ptr, nullptr, sh.di, sh.R, L, out.ptr, sh.di) == "");
             REQUIRE(kernels::copy_to_host(got.data(), out.ptr, got.size() * sizeof(float)) == "");
