@@ -318,6 +318,14 @@ Status launch(const Scan<V>& a, int chunk, float* workspace) {
 }
 
 
+// The one-pass kernel when asked for, or (automatic) where it runs and its blocks fill the device.
+template <typename T>
+bool picks_one_pass(const ScanArgsT<T>& a) noexcept {
+    if (a.algorithm != ScanAlgorithm::automatic) return a.algorithm == ScanAlgorithm::one_pass;
+    const int warps = a.warps_per_channel ? a.warps_per_channel : scan_one_pass_default_warps(a.d_inner, a.d_state);
+    return one_pass_fills_device(a.d_inner, warps) && scan_one_pass_fits(device_args(a), warps);
+}
+
 template <typename T>
 Status scan_any(const ScanArgsT<T>& a) noexcept {
     if (a.length <= 0 || a.d_inner <= 0) return "selective_scan: empty input";
@@ -328,8 +336,7 @@ Status scan_any(const ScanArgsT<T>& a) noexcept {
         return "selective_scan: warps_per_channel must be 0, 4 or 8";
     const auto s = device_args(a);
     const int warps = a.warps_per_channel ? a.warps_per_channel : scan_one_pass_default_warps(a.d_inner, a.d_state);
-    if (a.algorithm == ScanAlgorithm::one_pass ||
-        (a.algorithm == ScanAlgorithm::automatic && one_pass_fills_device(a.d_inner, warps) && scan_one_pass_fits(s, warps))) {
+    if (picks_one_pass(a)) {
         if (!scan_one_pass_fits(s, warps))
             return "selective_scan: the one-pass scan does not run these arguments (d_inner a multiple of 4 or 2, "
                    "rows aligned for 4-byte copies, y aligned for G channels, d_state >= warps per channel)";
@@ -432,6 +439,8 @@ bool one_pass_runs(const ScanArgsT<T>& a) noexcept {
 
 bool scan_one_pass_runs(const ScanArgsT<float>& a) noexcept { return one_pass_runs(a); }
 bool scan_one_pass_runs(const ScanArgsT<bf16>& a) noexcept { return one_pass_runs(a); }
+bool scan_picks_one_pass(const ScanArgsT<float>& a) noexcept { return picks_one_pass(a); }
+bool scan_picks_one_pass(const ScanArgsT<bf16>& a) noexcept { return picks_one_pass(a); }
 
 Status selective_scan(const ScanArgsT<float>& a) noexcept { return scan_any(a); }
 Status selective_scan(const ScanArgsT<bf16>& a) noexcept { return scan_any(a); }

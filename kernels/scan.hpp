@@ -67,6 +67,9 @@ using ScanArgs = ScanArgsT<float>;
 // the B, C, u, delta, z pointers; warps_per_channel as set).
 [[nodiscard]] bool scan_one_pass_runs(const ScanArgsT<float>& args) noexcept;
 [[nodiscard]] bool scan_one_pass_runs(const ScanArgsT<bf16>& args) noexcept;
+// Whether selective_scan(args) would run the one-pass kernel (args.algorithm resolved).
+[[nodiscard]] bool scan_picks_one_pass(const ScanArgsT<float>& args) noexcept;
+[[nodiscard]] bool scan_picks_one_pass(const ScanArgsT<bf16>& args) noexcept;
 
 // Floats of workspace the scan needs (chunk 0: the default).
 [[nodiscard]] std::size_t scan_workspace_floats(int length, int d_inner, int d_state, int chunk) noexcept;

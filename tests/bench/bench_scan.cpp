@@ -82,7 +82,7 @@ static int run(int L, int di, int N, int repeat, int chunk, k::ScanAlgorithm alg
     a.chunk = chunk;
     a.algorithm = algorithm;
     a.warps_per_channel = warps;
-    const bool one_pass = algorithm == k::ScanAlgorithm::one_pass;  // automatic is the chunked scan (scan.hpp)
+    const bool one_pass = k::scan_picks_one_pass(a);  // automatic: scan.hpp says which
     check(k::selective_scan(a));
     check(k::device_synchronize());
     std::vector<double> ms;
