@@ -6,7 +6,7 @@
 #   scripts/gpu.sh --download        (on the Debian dev machine) fill .deps/
 #   scripts/gpu.sh [build|test]      (on the GPU machine) unpack, configure, build [, ctest]
 #   scripts/gpu.sh deps              (on the GPU machine) unpack only (scripts/gpu_python.sh uses it)
-# Environment: DEPS_PREFIX (default /opt/deps), BUILD_DIR (default build-gpu).
+# Environment: DEPS_PREFIX (default /opt/deps), BUILD_DIR (default build-gpu), BUILD_TARGETS (default all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEPS_PREFIX=${DEPS_PREFIX:-/opt/deps}
@@ -34,7 +34,7 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DDNAMBA_CUDA=ON -DDNAMBA_
       -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHITECTURES:-90}" \
       -DCMAKE_PREFIX_PATH="$DEPS_PREFIX/usr" -DCMAKE_INCLUDE_PATH="$DEPS_PREFIX/usr/include" \
       -DCMAKE_LIBRARY_PATH="$DEPS_PREFIX/usr/lib/x86_64-linux-gnu"
-cmake --build "$BUILD_DIR" -j "$(nproc)"
+cmake --build "$BUILD_DIR" -j "$(nproc)" ${BUILD_TARGETS:+--target $BUILD_TARGETS}
 if [ "$mode" = test ]; then
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
 fi
