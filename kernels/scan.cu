@@ -1,6 +1,5 @@
 // The selective scan's dispatch (see scan.hpp) and its chunked form, parallel in time by chunks
-// (the one-pass form, scan_one_pass.cuh, runs where its blocks fill the device; this one
-// elsewhere: narrow models, rows it cannot copy):
+// (the one-pass form, scan_one_pass.cuh, runs when asked for):
 //   1. chunk summaries: every chunk scans its rows from a zero state, giving the affine map
 //      h_end = P * h_start + S of the chunk (P = product of the decays since the last reset);
 //   2. carried states: one pass along the chunks, from state_in, gives each chunk's true
@@ -318,12 +317,13 @@ Status launch(const Scan<V>& a, int chunk, float* workspace) {
 }
 
 
-// The one-pass kernel when asked for, or (automatic) where it runs and its blocks fill the device.
+// The one-pass kernel only when asked for. Its session-9 rewrite (scan_one_pass.cuh) has not run
+// on a GPU yet (none could be started that session): automatic stays the chunked kernel, measured
+// and tested, until it has been (kernels/PERF_NOTES.md entry 21 gives the rule meant to replace
+// this: one-pass where it runs and d_inner / 4 blocks cover 90 % of the SMs).
 template <typename T>
 bool picks_one_pass(const ScanArgsT<T>& a) noexcept {
-    if (a.algorithm != ScanAlgorithm::automatic) return a.algorithm == ScanAlgorithm::one_pass;
-    const int warps = a.warps_per_channel ? a.warps_per_channel : scan_one_pass_default_warps(a.d_inner, a.d_state);
-    return one_pass_fills_device(a.d_inner, warps) && scan_one_pass_fits(device_args(a), warps);
+    return a.algorithm == ScanAlgorithm::one_pass;
 }
 
 template <typename T>
@@ -335,8 +335,9 @@ Status scan_any(const ScanArgsT<T>& a) noexcept {
     if (a.warps_per_channel != 0 && a.warps_per_channel != 4 && a.warps_per_channel != 8)
         return "selective_scan: warps_per_channel must be 0, 4 or 8";
     const auto s = device_args(a);
-    const int warps = a.warps_per_channel ? a.warps_per_channel : scan_one_pass_default_warps(a.d_inner, a.d_state);
     if (picks_one_pass(a)) {
+        const int warps =
+            a.warps_per_channel ? a.warps_per_channel : scan_one_pass_default_warps(a.d_inner, a.d_state);
         if (!scan_one_pass_fits(s, warps))
             return "selective_scan: the one-pass scan does not run these arguments (d_inner a multiple of 4 or 2, "
                    "rows aligned for 4-byte copies, y aligned for G channels, d_state >= warps per channel)";
@@ -397,16 +398,6 @@ int scan_one_pass_default_warps(int d_inner, int d_state) noexcept {
         return (blocks + sms - 1) / sms * channels_per_block;
     };
     return cost(2) < cost(4) ? 8 : 4;
-}
-}  // namespace scan_detail
-
-namespace scan_detail {
-// Whether the one-pass scan's blocks (one per SM, d_inner / G of them) cover at least 90 % of
-// the SMs: below that the chunked scan, parallel in time, keeps more of the device busy.
-bool one_pass_fills_device(int d_inner, int warps) noexcept {
-    const int sms = sm_count();
-    const long blocks = d_inner / (16 / warps);
-    return blocks * 10 >= static_cast<long>(sms) * 9;
 }
 }  // namespace scan_detail
 

@@ -22,10 +22,9 @@ namespace dnamba::kernels {
 // input run as consecutive chunks: pass one chunk's state_out as the next one's state_in.
 // All pointers are device pointers; rows of u, delta and y have d_inner elements. T is float
 // or bf16 (inputs and output); arithmetic and states are fp32 either way.
-// Which kernel runs the scan: automatic is the one-pass scan where it runs the arguments and its
-// blocks (d_inner / 4 at 4 warps a channel) cover 90 % of the SMs (d_inner 512 on an H100/H200),
-// else the chunked two-pass scan; one_pass asks for the one-pass scan (an error where it does
-// not run the arguments: scan_one_pass_runs); chunked for the chunked one.
+// Which kernel runs the scan: automatic is the chunked two-pass scan (the one-pass kernel's
+// rewrite has not been measured yet: kernels/PERF_NOTES.md entry 21); one_pass asks for the
+// one-pass scan (an error where it does not run the arguments: scan_one_pass_runs).
 enum class ScanAlgorithm { automatic, one_pass, chunked };
 
 template <typename T>

@@ -8,7 +8,6 @@
 // values as broadcasts, k_group rows at a time; stores of two channels at once where the rows
 // allow it. (Rows past the end are staged as zeros, so a group may run past them unstored.)
 #include <cstdint>
-#include <type_traits>
 
 #include "device_common.cuh"
 #include "scan.hpp"
@@ -123,106 +122,6 @@ __global__ void __launch_bounds__(k_threads)
     }
 }
 
-// ---- bf16 on the tensor cores -----------------------------------------------------------------
-// The dot products as mma.sync m16n8k16 (bf16 in, fp32 accumulate: bf16 products are exact in
-// fp32, as in the FMA kernel, only the order of the sums differs), leaving each output one bias
-// add, one softplus and half a bf16x2 store: about 20 instructions where the FMA kernel spends
-// ~40 (16 FMAs and the broadcasts of X). A warp holds the B fragments (W) of k_mma_channels
-// channels for its whole life and walks row tiles of 16; the A fragments (X) are 32-bit loads
-// straight from global memory (x_proj's rows sit in L2). Needs R even and X rows 4-byte aligned
-// (fragments hold element pairs); R up to 32 (two k-steps), zeros past R and past d_inner.
-constexpr int k_mma_channels = 64;       // channels a warp covers: 8 n-blocks of 8
-constexpr int k_mma_warps = 4;           // warps a block (same channels, interleaved row tiles)
-constexpr int k_mma_tiles_per_warp = 4;  // row tiles of 16 a warp walks
-
-__device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// The bf16 pair at p (4-byte aligned) as one register, or 0 when !in.
-__device__ __forceinline__ unsigned load_pair(const __nv_bfloat16* p, bool in) {
-    return in ? *reinterpret_cast<const unsigned*>(p) : 0u;
-}
-
-template <int KS>  // k-steps of 16: R <= 16 * KS
-__global__ void __launch_bounds__(32 * k_mma_warps)
-    scan_delta_mma_kernel(const __nv_bfloat16* X, int ldx, const __nv_bfloat16* W, const float* bias, int d_inner,
-                          int R, int L, __nv_bfloat16* out, int ldo, bool pairs) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int g = lane >> 2, tq = lane & 3;  // the fragments' row/column group and pair index
-    const int ch0 = blockIdx.y * k_mma_channels;
-    constexpr int NB = k_mma_channels / 8;
-    // B fragments: channel ch0 + 8 j + g, k = 16 s + 2 tq (+1) and + 8
-    unsigned bw[NB][KS][2];
-    float b_lo[NB], b_hi[NB];  // the bias of this thread's two output channels of each n-block
-#pragma unroll
-    for (int j = 0; j < NB; ++j) {
-        const int ch = ch0 + 8 * j + g;
-#pragma unroll
-        for (int s = 0; s < KS; ++s) {
-            const int k = 16 * s + 2 * tq;
-            bw[j][s][0] = load_pair(W + (size_t)ch * R + k, ch < d_inner && k < R);
-            bw[j][s][1] = load_pair(W + (size_t)ch * R + k + 8, ch < d_inner && k + 8 < R);
-        }
-        const int oc = ch0 + 8 * j + 2 * tq;
-        b_lo[j] = (bias && oc < d_inner) ? bias[oc] : 0.0f;
-        b_hi[j] = (bias && oc + 1 < d_inner) ? bias[oc + 1] : 0.0f;
-    }
-    const int tiles = k_mma_warps * k_mma_tiles_per_warp;
-    for (int tile = warp; tile < tiles; tile += k_mma_warps) {
-        const int r0 = (blockIdx.x * tiles + tile) * 16;
-        if (r0 >= L) break;
-        const int ra = r0 + g, rb = r0 + g + 8;
-        float acc[NB][4];
-#pragma unroll
-        for (int j = 0; j < NB; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
-#pragma unroll
-        for (int s = 0; s < KS; ++s) {
-            const int k = 16 * s + 2 * tq;
-            unsigned a[4];
-            a[0] = load_pair(X + (size_t)ra * ldx + k, ra < L && k < R);
-            a[1] = load_pair(X + (size_t)rb * ldx + k, rb < L && k < R);
-            a[2] = load_pair(X + (size_t)ra * ldx + k + 8, ra < L && k + 8 < R);
-            a[3] = load_pair(X + (size_t)rb * ldx + k + 8, rb < L && k + 8 < R);
-#pragma unroll
-            for (int j = 0; j < NB; ++j) mma_bf16_16816(acc[j], a, bw[j][s][0], bw[j][s][1]);
-        }
-#pragma unroll
-        for (int j = 0; j < NB; ++j) {
-            const int oc = ch0 + 8 * j + 2 * tq;
-            if (oc >= d_inner) continue;
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                const int r = h ? rb : ra;
-                if (r >= L) continue;
-                const float d0 = softplus(acc[j][2 * h] + b_lo[j]), d1 = softplus(acc[j][2 * h + 1] + b_hi[j]);
-                __nv_bfloat16* o = out + (size_t)r * ldo + oc;
-                if (pairs && oc + 1 < d_inner) {
-                    *reinterpret_cast<__nv_bfloat162*>(o) = __floats2bfloat162_rn(d0, d1);
-                } else {
-                    *o = __float2bfloat16(d0);
-                    if (oc + 1 < d_inner) o[1] = __float2bfloat16(d1);
-                }
-            }
-        }
-    }
-}
-
-// Whether the tensor-core kernel runs these arguments (bf16 only: fp32 stays exact on the FMAs).
-template <typename V>
-bool scan_delta_mma_runs(const V* X, int ldx, const V* W, int R) {
-    if constexpr (!std::is_same_v<V, __nv_bfloat16>) {
-        return false;
-    } else {
-        return R % 2 == 0 && R <= 32 && ldx % 2 == 0 && reinterpret_cast<std::uintptr_t>(X) % 4 == 0 &&
-               reinterpret_cast<std::uintptr_t>(W) % 4 == 0;
-    }
-}
-
 template <typename T>
 Status scan_delta_any(const T* X, int ldx, const T* W, const float* bias, int d_inner, int R, int L, T* delta,
                       int ld_delta) noexcept {
@@ -232,18 +131,6 @@ Status scan_delta_any(const T* X, int ldx, const T* W, const float* bias, int d_
     if (ldx < R || ld_delta < d_inner) return "scan_delta: row strides too small";
     using V = device_t<T>;
     const bool pairs = reinterpret_cast<std::uintptr_t>(delta) % (2 * sizeof(V)) == 0 && ld_delta % 2 == 0;
-    if constexpr (std::is_same_v<V, __nv_bfloat16>) {
-        if (scan_delta_mma_runs(device_ptr(X), ldx, device_ptr(W), R)) {
-            constexpr int rows_per_block = 16 * k_mma_warps * k_mma_tiles_per_warp;
-            const dim3 grid((L + rows_per_block - 1) / rows_per_block, (d_inner + k_mma_channels - 1) / k_mma_channels);
-            const auto launch = [&](auto ks) {
-                scan_delta_mma_kernel<decltype(ks)::value><<<grid, 32 * k_mma_warps>>>(
-                    device_ptr(X), ldx, device_ptr(W), bias, d_inner, R, L, device_ptr(delta), ld_delta, pairs);
-                return launch_status("scan_delta (dt_proj on the tensor cores + bias + softplus)");
-            };
-            return R <= 16 ? launch(std::integral_constant<int, 1>{}) : launch(std::integral_constant<int, 2>{});
-        }
-    }
     const dim3 grid((L + k_rows - 1) / k_rows, (d_inner + 2 * k_threads - 1) / (2 * k_threads));
     const int rm = R <= 8 ? 8 : R <= 16 ? 16 : 32;
     const bool vec = R == rm && reinterpret_cast<std::uintptr_t>(W) % 16 == 0 && (R * sizeof(V)) % 16 == 0;

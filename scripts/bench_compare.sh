@@ -8,7 +8,7 @@
 #          scripts/gpu.sh --download
 #   there (.deps and .stack carried):  scripts/bench_compare.sh [OUT_DIR (default $OUT or bench-out)]
 #
-# SCAN_HOW (default "auto chunked"): the scan kernels timed alone (auto, one-pass, chunked).
+# SCAN_HOW (default "auto one-pass"): the scan kernels timed alone (auto, one-pass, chunked).
 # SANITIZE=1 also runs compute-sanitizer memcheck/racecheck (scripts/gpu_sanitize.sh).
 # PHASE splits the run in two commands of one lease (each under the device tool's 10-minute
 # limit; the machine stays warm between them): PHASE=dnamba (the stack's build in the
@@ -57,7 +57,7 @@ stamp "scan alone"
 : > "$out/scan.tsv"
 for dt in bf16 fp32; do
     for L in 131072 1048576; do
-        for how in ${SCAN_HOW:-auto chunked}; do
+        for how in ${SCAN_HOW:-auto one-pass}; do
             line=$("$B/tests/dnamba_bench_scan" "$L" 512 16 20 0 "$dt" "$how")
             echo "$line"
             ms=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<< "$line")

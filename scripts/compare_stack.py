@@ -81,13 +81,13 @@ def main(out):
         ratio = sms / dms if sms and dms else None
         table.append([workload, sms, dms, ratio, sgib, dgib, target, verdict(dms, target)])
     for kind, dtype, L, ms in read_tsv(os.path.join(out, "scan.tsv")):
-        # "scan": the kernel the engine runs (automatic: the one-pass kernel at d_inner 512);
+        # "scan": the kernel the engine runs (automatic: scan.hpp says which);
         # "scan-chunked" / "scan-one-pass": that kernel asked for by name
         L, dms = int(L), float(ms)
         sms = next((r["ms"] for r in stack.get("scan", []) if r["dtype"] == TORCH_DTYPE[dtype] and r["L"] == L), None)
         target = SCAN_TARGETS.get((dtype, L)) if kind == "scan" else None
         label = {"scan": "", "scan-chunked": " (chunked two-pass kernel, not the default)",
-                 "scan-one-pass": " (one-pass kernel asked for by name)"}.get(kind, f" ({kind})")
+                 "scan-one-pass": " (one-pass kernel, not the default)"}.get(kind, f" ({kind})")
         table.append([f"scan alone, {dtype}, L = {L:,}, d_inner 512, N 16{label}", sms, dms, sms / dms if sms else None,
                       None, None, target, verdict(dms, target) if target else ""])
     d = dnamba_row(rows, "caduceus-131k", "bf16", 1, 1048576)

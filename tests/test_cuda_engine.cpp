@@ -131,10 +131,10 @@ TEST_CASE("cuda engine: awkward lengths and packed batches (random weights)", "[
         }
     }
 }
-TEST_CASE("cuda engine: the full-width shape (d_inner 512: the one-pass scan) matches the CPU engine", "[gpu]") {
+TEST_CASE("cuda engine: the full-width shape (d_model 256, d_inner 512) matches the CPU engine", "[gpu]") {
     if (!gpu_present()) return;
-    // d_inner 512 is where the scan's automatic choice is the one-pass kernel on an H100/H200
-    // (kernels/scan.hpp); the smaller test models above run the chunked scan
+    // the width every preset has: the shape at which the scan's automatic choice is meant to
+    // become the one-pass kernel (kernels/PERF_NOTES.md entry 21); the models above are narrower
     ModelConfig c = preset_config("caduceus-131k");
     c.n_layer = 2;
     for (const bool rcps : {false, true}) {

@@ -413,7 +413,7 @@ TEST_CASE("cuda: fused residual add + RMSNorm/LayerNorm rows match the CPU (swap
           "[gpu]") {
     if (!have_gpu()) return;
     std::mt19937 g(13);
-    // d 256: the register path (columns in 128-wide groups), with C = 2d and C = d (halves 1)
+    // C = 2d (the RCPS stream: swap and both halves) and, at d 256, C = d (the plain stream)
     for (const int halves : {2, 1})
     for (const int d : {1, 31, 32, 256, 300}) {
         if (halves == 1 && d != 256) continue;
@@ -471,7 +471,9 @@ TEST_CASE("cuda: fused residual add + RMSNorm/LayerNorm rows match the CPU (swap
                         CHECK(after.middleRows(e0, u1 - e0) == R.middleRows(e0, u1 - e0));  // updated rows written
                         CHECK(after.middleRows(u1, L - u1) == X.middleRows(u1, L - u1));    // pending rows untouched
                         CHECK(after.topRows(e0) == X.topRows(e0));
-                        // bf16 hidden rows and output (the engine's bf16 mode): within bf16 rounding
+                        // bf16 hidden rows and output (the engine's bf16 mode): within bf16 rounding (not
+                        // for rows of 1 or 31 values, where a rounded X + H near 0 can flip a value's sign)
+                        if (d < 32) continue;
                         DeviceValues<kernels::bf16> hb(H.data(), H.size()), yb(nullptr, static_cast<std::size_t>(L) * d);
                         DeviceMatrix dr2(start.data(), start.size());
                         kernels::AddNormArgs<kernels::bf16, kernels::bf16> ab;
@@ -606,7 +608,7 @@ TEST_CASE("cuda ops: the scan's delta (dt_proj + bias + softplus) matches cpu::d
             cpu::delta_softplus(bf16_rounded(Xs), bf16_rounded(W), bias, want_b);
             const Matrix got_b = ob.download(L, sh.di);
             CHECK(test::rel_error(got_b, bf16_rounded(want_b)) < 4e-3);
-            if (sh.R % 2 == 0) {  // x_proj's rows as the engine lays them out (even stride): the tensor cores
+            if (sh.R % 2 == 0) {  // x_proj's rows as the engine lays them out (even stride, 4-byte pairs)
                 const Matrix Xe = Xs.leftCols(sh.R + 2 * 16);
                 DeviceValues<kernels::bf16> xe(Xe.data(), Xe.size());
                 REQUIRE(kernels::scan_delta(xe.ptr, sh.R + 2 * 16, wb.ptr, b.ptr, sh.di, sh.R, L, ob.ptr, sh.di) == "");
