@@ -210,12 +210,14 @@ __global__ void __launch_bounds__(k_block, 1) scan_one_pass_kernel(Scan<V> a, Un
         if (k < n_tiles) {
             unsigned char* st = smem + (k & 1) * Lay::stage;
             const int s0 = k * T, steps = steps_of(k);
+            // neighbouring lanes copy neighbouring pieces of one row, so that one warp-wide copy
+            // reads whole 32-byte sectors (a lane per row would fetch each sector twice)
 #pragma unroll
             for (int m = 0; m < (2 * PB * T + k_block - 1) / k_block; ++m) {
                 const int i = tid + m * k_block;
-                const int t = i % T, wp = i / T;  // wp: B pieces 0..PB-1, then C pieces
+                const int t = i / (2 * PB), wp = i % (2 * PB);  // wp: B pieces 0..PB-1, then C pieces
                 const int p = wp % PB, valid = min(16, bc_bytes - 16 * p);
-                if (wp < 2 * PB && t < steps && valid > 0) {
+                if (i < 2 * PB * T && t < steps && valid > 0) {
                     const unsigned char* src = reinterpret_cast<const unsigned char*>((wp < PB ? a.B : a.C) +
                                                                                       row_of(s0 + t) * a.ld_bc) + 16 * p;
                     unsigned char* dst = st + Lay::raw_bc + (std::size_t(wp) * T + t) * 16;
@@ -263,7 +265,7 @@ __global__ void __launch_bounds__(k_block, 1) scan_one_pass_kernel(Scan<V> a, Un
         const int t = tid, at = pos<K>(t);
         float de[G], du[G], gate[G], skip[G];
         if (t < steps_of(k)) {
-            float uu[G], dt[G], zz[G];
+            float uu[G], dt[G], zz[G] = {};
             load_values<V, G>(st + Lay::raw_x + std::size_t(t) * XB, uu);
             load_values<V, G>(st + Lay::raw_x + (std::size_t(T) + t) * XB, dt);
             if (has_z) load_values<V, G>(st + Lay::raw_x + (2 * std::size_t(T) + t) * XB, zz);

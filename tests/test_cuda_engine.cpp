@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <random>
 
 #include "dnamba/engine.hpp"
@@ -28,6 +29,23 @@ std::vector<std::int32_t> random_ids(std::size_t n, std::mt19937& g) {
     for (auto& id : ids) id = 7 + static_cast<std::int32_t>(g() % 5);
     return ids;
 }
+
+// The CPU engine and three CUDA engines of one model: the whole input as one chunk, chunks of
+// `chunk_rows` (the scan state carried between them), and bf16 in chunks of 4096 rows.
+struct EngineSet {
+    std::unique_ptr<Engine> cpu, gpu, chunked, bf16;
+    EngineSet(const Model& model, std::size_t chunk_rows) {
+        cpu = make_cpu_engine(model, EngineOptions{});
+        gpu = make_engine(model, parse_device("cuda"), EngineOptions{});
+        EngineOptions small;
+        small.chunk_rows = chunk_rows;
+        chunked = make_engine(model, parse_device("cuda"), small);
+        EngineOptions half;
+        half.precision = Precision::bf16;
+        half.chunk_rows = 4096;
+        bf16 = make_engine(model, parse_device("cuda"), half);
+    }
+};
 
 }  // namespace
 
@@ -77,15 +95,8 @@ TEST_CASE("cuda engine: awkward lengths and packed batches (random weights)", "[
         c.rcps = rcps;
         c.fused_add_norm = rcps;
         const Model model = make_random_model(c, 3);
-        auto cpu = make_cpu_engine(model, EngineOptions{});
-        auto gpu = make_engine(model, parse_device("cuda"), EngineOptions{});
-        EngineOptions small;
-        small.chunk_rows = 1000;
-        auto chunked = make_engine(model, parse_device("cuda"), small);
-        EngineOptions half;
-        half.precision = Precision::bf16;
-        half.chunk_rows = 4096;
-        auto bf16 = make_engine(model, parse_device("cuda"), half);
+        const EngineSet engines(model, 1000);
+        const auto &cpu = engines.cpu, &gpu = engines.gpu, &chunked = engines.chunked, &bf16 = engines.bf16;
         std::mt19937 g(5);
         std::vector<std::vector<std::int32_t>> seqs;
         for (const std::size_t L : {1, 3, 2047, 2049, 5000, 70001}) {
@@ -131,6 +142,7 @@ TEST_CASE("cuda engine: awkward lengths and packed batches (random weights)", "[
         }
     }
 }
+
 TEST_CASE("cuda engine: the full-width shape (d_model 256, d_inner 512) matches the CPU engine", "[gpu]") {
     if (!gpu_present()) return;
     // the width every preset has: the shape at which the scan's automatic choice is meant to
@@ -141,15 +153,8 @@ TEST_CASE("cuda engine: the full-width shape (d_model 256, d_inner 512) matches 
         c.rcps = rcps;
         c.fused_add_norm = rcps;
         const Model model = make_random_model(c, 7);
-        auto cpu = make_cpu_engine(model, EngineOptions{});
-        auto gpu = make_engine(model, parse_device("cuda"), EngineOptions{});
-        EngineOptions small;
-        small.chunk_rows = 3000;  // chunked input: the scan state carried between calls
-        auto chunked = make_engine(model, parse_device("cuda"), small);
-        EngineOptions half;
-        half.precision = Precision::bf16;
-        half.chunk_rows = 4096;
-        auto bf16 = make_engine(model, parse_device("cuda"), half);
+        const EngineSet engines(model, 3000);
+        const auto &cpu = engines.cpu, &gpu = engines.gpu, &chunked = engines.chunked, &bf16 = engines.bf16;
         std::mt19937 g(8);
         std::vector<std::int32_t> packed;
         std::vector<std::size_t> lengths;
