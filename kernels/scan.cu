@@ -374,8 +374,11 @@ int resident_scan_blocks() noexcept {
 }  // namespace
 
 namespace scan_detail {
-// SMs of the first device asked (132 on an H100/H200 if the query fails).
-int sm_count() noexcept {
+// The one-pass scan runs one block per SM (16 warps): 4 channels a block with 4 warps each, or 2
+// with 8. Of the two, the one whose whole waves of blocks carry the least work per SM (wave
+// count x channels per block); the 4-channel form on a tie (it shares B and C more).
+int scan_one_pass_default_warps(int d_inner, int d_state) noexcept {
+    if (state_slots(d_state) < 8) return 4;
     static const int sms = [] {
         int dev = 0, n = 0;
         if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
@@ -384,15 +387,6 @@ int sm_count() noexcept {
         }
         return n > 0 ? n : 132;
     }();
-    return sms;
-}
-
-// The one-pass scan runs one block per SM (16 warps): 4 channels a block with 4 warps each, or 2
-// with 8. Of the two, the one whose whole waves of blocks carry the least work per SM (wave
-// count x channels per block); the 4-channel form on a tie (it shares B and C more).
-int scan_one_pass_default_warps(int d_inner, int d_state) noexcept {
-    if (state_slots(d_state) < 8) return 4;
-    const int sms = sm_count();
     const auto cost = [&](long channels_per_block) {
         const long blocks = (d_inner + channels_per_block - 1) / channels_per_block;
         return (blocks + sms - 1) / sms * channels_per_block;

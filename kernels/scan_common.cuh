@@ -113,7 +113,5 @@ Status scan_one_pass(const Scan<float>& a, int warps_per_channel) noexcept;
 Status scan_one_pass(const Scan<__nv_bfloat16>& a, int warps_per_channel) noexcept;
 // The warps per channel the one-pass scan picks for d_inner channels on this device (4 or 8).
 int scan_one_pass_default_warps(int d_inner, int d_state) noexcept;
-// SMs of the current device (132 if the query fails).
-int sm_count() noexcept;
 
 }  // namespace dnamba::kernels::scan_detail

@@ -13,13 +13,15 @@
 # job waits for one (a line on stderr each minute). Under SLURM (--gres=gpu:1 has already set
 # CUDA_VISIBLE_DEVICES for the job) the command runs as it is.
 set -euo pipefail
+usage() { echo "usage: gpu_slot.sh [--gpus 0,1,...] -- COMMAND [ARGS...]" >&2; exit 2; }
 gpus=""
 if [ "${1:-}" = --gpus ]; then
-    gpus=${2:-}
+    [ $# -ge 2 ] || usage
+    gpus=$2
     shift 2
 fi
 [ "${1:-}" = -- ] && shift
-[ $# -gt 0 ] || { echo "usage: gpu_slot.sh [--gpus 0,1,...] -- COMMAND [ARGS...]" >&2; exit 2; }
+[ $# -gt 0 ] || usage
 
 if [ -n "${SLURM_JOB_ID:-}" ] && [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then
     exec "$@"

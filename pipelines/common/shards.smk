@@ -40,13 +40,9 @@ TRACK_FORMAT = str(config.get("track_format", "bedgraph"))
 if TRACK_FORMAT not in ("bedgraph", "bw"):
     raise WorkflowError(f"config: track_format '{TRACK_FORMAT}': expected bedgraph or bw")
 DEVICE = str(config.get("device", "auto"))
-GPU = 1 if DEVICE.startswith("cuda") else 0
-# With `device: cuda` (no card named), each shard job runs on a GPU of its own: gpu_slot.sh
-# takes a free one (of `gpus`, default every GPU of the machine) and makes it the job's only
-# visible device; under SLURM, --gres=gpu:1 has already done so. `device: cuda:N` runs as given.
-GPU_SLOT = (shlex.quote(os.path.join(PIPELINES, "common", "gpu_slot.sh"))
-            + (f" --gpus {shlex.quote(str(config['gpus']))}" if config.get("gpus") not in (None, "") else "") + " -- "
-            if DEVICE == "cuda" else "")
+
+
+include: "gpu.smk"  # GPU, GPU_SLOT
 
 
 def _model_args():

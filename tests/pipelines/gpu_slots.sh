@@ -41,6 +41,17 @@ set +e
 rc=$?
 set -e
 [ $rc = 3 ] || fail "gpu_slot: exit status $rc, expected 3"
+# no command: a usage error (exit 2), nothing run
+set +e
+"$SLOT" --gpus 0 -- 2> "$W/usage.err"
+rc=$?
+set -e
+[ $rc = 2 ] && grep -q "^usage: gpu_slot.sh" "$W/usage.err" || fail "gpu_slot: no command should exit 2 with its usage (got $rc)"
+set +e
+"$SLOT" --gpus 2> "$W/usage2.err"
+rc=$?
+set -e
+[ $rc = 2 ] && grep -q "^usage: gpu_slot.sh" "$W/usage2.err" || fail "gpu_slot: --gpus without a list should exit 2 (got $rc)"
 # a job killed outright frees its card
 "$SLOT" --gpus 0 -- sleep 60 &
 holder=$!
@@ -84,3 +95,17 @@ run_snakemake genome "$W/cuda1.yaml" --cores 2 -n -p > "$W/dry1.txt" 2>&1 || { c
 grep -q -- "--device cuda:1 " "$W/dry1.txt" || { cat "$W/dry1.txt" >&2; fail "no shard command with --device cuda:1"; }
 ! grep -q "gpu_slot.sh" "$W/dry1.txt" || fail "device cuda:1: shard commands should not go through gpu_slot.sh"
 echo "ok: device cuda:1 runs as given"
+# the variants workflow takes the same placement (pipelines/common/gpu.smk; a dry run reads no VCF)
+cat > "$W/vep.yaml" <<YAML
+fasta: $W/lambda.fa
+vcf: $REPO/testdata/vep/variants.vcf
+model: $MODEL
+device: cuda
+gpus: "0,1"
+shard_bases: 10000
+outdir: $W/vep
+YAML
+run_snakemake variants "$W/vep.yaml" --cores 2 -q --until regions > "$W/vep-regions.txt" 2>&1 || { cat "$W/vep-regions.txt" >&2; fail "variants: regions"; }
+run_snakemake variants "$W/vep.yaml" --cores 2 --resources gpu=2 -n -p > "$W/dry-vep.txt" 2>&1 || { cat "$W/dry-vep.txt" >&2; fail "variants dry run"; }
+grep -q "gpu_slot.sh --gpus 0,1 -- .* vep " "$W/dry-vep.txt" || { cat "$W/dry-vep.txt" >&2; fail "variants: shard commands not behind gpu_slot.sh"; }
+echo "ok: the variants workflow's shard commands run behind gpu_slot.sh"
