@@ -52,7 +52,7 @@ int cmd_bench(int argc, char** argv) {
     Bench bench(o, parse_device(compute.device), make_engine_options(compute));
     const Model& model = bench.model();
     const ModelConfig& config = model.config;
-    Engine& engine = bench.engine();
+    const Engines& engines = bench.engines();
     const std::string rcps = config.rcps ? ", rcps (" + std::to_string(config.hidden_channels()) + " channels)" : "";
     std::printf("%s %s: d_model %d, n_layer %d, d_inner %d, d_state %d%s, %lld parameters\n",
                 o.model_dir.empty() ? "preset" : "model", bench.label().c_str(), config.d_model, config.n_layer,
@@ -64,7 +64,7 @@ int cmd_bench(int argc, char** argv) {
     }
     const double mib = 1 << 20;
     for (const long long len : bench.lengths()) {
-        std::printf("engine %s, length %lld nt%s, %d warm-up + %d timed run(s)\n", engine.description().c_str(), len,
+        std::printf("engine %s, length %lld nt%s, %d warm-up + %d timed run(s)\n", engines.description().c_str(), len,
                     o.pooled ? " (mean-pooled)" : "", o.warmup, o.repeat);
         if (o.count > 1) std::printf("%lld sequences of %lld nt per run, %lld per pass\n", o.count, len, bench.per_pass(len));
         const BenchResult r = bench.run(len, [](int run, double seconds) {
@@ -83,8 +83,8 @@ int cmd_bench(int argc, char** argv) {
         std::printf("checksum %.6g\n", r.checksum);
         if (table) {
             std::fprintf(table, "%s\t%s%s\t%lld\t%lld\t%.6f\t%.0f\t%zu\t%zu\n", bench.label().c_str(),
-                         engine.description().c_str(), o.pooled ? " pooled" : "", len, o.count, r.median, r.nt_per_s,
-                         engine.device_peak_bytes(), peak_rss_bytes());
+                         engines.description().c_str(), o.pooled ? " pooled" : "", len, o.count, r.median, r.nt_per_s,
+                         r.device_peak_bytes, peak_rss_bytes());
             std::fflush(table);
         }
     }

@@ -53,14 +53,14 @@ int cmd_embed(int argc, char** argv) {
 
     options.provenance = embed_provenance(model_fingerprint(model_dir), options, input_options.windows, engine_options.precision);
     const Model model = load_model(model_dir);
-    auto engine = make_engine(model, device, engine_options);
-    const EmbedSummary s = embed_input(*engine, model, input_options, output, options);
+    const Engines engines = make_engines(model, device, engine_options);
+    const EmbedSummary s = embed_input(engines, model, input_options, output, options);
     if (!log_quiet()) {
         std::fprintf(stderr,
                      "dnamba embed: %zu row(s), %zu bases from %s in %.2f s (%.0f nt/s) on %s\n"
                      "dnamba embed: wrote %s: %s, %d channels per %s (rc %s)\n",
                      s.records, s.bases, s.input.c_str(), s.seconds,
-                     s.seconds > 0 ? static_cast<double>(s.bases) / s.seconds : 0.0, engine->description().c_str(),
+                     s.seconds > 0 ? static_cast<double>(s.bases) / s.seconds : 0.0, engines.description().c_str(),
                      s.output.c_str(),
                      options.pool == PoolMode::none ? "per-position" : (std::string("pooled ") + pool_name(options.pool)).c_str(),
                      s.channels, options.pool == PoolMode::none ? "position" : "row", rc_name(options.rc));

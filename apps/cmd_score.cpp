@@ -45,11 +45,11 @@ int cmd_score(int argc, char** argv) {
     const DeviceSpec device = parse_device(compute.device);
     const EngineOptions engine_options = make_engine_options(compute);
     const Model model = load_model(model_dir);
-    auto engine = make_engine(model, device, engine_options);
-    const ScoreSummary s = score_track(*engine, model, input_options, output, options);
+    const Engines engines = make_engines(model, device, engine_options);
+    const ScoreSummary s = score_track(engines, model, input_options, output, options);
     if (!log_quiet())
         std::fprintf(stderr, "dnamba score: %zu row(s), %zu bases, %zu passes in %.2f s on %s -> %s\n", s.rows, s.bases,
-                     s.passes, s.seconds, engine->description().c_str(), output.c_str());
+                     s.passes, s.seconds, engines.description().c_str(), output.c_str());
     return 0;
 }
 

@@ -61,8 +61,8 @@ int cmd_vep(int argc, char** argv) {
     const DeviceSpec device = parse_device(compute.device);
     const EngineOptions engine_options = make_engine_options(compute);
     const Model model = load_model(model_dir);
-    auto engine = make_engine(model, device, engine_options);
-    const VepSummary s = vep_score_file(*engine, model, options, output);
+    const Engines engines = make_engines(model, device, engine_options);
+    const VepSummary s = vep_score_file(engines, model, options, output);
     if (!log_quiet()) {
         std::fprintf(stderr,
                      "dnamba vep: %zu record(s), %zu ALT allele(s) scored in %.2f s (%.0f alleles/s, %zu passes) on %s\n"
@@ -70,7 +70,7 @@ int cmd_vep(int argc, char** argv) {
                      "%zu other (no ALT, REF past the contig end)\n"
                      "dnamba vep: wrote %s%s\n",
                      s.records, s.alleles, s.seconds, s.seconds > 0 ? static_cast<double>(s.alleles) / s.seconds : 0.0,
-                     s.passes, engine->description().c_str(), s.skipped_symbolic, s.skipped_mismatch, s.skipped_other,
+                     s.passes, engines.description().c_str(), s.skipped_symbolic, s.skipped_mismatch, s.skipped_other,
                      output.c_str(), s.indexed ? " (indexed)" : "");
     }
     return 0;

@@ -98,7 +98,9 @@ InputOptions make_input_options(const InputCli& in) {
 
 void add_compute_options(po::options_description& desc, ComputeOptions& compute) {
     desc.add_options()("device", po::value(&compute.device)->default_value("auto")->value_name("DEV"),
-                       "auto | cpu | cuda[:N]  (auto: the GPU engine on device 0 when a GPU is visible, else the CPU)")(
+                       "auto | cpu | cuda[:N] | cuda:all | cuda:I,J,...  (auto: the GPU engine on device 0 when a GPU "
+                       "is visible, else the CPU; cuda:all / a list: one engine per GPU, batches to whichever is free, "
+                       "rows still in input order)")(
         "precision", po::value(&compute.precision)->default_value("fp32")->value_name("P"),
         "fp32 | bf16 (bf16: GPU engine only; activations and GEMMs in bf16, fp32 accumulation and scan states)")(
         "threads,t", po::value(&compute.threads)->default_value(0)->value_name("N"),

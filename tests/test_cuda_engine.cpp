@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 
+#include "dnamba/embed.hpp"
 #include "dnamba/engine.hpp"
 #include "dnamba/tokenizer.hpp"
 #include "test_util.hpp"
@@ -179,4 +180,51 @@ TEST_CASE("cuda engine: the full-width shape (d_model 256, d_inner 512) matches 
         CHECK(test::rel_error(all, want_all) < 1e-5);
     }
 }
+TEST_CASE("cuda engine: two engines on one GPU (cuda:0,0) and cuda:all embed as one engine does", "[gpu][multi]") {
+    if (!gpu_present()) return;
+    const Model model = load_model(test::testdata("models/tiny-caduceus"));
+    const std::string dir = test::scratch_dir("cuda_multi_engine");
+    std::mt19937 g(11);
+    std::string fa;
+    for (int i = 0; i < 30; ++i) {
+        fa += ">r" + std::to_string(i) + "\n";
+        for (int k = 0; k < 200 + 50 * (i % 4); ++k) fa += "ACGT"[g() % 4];
+        fa += "\n";
+    }
+    test::write_file(dir + "/in.fa", fa);
+    InputOptions in;
+    in.path = dir + "/in.fa";
+    in.windows.window = 100;
+    in.windows.stride = 50;
+    EmbedOptions opt;
+    opt.pool = PoolMode::mean;
+    opt.batch_tokens = 300;  // dozens of passes, spread over the engines
+    opt.progress = false;
+    EngineOptions eo;
+    eo.precision = Precision::bf16;
+    const Engines one = make_engines(model, parse_device("cuda:0"), eo);
+    const Engines two = make_engines(model, parse_device("cuda:0,0"), eo);
+    const Engines all = make_engines(model, parse_device("cuda:all"), eo);
+    REQUIRE(two.size() == 2);
+    CHECK(all.size() == static_cast<std::size_t>(cuda_device_count()));
+    CHECK_THAT(two.description(), Catch::StartsWith("2 engines (cuda:0,cuda:0)"));
+    (void)embed_input(one, model, in, dir + "/one.tsv", opt);
+    (void)embed_input(two, model, in, dir + "/two.tsv", opt);
+    (void)embed_input(all, model, in, dir + "/all.tsv", opt);
+    const auto want = test::read_tsv(dir + "/one.tsv");
+    for (const char* name : {"/two.tsv", "/all.tsv"}) {
+        INFO(name);
+        const auto got = test::read_tsv(dir + name);
+        REQUIRE(got.size() == want.size());
+        double worst = 0;
+        for (std::size_t r = 0; r < want.size(); ++r) {
+            REQUIRE(got[r].size() == want[r].size());
+            CHECK(got[r][0] == want[r][0]);  // rows in input order
+            for (std::size_t c = 5; c < want[r].size() && r > 0; ++c)
+                worst = std::max(worst, std::abs(std::stod(got[r][c]) - std::stod(want[r][c])));
+        }
+        CHECK(worst < 1e-6);  // the same kernels on the same shapes: the same values
+    }
+}
+
 #endif  // DNAMBA_HAVE_CUDA

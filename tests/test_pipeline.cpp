@@ -371,6 +371,15 @@ private:
     std::size_t at_ = 0;
 };
 
+// run_batched_workers with one worker over an InputSource (the seam without an engine).
+template <typename Compute, typename Write>
+void run_one(InputSource& source, const pipeline::BatchBudget& budget, Compute&& compute, Write&& write) {
+    pipeline::run_batched_workers<InputItem>(
+        [&](InputItem& item) { return source.next(item); },
+        [&](const InputItem& item) { return item.seq.size() + budget.extra_per_item; }, budget, {"worker"},
+        [&](std::size_t, std::vector<InputItem>& items) { return compute(items); }, write);
+}
+
 }  // namespace
 
 TEST_CASE("pipeline: run_batched packs by the token budget with the per-item extra, keeps order, stops on errors",
@@ -380,7 +389,7 @@ TEST_CASE("pipeline: run_batched packs by the token budget with the per-item ext
     lengths[4] = 40;
     LengthsSource source(lengths);
     std::vector<std::vector<std::string>> batches;
-    pipeline::run_batched(
+    run_one(
         source, pipeline::BatchBudget{22, 1, 1},
         [](std::vector<InputItem>& items) {
             std::vector<std::string> names;
@@ -393,7 +402,7 @@ TEST_CASE("pipeline: run_batched packs by the token budget with the per-item ext
     // without the extra token three items fit (30 <= 30)
     LengthsSource three(std::vector<std::size_t>(6, 10));
     std::size_t n_batches = 0;
-    pipeline::run_batched(
+    run_one(
         three, pipeline::BatchBudget{30, 0, 2}, [](std::vector<InputItem>& items) { return items.size(); },
         [&](std::size_t& n) {
             CHECK(n == 3);
@@ -403,7 +412,7 @@ TEST_CASE("pipeline: run_batched packs by the token budget with the per-item ext
     // an exception in the compute step reaches the caller, and nothing is written after it
     LengthsSource many(std::vector<std::size_t>(200, 10));
     std::size_t written = 0;
-    CHECK_THROWS_WITH(pipeline::run_batched(
+    CHECK_THROWS_WITH(run_one(
                           many, pipeline::BatchBudget{10, 0, 2},
                           [](std::vector<InputItem>& items) {
                               if (items.front().row.name == "57") fail(ErrorKind::input, "item 57 is bad");
@@ -423,6 +432,7 @@ TEST_CASE("pipeline: classify features run through the same seam: [SEP] counted 
     const Genome g = make_genome("pipe_features");
     const Model model = load_model(k_model);
     auto engine = make_cpu_engine(model, EngineOptions{});
+    const Engines engines(*engine);
     InputOptions in;
     in.path = g.fasta;
     in.windows.window = 150;
@@ -437,7 +447,7 @@ TEST_CASE("pipeline: classify features run through the same seam: [SEP] counted 
         eo.batch_tokens = batch;
         std::vector<std::size_t> sizes;
         std::vector<Vector> rows;
-        extract_features(in, spec, engine.get(), &model, eo, [&](FeatureBatch& b) {
+        extract_features(in, spec, &engines, &model, eo, [&](FeatureBatch& b) {
             sizes.push_back(b.rows.size());
             for (Eigen::Index i = 0; i < b.X.rows(); ++i) rows.emplace_back(b.X.row(i).transpose());
         });

@@ -84,7 +84,10 @@ class Model:
     transformers Mamba layout) and the engine that runs it.
 
     device: "auto" (the GPU engine on device 0 when this build has CUDA and a GPU is visible,
-    else the CPU), "cpu", "cuda" or "cuda:N". precision: "fp32" or "bf16" (GPU only).
+    else the CPU), "cpu", "cuda", "cuda:N", or several GPUs: "cuda:all" (every visible GPU) or
+    "cuda:I,J,..." -- one engine per GPU, the weights on each, batches of embed()/embed_file()
+    handed to whichever GPU is free, rows still in input order (info["engines"] counts them).
+    precision: "fp32" or "bf16" (GPU only).
     threads: CPU threads, 0 = all cores (results are identical for any count).
 
     Raises ModelError for a missing or unsupported checkpoint, UsageError for a bad device or
@@ -103,7 +106,7 @@ class Model:
         """What ``dnamba info`` prints, as a dict: layout, d_model, n_layer, d_inner, d_state,
         d_conv, dt_rank, vocab_size, bidirectional, combine, weight_tie, rcps, norm,
         fused_add_norm, parameters, stored_dtypes, notes, hidden_channels, and the engine
-        ("cpu (2 threads)", or the GPU's), device and precision."""
+        ("cpu (2 threads)", or the GPU's), engines (1, or one per GPU), device and precision."""
         return self._impl.info
 
     def embed(self, seqs: Union[str, Sequence[str]], pool: str = "mean", rc: str = "none", add_sep: bool = False,

@@ -62,8 +62,8 @@ py::tuple row_tuple(const RowInfo& r) {
 // Error(usage) instead of a data race.
 struct PyModel {
     Model model;
-    std::unique_ptr<Engine> engine;
-    std::string device;     // as asked: "auto", "cpu", "cuda:1"
+    std::optional<Engines> engines;  // one, or one per GPU ("cuda:all", "cuda:0,1")
+    std::string device;     // as asked: "auto", "cpu", "cuda:1", "cuda:all"
     std::string precision;  // "fp32" | "bf16"
     int threads = 0;
     std::atomic<bool> busy{false};
@@ -99,7 +99,7 @@ std::unique_ptr<PyModel> load(const std::string& path, const std::string& device
     {
         py::gil_scoped_release release;
         m->model = load_model(path);
-        m->engine = make_engine(m->model, spec, options);
+        m->engines.emplace(make_engines(m->model, spec, options));
     }
     m->device = device;
     m->precision = precision;
@@ -134,7 +134,8 @@ py::dict model_info(const PyModel& m) {
     d["parameters"] = m.model.parameter_count;
     d["stored_dtypes"] = m.model.stored_dtypes;
     d["notes"] = m.model.notes;
-    d["engine"] = m.engine->description();
+    d["engine"] = m.engines->description();
+    d["engines"] = m.engines->size();
     d["device"] = m.device;
     d["precision"] = m.precision;
     d["threads"] = m.threads;
@@ -221,15 +222,16 @@ py::object embed_sequences(PyModel& m, std::vector<std::string> seqs, const std:
     {
         py::gil_scoped_release release;
         EngineLease lease(m);
-        if (tokens <= options.batch_tokens) {
+        if (tokens <= options.batch_tokens) {  // (one batch: one engine, whatever their count)
             // One batch, as the pipeline would pack it: computed here, on the calling thread,
             // without the pipeline's threads (a loop of short calls would pay their start-up
             // and a new OpenMP team each time: 2 ms instead of 0.8 ms per 100-nt call).
             const std::vector<std::string_view> views(seqs.begin(), seqs.end());
-            all.values = pooled ? embed_batch_pooled(*m.engine, m.model, views, options.pool, options.rc, add_sep)
-                                : embed_batch(*m.engine, m.model, views, options.rc, add_sep);
+            Engine& engine = m.engines->front();
+            all.values = pooled ? embed_batch_pooled(engine, m.model, views, options.pool, options.rc, add_sep)
+                                : embed_batch(engine, m.model, views, options.rc, add_sep);
         } else {
-            EmbeddingStream stream(*m.engine, m.model, std::make_unique<StringSource>(std::move(seqs)), options);
+            EmbeddingStream stream(*m.engines, m.model, std::make_unique<StringSource>(std::move(seqs)), options);
             all = collect(stream);
         }
     }
@@ -242,7 +244,7 @@ py::array_t<float> logits(PyModel& m, const std::string& seq, bool add_sep) {
     {
         py::gil_scoped_release release;
         EngineLease lease(m);
-        lg = lm_logits(m.model, m.engine->forward(tokenize(seq, add_sep)));
+        lg = lm_logits(m.model, m.engines->front().forward(tokenize(seq, add_sep)));
     }
     return to_numpy(std::move(lg));
 }
@@ -265,7 +267,7 @@ public:
     FileStream(PyModel& m, const InputOptions& input, const EmbedOptions& options)
         : lease_(std::make_unique<EngineLease>(m)), pooled_(options.pool != PoolMode::none) {
         py::gil_scoped_release release;
-        stream_ = std::make_unique<EmbeddingStream>(*m.engine, m.model, open_input(input), options);
+        stream_ = std::make_unique<EmbeddingStream>(*m.engines, m.model, open_input(input), options);
     }
     ~FileStream() { stop(); }
 
@@ -323,7 +325,7 @@ py::tuple embed_table(PyModel& m, const InputOptions& input, const EmbedOptions&
     {
         py::gil_scoped_release release;
         EngineLease lease(m);
-        EmbeddingStream stream(*m.engine, m.model, open_input(input), options);
+        EmbeddingStream stream(*m.engines, m.model, open_input(input), options);
         channels = stream.channels();
         all = collect(stream);
     }

@@ -181,9 +181,16 @@ def test_bad_device_and_precision():
         dnamba.Model(TINY, device="tpu")
     with pytest.raises(dnamba.UsageError, match="bf16"):
         dnamba.Model(TINY, device="cpu", precision="bf16")
+    with pytest.raises(dnamba.UsageError, match="cuda:0,"):
+        dnamba.Model(TINY, device="cuda:0,")
+    assert dnamba.Model(TINY, device="cpu").info["engines"] == 1
     if not any(d.startswith("cuda") for d in dnamba.devices()):
         with pytest.raises(dnamba.DeviceError):
             dnamba.Model(TINY, device="cuda")
+        with pytest.raises(dnamba.DeviceError, match="cuda:all"):
+            dnamba.Model(TINY, device="cuda:all")
+        with pytest.raises(dnamba.DeviceError, match="cuda:0"):
+            dnamba.Model(TINY, device="cuda:0,1")
 
 
 def test_bad_head(tmp_path):

@@ -38,3 +38,16 @@ def test_cuda_stream_matches_cpu_table():
     rows = list(dnamba.Model(PRETRAINED, device="cuda").embed_file(fasta, regions=bed, rc="average"))
     assert [r for r, _ in rows] == cpu.rows
     assert rel_error(np.stack([v for _, v in rows]), cpu.embeddings) < 1e-5
+
+
+def test_cuda_two_engines_on_one_gpu_as_one():
+    """cuda:0,0 (two engines, one GPU) stands in for two GPUs: embed_file's rows and values are
+    one engine's (the same kernels on the same shapes)."""
+    fasta = TESTDATA / "example" / "two-species.fa"
+    bed = TESTDATA / "example" / "two-species.bed"
+    one = dnamba.Model(PRETRAINED, device="cuda:0").embed_file(fasta, regions=bed, batch_tokens=2000, as_table=True)
+    two = dnamba.Model(PRETRAINED, device="cuda:0,0")
+    assert two.info["engines"] == 2
+    got = two.embed_file(fasta, regions=bed, batch_tokens=2000, as_table=True)
+    assert got.rows == one.rows
+    assert rel_error(got.embeddings, one.embeddings) < 1e-6

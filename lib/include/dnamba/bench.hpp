@@ -62,7 +62,8 @@ public:
     [[nodiscard]] const Model& model() const noexcept;
     // The preset's name, or "<directory name> [<layout>]" (", random weights" inside the brackets).
     [[nodiscard]] const std::string& label() const noexcept;
-    [[nodiscard]] Engine& engine() noexcept;
+    // The engines that run it: one, or one per GPU (--device cuda:all, a list).
+    [[nodiscard]] const Engines& engines() const noexcept;
     [[nodiscard]] const std::vector<long long>& lengths() const noexcept;
     // Sequences of `length` packed into one forward pass.
     [[nodiscard]] long long per_pass(long long length) const noexcept;

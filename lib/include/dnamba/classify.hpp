@@ -41,7 +41,7 @@ struct FeatureBatch {
 // `engine`/`model` (not owned) are needed, non-null, when spec.embedding: Error(usage)
 // otherwise. Pooling, rc mode and [SEP] come from `embed`. Throws what open_input and the
 // engine throw; warns once about characters embedded as [UNK].
-void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine* engine, const Model* model,
+void extract_features(const InputOptions& input, const FeatureSpec& spec, const Engines* engines, const Model* model,
                       const EmbedOptions& embed, const std::function<void(FeatureBatch&)>& sink);
 
 // ---- training a head on labelled regions -----------------------------------------------

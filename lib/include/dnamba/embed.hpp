@@ -84,12 +84,13 @@ struct EmbedSummary {
 
 // Embeds every item of the input (records, regions or windows; see input.hpp) into `output`,
 // whose extension picks the format (.npz per-position; .tsv / .npy pooled), through a
-// three-stage pipeline: a reader thread packs items into batches of up to batch_tokens, the
-// compute thread runs the engine, the calling thread writes rows in input order. Memory stays
-// bounded by queue_depth batches. The output appears only when complete. Throws
+// three-stage pipeline: a reader thread packs items into batches of up to batch_tokens, one
+// compute thread per engine runs it on whichever batch is next (several engines: one per GPU),
+// the calling thread writes rows in input order, the same rows as with one engine. Memory stays
+// bounded by queue_depth batches (and queue_depth + engines results). The output appears only when complete. Throws
 // Error(usage) when the extension does not fit --pool, Error(input) on bad input (or when it
-// yields nothing), Error(io) when writing fails.
-[[nodiscard]] EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions& input,
+// yields nothing), Error(io) when writing fails; with several engines an engine's error names its device.
+[[nodiscard]] EmbedSummary embed_input(const Engines& engines, const Model& model, const InputOptions& input,
                                        const std::string& output, const EmbedOptions& options);
 
 // One batch of an EmbeddingStream: rows in input order, values[i] the embedding of rows[i]
@@ -104,13 +105,13 @@ struct EmbeddingBatch {
 // embed_input's pipeline with the rows handed to the caller instead of a writer: the reader
 // and compute threads run ahead of next() by at most options.queue_depth batches (of up to
 // options.batch_tokens tokens), so memory stays bounded whatever the input's size; the values
-// are embed_input's, bit for bit. `engine` and `model` are not owned and must outlive the
-// stream; nothing else may use `engine` until the stream is destroyed. Not thread-safe: call
+// are embed_input's, bit for bit. The engines (copied: owned ones are shared) and `model` must
+// outlive the stream; nothing else may use them until the stream is destroyed. Not thread-safe: call
 // next() from one thread.
 class EmbeddingStream {
 public:
     // Starts the pipeline over `source` (non-null, owned from here on).
-    EmbeddingStream(Engine& engine, const Model& model, std::unique_ptr<InputSource> source,
+    EmbeddingStream(const Engines& engines, const Model& model, std::unique_ptr<InputSource> source,
                     const EmbedOptions& options);
     // Stops the pipeline (the batch being computed is finished and dropped) and joins its threads.
     ~EmbeddingStream();

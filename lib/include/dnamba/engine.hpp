@@ -19,10 +19,15 @@ enum class DeviceKind { automatic, cpu, cuda };
 
 struct DeviceSpec {
     DeviceKind kind = DeviceKind::automatic;
-    int index = 0;
+    int index = 0;             // the one CUDA device (cuda, cuda:N); the first of a list
+    std::vector<int> indices;  // cuda:I,J,...: one engine per entry, in order (repeats allowed); else empty
+    bool all = false;          // cuda:all: one engine per visible GPU (resolved by make_engines)
+    // Several engines (cuda:all or a list of two or more).
+    [[nodiscard]] bool is_list() const noexcept { return all || indices.size() > 1; }
 };
 
-// "auto" | "cpu" | "cuda" | "cuda:N". Throws Error(usage) otherwise.
+// "auto" | "cpu" | "cuda" | "cuda:N" | "cuda:all" | "cuda:I,J,..." (device numbers, repeats
+// allowed: two engines on one GPU). Throws Error(usage) naming what was expected otherwise.
 [[nodiscard]] DeviceSpec parse_device(const std::string& text);
 
 // Number of CUDA devices visible (0 when the kernels were not built or no driver/GPU).
@@ -96,6 +101,36 @@ struct EngineOptions {
 // to do; bf16 on the CPU throws Error(usage). The model must outlive the engine.
 [[nodiscard]] std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device,
                                                   const EngineOptions& options);
+
+// The engines one pipeline hands its batches to, with each one's device name for messages: one
+// engine (not owned; converts implicitly, so a function taking `const Engines&` takes an
+// Engine&), or those of make_engines (owned; copies share them). Batches go to whichever
+// engine is free.
+class Engines {
+public:
+    Engines(Engine& engine) : engines_{&engine}, devices_{""} {}  // NOLINT: implicit on purpose
+    // Takes `engines` (non-empty, non-null); devices[i] names engines[i] ("cuda:1").
+    Engines(std::vector<std::unique_ptr<Engine>> engines, std::vector<std::string> devices);
+    [[nodiscard]] std::size_t size() const noexcept { return engines_.size(); }
+    [[nodiscard]] Engine& operator[](std::size_t i) const { return *engines_[i]; }
+    [[nodiscard]] Engine& front() const { return *engines_.front(); }
+    [[nodiscard]] const std::string& device(std::size_t i) const { return devices_[i]; }
+    [[nodiscard]] const std::vector<std::string>& devices() const noexcept { return devices_; }
+    // One engine's description; several: "2 engines (cuda:0,cuda:1), each <the first's description>".
+    [[nodiscard]] std::string description() const;
+
+private:
+    std::shared_ptr<const std::vector<std::unique_ptr<Engine>>> owned_;
+    std::vector<Engine*> engines_;
+    std::vector<std::string> devices_;
+};
+
+// One engine per device of `device`, in its order, named by its device: cuda:all one per
+// visible GPU (Error(device) saying what to do when there is none or this build has no CUDA
+// kernels), cuda:I,J,... one per entry (weights uploaded to each); any single-device spec gives
+// make_engine's one engine. Throws what make_engine throws, for a list prefixed with the
+// device ("cuda:1: ...").
+[[nodiscard]] Engines make_engines(const Model& model, const DeviceSpec& device, const EngineOptions& options);
 
 // The CPU reference engine directly.
 [[nodiscard]] std::unique_ptr<Engine> make_cpu_engine(const Model& model, const EngineOptions& options);

@@ -86,7 +86,9 @@ struct VepSummary {
 // an LM head; Error(input) for an unreadable or malformed VCF (htslib's message and the line),
 // a contig missing from the FASTA, and with strict a record that would be skipped; Error(io)
 // when the output cannot be written.
-[[nodiscard]] VepSummary vep_score_file(Engine& engine, const Model& model, const VepOptions& options,
+// Batches go to whichever of `engines` is free (--device cuda:all: one per GPU), records are
+// written in input order whatever the engine count.
+[[nodiscard]] VepSummary vep_score_file(const Engines& engines, const Model& model, const VepOptions& options,
                                         const std::string& output);
 
 // ---- per-base tracks (`dnamba score`) ---------------------------------------------------
@@ -129,7 +131,7 @@ struct ScoreSummary {
 // is not A/C/G/T); entropy: -sum_b p(b) log p(b) in nats. Throws as
 // vep_score_file for the model, Error(usage) for an unknown extension, Error(input) for an input
 // without rows.
-[[nodiscard]] ScoreSummary score_track(Engine& engine, const Model& model, const InputOptions& input,
+[[nodiscard]] ScoreSummary score_track(const Engines& engines, const Model& model, const InputOptions& input,
                                        const std::string& output, const ScoreOptions& options);
 
 }  // namespace dnamba

@@ -572,7 +572,7 @@ private:
     // RCPS reverse-complement half (rc) columns [d, 2d) with the directions' roles swapped.
     void mixer(const DeviceLayer<T>& layer, bool rc) {
         const ModelConfig& c = model_.config;
-        const int d = c.d_model, C = c.hidden_channels(), di = c.d_inner, K = c.d_conv;
+        const int d = c.d_model, C = c.hidden_channels(), K = c.d_conv;
         T* out = hidden_.get() + (rc ? d : 0);
         const bool bi = c.bidirectional;
         const DeviceProj<T>& pf = projections(layer, false, rc);

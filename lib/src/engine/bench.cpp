@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "dnamba/error.hpp"
 #include "dnamba/input.hpp"
@@ -76,7 +77,7 @@ struct Bench::Impl {
     BenchOptions options;
     Model model;
     std::string label;
-    std::unique_ptr<Engine> engine;
+    std::optional<Engines> engines;  // one, or one per GPU (--device cuda:all)
     std::vector<long long> lengths;
     std::mt19937_64 rng{7};
 };
@@ -113,14 +114,16 @@ Bench::Bench(const BenchOptions& options, const DeviceSpec& device, const Engine
     }
     EngineOptions eo = engine;
     eo.chunk_rows = static_cast<std::size_t>(o.chunk_rows);
-    m.engine = make_engine(m.model, device, eo);
+    m.engines.emplace(make_engines(m.model, device, eo));
+    if (o.stages && m.engines->size() > 1)
+        fail(ErrorKind::usage, "--stages times the stages of one engine: use one device with it (cuda:N), not a list");
 }
 
 Bench::~Bench() = default;
 
 const Model& Bench::model() const noexcept { return impl_->model; }
 const std::string& Bench::label() const noexcept { return impl_->label; }
-Engine& Bench::engine() noexcept { return *impl_->engine; }
+const Engines& Bench::engines() const noexcept { return *impl_->engines; }
 const std::vector<long long>& Bench::lengths() const noexcept { return impl_->lengths; }
 
 long long Bench::per_pass(long long length) const noexcept {
@@ -131,7 +134,7 @@ long long Bench::per_pass(long long length) const noexcept {
 BenchResult Bench::run(long long length, const std::function<void(int, double)>& on_run) {
     Impl& m = *impl_;
     const BenchOptions& o = m.options;
-    Engine& engine = *m.engine;
+    const Engines& engines = *m.engines;
     std::string seq(static_cast<std::size_t>(length), 'A');
     for (auto& ch : seq) ch = "ACGT"[m.rng() & 3];
     const auto ids = tokenize(seq, false);
@@ -147,8 +150,8 @@ BenchResult Bench::run(long long length, const std::function<void(int, double)>&
         double sum = 0;
         RepeatedSequence source(seq, o.count);
         pipeline::run_batched(
-            source, budget,
-            [&](std::vector<InputItem>& batch) {
+            source, budget, engines,
+            [&](Engine& engine, std::vector<InputItem>& batch) {
                 std::vector<std::int32_t> packed;
                 packed.reserve(batch.size() * ids.size());
                 for (std::size_t k = 0; k < batch.size(); ++k) packed.insert(packed.end(), ids.begin(), ids.end());
@@ -169,8 +172,10 @@ BenchResult Bench::run(long long length, const std::function<void(int, double)>&
     r.median = r.seconds[r.seconds.size() / 2];
     r.nt_per_s = static_cast<double>(length) * static_cast<double>(o.count) / r.median;
     r.peak_rss_bytes = peak_rss_bytes();
-    r.device_peak_bytes = engine.device_peak_bytes();
+    r.device_peak_bytes = 0;  // of the engine that held the most
+    for (std::size_t i = 0; i < engines.size(); ++i) r.device_peak_bytes = std::max(r.device_peak_bytes, engines[i].device_peak_bytes());
     if (o.stages) {
+        Engine& engine = engines.front();
         engine.set_profiling(true);
         const auto t0 = std::chrono::steady_clock::now();
         (void)run_once();

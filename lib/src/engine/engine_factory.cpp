@@ -1,6 +1,8 @@
 // Engine factory: parses --device / --precision and builds the engine (CPU, or CUDA where it can run the model).
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "dnamba/engine.hpp"
 #include "dnamba/error.hpp"
@@ -13,23 +15,45 @@
 
 namespace dnamba {
 
+namespace {
+
+// A device number of a cuda:N or cuda:I,J,... list: digits only, 0 to 65535.
+int parse_device_number(const std::string& text, const std::string& item) {
+    const bool digits = !item.empty() && item.size() <= 5 &&
+                        item.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits || std::stol(item) > 65535)
+        fail(ErrorKind::usage, "--device " + text + ": " + (item.empty() ? "an empty device number" : "'" + item + "'") +
+                                   " is not a device number (expected cuda:N, cuda:I,J,... or cuda:all, N from 0 to 65535)");
+    return std::stoi(item);
+}
+
+}  // namespace
+
 DeviceSpec parse_device(const std::string& text) {
     DeviceSpec spec;
     if (text == "auto") {
         spec.kind = DeviceKind::automatic;
     } else if (text == "cpu") {
         spec.kind = DeviceKind::cpu;
-    } else if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
+    } else if (text == "cuda") {
         spec.kind = DeviceKind::cuda;
-        if (text.size() > 5) {
-            char* end = nullptr;
-            const long idx = std::strtol(text.c_str() + 5, &end, 10);
-            if (*end != '\0' || idx < 0 || idx > 65535 || end == text.c_str() + 5)
-                fail(ErrorKind::usage, "--device " + text + ": expected cuda:N with N a device number");
-            spec.index = static_cast<int>(idx);
+    } else if (text == "cuda:all") {
+        spec.kind = DeviceKind::cuda;
+        spec.all = true;
+    } else if (text.rfind("cuda:", 0) == 0) {
+        spec.kind = DeviceKind::cuda;
+        const std::string list = text.substr(5);
+        std::size_t at = 0;
+        while (true) {
+            const std::size_t comma = list.find(',', at);
+            spec.indices.push_back(parse_device_number(text, list.substr(at, comma - at)));
+            if (comma == std::string::npos) break;
+            at = comma + 1;
         }
+        spec.index = spec.indices.front();
+        if (spec.indices.size() == 1) spec.indices.clear();  // cuda:N is one device
     } else {
-        fail(ErrorKind::usage, "--device " + text + ": expected auto, cpu, cuda or cuda:N");
+        fail(ErrorKind::usage, "--device " + text + ": expected auto, cpu, cuda, cuda:N, cuda:I,J,... or cuda:all");
     }
     return spec;
 }
@@ -56,6 +80,8 @@ void check_thread_count(int threads) {
 
 std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device, const EngineOptions& options) {
     check_thread_count(options.threads);
+    if (device.is_list())
+        fail(ErrorKind::usage, "make_engine builds one engine, but the device names several; use make_engines");
     const int gpus = cuda_device_count();
     std::string why_cpu;    // why the CPU engine runs, for the bf16 error
     bool fell_back = false;  // auto with a GPU visible, but the GPU engine cannot run the model
@@ -100,6 +126,65 @@ std::unique_ptr<Engine> make_engine(const Model& model, const DeviceSpec& device
                                    "; use --precision fp32 (the CPU engine computes in fp32)");
     if (fell_back) log_warning("--device auto: " + why_cpu + "; using the CPU engine");
     return make_cpu_engine(model, options);
+}
+
+Engines::Engines(std::vector<std::unique_ptr<Engine>> engines, std::vector<std::string> devices)
+    : devices_(std::move(devices)) {
+    if (engines.empty() || engines.size() != devices_.size())
+        fail(ErrorKind::usage, "Engines: expected at least one engine and one device name per engine");
+    owned_ = std::make_shared<const std::vector<std::unique_ptr<Engine>>>(std::move(engines));
+    for (const auto& e : *owned_) {
+        if (!e) fail(ErrorKind::usage, "Engines: null engine");
+        engines_.push_back(e.get());
+    }
+}
+
+std::string Engines::description() const {
+    if (engines_.size() == 1) return engines_.front()->description();
+    std::string names;
+    for (const auto& d : devices_) names += (names.empty() ? "" : ",") + d;
+    return std::to_string(engines_.size()) + " engines (" + names + "), each " + engines_.front()->description();
+}
+
+Engines make_engines(const Model& model, const DeviceSpec& device, const EngineOptions& options) {
+    std::vector<std::unique_ptr<Engine>> engines;
+    std::vector<std::string> names;
+    if (!device.is_list()) {
+        engines.push_back(make_engine(model, device, options));
+        names.push_back(device.kind == DeviceKind::cuda  ? "cuda:" + std::to_string(device.index)
+                        : device.kind == DeviceKind::cpu ? "cpu"
+                                                         : "auto");
+        return Engines(std::move(engines), std::move(names));
+    }
+#ifndef DNAMBA_HAVE_CUDA
+    std::string text = "cuda:";
+    for (std::size_t i = 0; i < device.indices.size(); ++i) text += (i ? "," : "") + std::to_string(device.indices[i]);
+    fail(ErrorKind::device, "--device " + (device.all ? std::string("cuda:all") : text) +
+                                ": this dnamba was built without the CUDA kernels (no nvcc at build time); use "
+                                "--device cpu or auto (one engine), or a build with CUDA");
+#endif
+    std::vector<int> indices = device.indices;
+    if (device.all) {
+        const int gpus = cuda_device_count();
+        if (gpus == 0)
+            fail(ErrorKind::device, "--device cuda:all: no CUDA device is visible (check nvidia-smi and "
+                                    "CUDA_VISIBLE_DEVICES); use --device cpu or auto");
+        for (int i = 0; i < gpus; ++i) indices.push_back(i);
+    }
+    for (int index : indices) {
+        DeviceSpec one;
+        one.kind = DeviceKind::cuda;
+        one.index = index;
+        const std::string name = "cuda:" + std::to_string(index);
+        try {
+            engines.push_back(make_engine(model, one, options));
+        } catch (const Error& e) {  // named once: make_engine's own messages may name the device already
+            const std::string what = e.what();
+            fail(e.kind(), what.find(name) == std::string::npos ? name + ": " + what : what);
+        }
+        names.push_back(name);
+    }
+    return Engines(std::move(engines), std::move(names));
 }
 
 void check_packed_input(const std::vector<std::int32_t>& ids, const std::vector<std::size_t>& lengths, int vocab_size) {

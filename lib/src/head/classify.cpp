@@ -3,6 +3,7 @@
 #include <charconv>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "dnamba/classify.hpp"
@@ -42,7 +43,7 @@ std::size_t classify_input(const InputOptions& input, const std::string& head_pa
     eo.batch_tokens = options.batch_tokens;
 
     std::unique_ptr<Model> model;
-    std::unique_ptr<Engine> engine;
+    std::optional<Engines> engines;  // one, or one per GPU (--device cuda:all)
     std::string fp;  // k-mer heads use no model
     if (spec.embedding) {
         const std::string& dir = options.model_dir;
@@ -58,7 +59,7 @@ std::size_t classify_input(const InputOptions& input, const std::string& head_pa
         if (want != hf.head.standardizer.mean.size())
             fail(ErrorKind::model, head_path + ": expects " + std::to_string(hf.head.standardizer.mean.size()) +
                                        " features, the model gives " + std::to_string(want));
-        engine = make_engine(*model, options.device, options.engine);
+        engines.emplace(make_engines(*model, options.device, options.engine));
     }
 
     // what made the calls: embed's record plus the head (its file's CRC-32) and its features
@@ -77,7 +78,7 @@ std::size_t classify_input(const InputOptions& input, const std::string& head_pa
     std::unique_ptr<TrackWriter> writer;
     if (track) writer = class_track(output, input.path, classes[static_cast<std::size_t>(track_class)], provenance);
     else table = std::make_unique<CallsTableWriter>(output, classes, provenance);
-    extract_features(input, spec, engine.get(), model.get(), eo, [&](FeatureBatch& b) {
+    extract_features(input, spec, engines ? &*engines : nullptr, model.get(), eo, [&](FeatureBatch& b) {
         const Matrix p = head_predict(hf.head, b.X);  // row-major: row i is p.data() + i * classes
         for (std::size_t i = 0; i < b.rows.size(); ++i) {
             const RowInfo& r = b.rows[i];

@@ -39,9 +39,9 @@ std::string FeatureSpec::str() const {
     return (embedding ? "embedding+kmer:" : "kmer:") + std::to_string(kmer);
 }
 
-void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine* engine, const Model* model,
+void extract_features(const InputOptions& input, const FeatureSpec& spec, const Engines* engines, const Model* model,
                       const EmbedOptions& embed, const std::function<void(FeatureBatch&)>& sink) {
-    if (spec.embedding && (!engine || !model))
+    if (spec.embedding && (!engines || !model))
         fail(ErrorKind::usage, "embedding features need a model (--model)");
     auto source = open_input(input);
     struct Features {
@@ -55,9 +55,12 @@ void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine
     // the pipeline of embed (pipeline/run_batched.hpp): read and batch, features on the compute
     // thread, the sink in input order on this one
     const pipeline::BatchBudget budget{embed.batch_tokens, embed.add_sep ? 1u : 0u, embed.queue_depth};
-    pipeline::run_batched(
-        *source, budget,
-        [&](std::vector<InputItem>& items) {
+    // one compute thread per engine; k-mer features alone need no engine: one thread
+    pipeline::run_batched_workers<InputItem>(
+        [&](InputItem& item) { return source->next(item); },
+        [&](const InputItem& item) { return item.seq.size() + budget.extra_per_item; }, budget,
+        engines ? engines->devices() : std::vector<std::string>{"cpu"},
+        [&](std::size_t worker, std::vector<InputItem>& items) {
             Features f;
             FeatureBatch& batch = f.batch;
             std::vector<std::string_view> seqs;
@@ -72,7 +75,7 @@ void extract_features(const InputOptions& input, const FeatureSpec& spec, Engine
             batch.X.resize(n, emb_cols + k_cols);
             if (spec.embedding) {
                 const auto pooled =
-                    embed_batch_pooled(*engine, *model, seqs, embed.pool, embed.rc, embed.add_sep, &f.unknown);
+                    embed_batch_pooled((*engines)[worker], *model, seqs, embed.pool, embed.rc, embed.add_sep, &f.unknown);
                 for (Eigen::Index i = 0; i < n; ++i) batch.X.row(i).head(emb_cols) = pooled[static_cast<std::size_t>(i)];
             }
             if (spec.kmer) batch.X.rightCols(k_cols) = kmer_features(seqs, spec.kmer);

@@ -2,6 +2,7 @@
 // their feature matrix from the model or from a precomputed embedding table; and HeadTraining
 // (classify.hpp), one `dnamba train-head` run over them.
 #include <map>
+#include <optional>
 
 #include "dnamba/error.hpp"
 #include "head/metrics_json.hpp"
@@ -9,11 +10,11 @@
 
 namespace dnamba {
 
-Matrix feature_matrix(const InputOptions& input, const FeatureSpec& spec, Engine* engine, const Model* model,
+Matrix feature_matrix(const InputOptions& input, const FeatureSpec& spec, const Engines* engines, const Model* model,
                       const EmbedOptions& embed, std::size_t expected, const std::string& what) {
     std::vector<Matrix> parts;
     std::size_t rows = 0;
-    extract_features(input, spec, engine, model, embed, [&](FeatureBatch& b) {
+    extract_features(input, spec, engines, model, embed, [&](FeatureBatch& b) {
         parts.push_back(std::move(b.X));
         rows += b.rows.size();
     });
@@ -103,7 +104,7 @@ struct HeadTraining::Impl {
     ClassIndex classes;
     Matrix X;
     std::unique_ptr<Model> model;
-    std::unique_ptr<Engine> engine;
+    std::optional<Engines> engines;  // one, or one per GPU (--device cuda:all)
 
     // The features of `input`'s rows from the model and/or k-mers; `table_given` leaves out the
     // embedding columns (they come from the embeddings table).
@@ -111,7 +112,7 @@ struct HeadTraining::Impl {
         FeatureSpec s = options.features;
         if (table_given) s.embedding = false;
         if (!s.embedding && !s.kmer) return Matrix();
-        return feature_matrix(in, s, engine.get(), model.get(), options.embed, expected, what);
+        return feature_matrix(in, s, engines ? &*engines : nullptr, model.get(), options.embed, expected, what);
     }
 };
 
@@ -142,7 +143,7 @@ HeadTraining::HeadTraining(const InputOptions& input, const HeadTrainingOptions&
     (void)check_head_training(m.classes.y, m.classes.classes, m.set.groups, options.train, false);
     if (need_model) {
         m.model = std::make_unique<Model>(load_model(options.model_dir));
-        m.engine = make_engine(*m.model, options.device, options.engine);
+        m.engines.emplace(make_engines(*m.model, options.device, options.engine));
     }
     m.X = m.features_of(input, !options.embeddings.empty(), m.set.regions.size(), bed);
     if (!options.embeddings.empty() && spec.embedding) {

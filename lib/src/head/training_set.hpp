@@ -13,7 +13,7 @@ namespace dnamba {
 
 // Every feature row of the input in input order (extract_features' batches stacked); Error(input)
 // naming `what` unless there are exactly `expected` rows.
-[[nodiscard]] Matrix feature_matrix(const InputOptions& input, const FeatureSpec& spec, Engine* engine,
+[[nodiscard]] Matrix feature_matrix(const InputOptions& input, const FeatureSpec& spec, const Engines* engines,
                                     const Model* model, const EmbedOptions& embed, std::size_t expected,
                                     const std::string& what);
 

@@ -1,8 +1,8 @@
 // Embedding: rc modes, pooling, and the record loop behind `dnamba embed`.
 //
 // embed_input() is one use of the pipeline of pipeline/run_batched.hpp (DESIGN.md's data flow:
-// a reader thread packs items into batches, a compute thread runs the model and reduces, the
-// calling thread writes rows in input order; bounded queues between the steps).
+// a reader thread packs items into batches, a compute thread per engine runs the model and
+// reduces, the calling thread writes rows in input order; bounded queues between the steps).
 #include "dnamba/embed.hpp"
 
 #include <unistd.h>
@@ -183,7 +183,7 @@ pipeline::BatchBudget embed_budget(const EmbedOptions& options) {
 
 }  // namespace
 
-EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions& input, const std::string& output,
+EmbedSummary embed_input(const Engines& engines, const Model& model, const InputOptions& input, const std::string& output,
                          const EmbedOptions& options) {
     const auto kind = output_kind_for_path(output);
     if (options.pool == PoolMode::none && kind != OutputKind::per_position)
@@ -212,8 +212,8 @@ EmbedSummary embed_input(Engine& engine, const Model& model, const InputOptions&
 
     // compute: compute_embeddings; write: rows in input order
     pipeline::run_batched(
-        *source, embed_budget(options),
-        [&](std::vector<InputItem>& items) { return compute_embeddings(engine, model, options, items); },
+        *source, embed_budget(options), engines,
+        [&](Engine& engine, std::vector<InputItem>& items) { return compute_embeddings(engine, model, options, items); },
         [&](EmbeddingBatch& r) {
             for (std::size_t i = 0; i < r.rows.size(); ++i)
                 writer->write(r.rows[i], r.values[i].data(), static_cast<std::size_t>(r.values[i].rows()));
@@ -241,6 +241,7 @@ struct Stopped {};
 }  // namespace
 
 struct EmbeddingStream::Impl {
+    Engines engines;
     std::unique_ptr<InputSource> source;
     std::string input;
     int channels = 0;
@@ -249,22 +250,24 @@ struct EmbeddingStream::Impl {
     std::size_t rows = 0;      // returned by next() so far
     std::thread thread;
 
-    explicit Impl(std::size_t depth) : ready(depth) {}
+    Impl(const Engines& e, std::size_t depth) : engines(e), ready(depth) {}
 };
 
-EmbeddingStream::EmbeddingStream(Engine& engine, const Model& model, std::unique_ptr<InputSource> source,
+EmbeddingStream::EmbeddingStream(const Engines& engines, const Model& model, std::unique_ptr<InputSource> source,
                                  const EmbedOptions& options)
-    : impl_(std::make_unique<Impl>(options.queue_depth)) {
+    : impl_(std::make_unique<Impl>(engines, options.queue_depth)) {
     if (!source) fail(ErrorKind::usage, "EmbeddingStream: no input source");
     impl_->source = std::move(source);
     impl_->input = impl_->source->describe();
     impl_->channels = embedding_channels(model.config, options.rc);
     Impl* s = impl_.get();
-    s->thread = pipeline::start_thread("pipeline", [s, &engine, &model, options] {
+    s->thread = pipeline::start_thread("pipeline", [s, &model, options] {
         try {
             pipeline::run_batched(
-                *s->source, embed_budget(options),
-                [&](std::vector<InputItem>& items) { return compute_embeddings(engine, model, options, items); },
+                *s->source, embed_budget(options), s->engines,
+                [&](Engine& engine, std::vector<InputItem>& items) {
+                    return compute_embeddings(engine, model, options, items);
+                },
                 [&](EmbeddingBatch& r) {
                     if (!s->ready.push(std::move(r))) throw Stopped{};
                 });

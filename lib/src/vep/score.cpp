@@ -104,7 +104,7 @@ Matrix base_probabilities(Engine& engine, const Model& model, const std::string&
     return p;
 }
 
-ScoreSummary score_track(Engine& engine, const Model& model, const InputOptions& input, const std::string& output,
+ScoreSummary score_track(const Engines& engines, const Model& model, const InputOptions& input, const std::string& output,
                          const ScoreOptions& options) {
     const auto start_time = std::chrono::steady_clock::now();
     vep::require_lm_head(model, "a per-base track");
@@ -134,8 +134,8 @@ ScoreSummary score_track(Engine& engine, const Model& model, const InputOptions&
     ScoreSummary summary;
     pipeline::Progress progress(options.progress, source->total_bases());
     pipeline::run_batched(
-        *source, pipeline::BatchBudget{options.batch_tokens, 0, options.queue_depth},
-        [&](std::vector<InputItem>& items) {
+        *source, pipeline::BatchBudget{options.batch_tokens, 0, options.queue_depth}, engines,
+        [&](Engine& engine, std::vector<InputItem>& items) {
             ScoredBatch b;
             for (auto& it : items) {
                 ScoredRow r;

@@ -340,19 +340,20 @@ struct Mean {
 
 class VariantScorer {
 public:
-    VariantScorer(Engine& engine, const Model& model, const VepOptions& options)
-        : engine_(engine), model_(model), options_(options), needs_(options.scores),
+    VariantScorer(const Model& model, const VepOptions& options)
+        : model_(model), options_(options), needs_(options.scores),
           causal_(is_causal_lm(model.config)) {
         strands_ = (options.rc == RcMode::average && !model.config.rcps) ? 2 : 1;
     }
     [[nodiscard]] std::size_t strands() const { return strands_; }
 
-    VariantBatch compute(std::vector<VariantItem>& items) {
+    // Scores one batch on `engine` (one thread per engine: nothing here is shared but const state).
+    VariantBatch compute(Engine& engine, std::vector<VariantItem>& items) const {
         VariantBatch out;
         const std::size_t ns = options_.scores.size();
         std::vector<std::vector<Mean>> acc(items.size());
         for (std::size_t i = 0; i < items.size(); ++i) acc[i].resize(items[i].alleles.size() * ns);
-        for (std::size_t s = 0; s < strands_; ++s) score_strand(items, s == 1, acc, out);
+        for (std::size_t s = 0; s < strands_; ++s) score_strand(engine, items, s == 1, acc, out);
         out.values.resize(items.size());
         for (std::size_t i = 0; i < items.size(); ++i)
             for (const Mean& m : acc[i]) out.values[i].push_back(m.value());
@@ -388,7 +389,8 @@ private:
         return dist(alt, ref);
     }
 
-    void score_strand(std::vector<VariantItem>& items, bool rc, std::vector<std::vector<Mean>>& acc, VariantBatch& out) {
+    void score_strand(Engine& engine, std::vector<VariantItem>& items, bool rc, std::vector<std::vector<Mean>>& acc,
+                      VariantBatch& out) const {
         PassSet full, pooled;
         std::vector<ItemPasses> passes(items.size());
         std::map<std::string, std::pair<std::size_t, std::size_t>> shared;  // site -> ref, masked pass
@@ -436,8 +438,8 @@ private:
             }
         }
         Matrix h, hp;
-        if (!full.lengths.empty()) h = engine_.forward_packed(full.ids, full.lengths);
-        if (!pooled.lengths.empty()) hp = engine_.forward_pooled_mean(pooled.ids, pooled.lengths);
+        if (!full.lengths.empty()) h = engine.forward_packed(full.ids, full.lengths);
+        if (!pooled.lengths.empty()) hp = engine.forward_pooled_mean(pooled.ids, pooled.lengths);
         out.passes += full.lengths.size() + pooled.lengths.size();
         out.tokens += full.ids.size() + pooled.ids.size();
         auto rows = [&](std::size_t k) {
@@ -504,7 +506,6 @@ private:
         }
     }
 
-    Engine& engine_;
     const Model& model_;
     const VepOptions& options_;
     Needs needs_;
@@ -586,7 +587,7 @@ private:
 
 }  // namespace
 
-VepSummary vep_score_file(Engine& engine, const Model& model, const VepOptions& options, const std::string& output) {
+VepSummary vep_score_file(const Engines& engines, const Model& model, const VepOptions& options, const std::string& output) {
     const auto start_time = std::chrono::steady_clock::now();
     const VariantOutputFormat format = variant_output_format(output);
     if (options.scores.empty()) fail(ErrorKind::usage, "--scores: no score asked for");
@@ -615,7 +616,7 @@ VepSummary vep_score_file(Engine& engine, const Model& model, const VepOptions& 
     if (format == VariantOutputFormat::tsv) tsv_out = std::make_unique<VariantTsv>(output, options.scores);
     else vcf_out = std::make_unique<VcfWriter>(output, format, hdr);
 
-    VariantScorer scorer(engine, model, options);
+    const VariantScorer scorer(model, options);
     VariantSource source(reader, fasta, options, scorer.strands(), is_causal_lm(model.config));
     VepSummary summary;
     pipeline::Progress progress(options.progress, std::nullopt);
@@ -623,8 +624,8 @@ VepSummary vep_score_file(Engine& engine, const Model& model, const VepOptions& 
     std::vector<float> info;
     pipeline::run_batched_items<VariantItem>(
         [&](VariantItem& item) { return source.next(item); }, [](const VariantItem& item) { return item.cost; },
-        pipeline::BatchBudget{options.batch_tokens, 0, options.queue_depth},
-        [&](std::vector<VariantItem>& items) { return scorer.compute(items); },
+        pipeline::BatchBudget{options.batch_tokens, 0, options.queue_depth}, engines,
+        [&](Engine& engine, std::vector<VariantItem>& items) { return scorer.compute(engine, items); },
         [&](VariantBatch& b) {
             for (std::size_t i = 0; i < b.items.size(); ++i) {
                 VariantItem& it = b.items[i];
