@@ -10,6 +10,7 @@
 #
 # SCAN_HOW (default "auto one-pass"): the scan kernels timed alone (auto, one-pass, chunked).
 # SANITIZE=1 also runs compute-sanitizer memcheck/racecheck (scripts/gpu_sanitize.sh).
+# PRE: commands run right after the build (see below); EXTRA: commands run after the benchmarks.
 # PHASE splits the run in two commands of one lease (each under the device tool's 10-minute
 # limit; the machine stays warm between them): PHASE=dnamba (the stack's build in the
 # background, dnamba's build, tests and benchmarks, the commands in EXTRA after them, then the wait
@@ -40,6 +41,16 @@ stack_build=$!
 stamp "building dnamba"
 scripts/gpu.sh build > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$out/device.txt"
+# PRE: commands run after the build, before the tests and benchmarks (checks that pick what to
+# time); settings they write to $OUT/bench.env (e.g. DNAMBA_SCAN=chunked) hold for the rest
+if [ -n "${PRE:-}" ]; then
+    stamp "pre: $PRE"
+    bash -c "$PRE"
+fi
+if [ -s "$out/bench.env" ]; then
+    set -a; . "$out/bench.env"; set +a
+    stamp "settings from pre: $(tr '\n' ' ' < "$out/bench.env")"
+fi
 if [ "${TESTS:-1}" = 1 ]; then
     timeout 240 "$B/tests/dnamba_tests" "[gpu]" > "$out/gpu-tests.log" 2>&1
     stamp "[gpu] tests: exit $? ($(grep -E 'All tests passed|test cases:' "$out/gpu-tests.log" | tail -1))"
