@@ -11,6 +11,7 @@
 # SCAN_HOW (default "auto one-pass"): the scan kernels timed alone (auto, one-pass, chunked).
 # SANITIZE=1 also runs compute-sanitizer memcheck/racecheck (scripts/gpu_sanitize.sh).
 # PRE: commands run right after the build (see below); EXTRA: commands run after the benchmarks.
+# STACK=0 (with PHASE=dnamba): dnamba's side alone, the stack not built (when device time is short).
 # PHASE splits the run in two commands of one lease (each under the device tool's 10-minute
 # limit; the machine stays warm between them): PHASE=dnamba (the stack's build in the
 # background, dnamba's build, tests and benchmarks, the commands in EXTRA after them, then the wait
@@ -35,8 +36,11 @@ stamp() { echo "[$(date +%T)] $*"; }
 phase=${PHASE:-all}
 [ -f .stack/device.sh ] || { echo "bench_compare: no .stack/ (run ../shared/stack/prepare.sh here, carry .stack)" >&2; exit 2; }
 if [ "$phase" != stack ]; then
-( BUILD_ONLY=1 bash .stack/device.sh > "$out/stack-build.log" 2>&1 ) &
-stack_build=$!
+stack_build=
+if [ "${STACK:-1}" = 1 ]; then  # STACK=0: dnamba's side alone (no stack build; PHASE=dnamba only)
+    ( BUILD_ONLY=1 bash .stack/device.sh > "$out/stack-build.log" 2>&1 ) &
+    stack_build=$!
+fi
 
 stamp "building dnamba"
 scripts/gpu.sh build > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
@@ -99,6 +103,7 @@ if [ -n "${EXTRA:-}" ]; then
     stamp "extra: $EXTRA"
     bash -c "$EXTRA"
 fi
+[ -z "$stack_build" ] && exit 0
 stamp "waiting for the stack's build"
 wait "$stack_build"
 stamp "stack built: $(ls /tmp/stack/mamba/selective_scan_cuda*.so /tmp/stack/causal-conv1d/causal_conv1d_cuda*.so 2>/dev/null | wc -l) of 2 extensions"
