@@ -14,12 +14,11 @@
 #include "test_util.hpp"
 
 using namespace dnamba;
+using test::q;
 
 namespace {
 
 const std::string k_model = test::testdata("models/tiny-caduceus");
-std::string q(const std::string& s) { return "'" + s + "'"; }
-
 struct Task {
     std::string dir, fasta, train_bed, test_bed;
 };

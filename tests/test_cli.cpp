@@ -11,13 +11,12 @@
 #include "test_util.hpp"
 
 using namespace dnamba;
+using test::q;
 
 namespace {
 
 const std::string k_model = test::testdata("models/tiny-caduceus");
 const std::string k_example = test::testdata("example/example.fa");
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
 
 bool python_has_numpy() { return std::system("python3 -c 'import numpy' >/dev/null 2>&1") == 0; }
 

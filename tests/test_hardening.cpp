@@ -23,10 +23,9 @@
 #include "util/json_parse.hpp"
 
 using namespace dnamba;
+using test::q;
 
 namespace {
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
 
 using test::error_of;
 

@@ -14,13 +14,12 @@
 #include "test_util.hpp"
 
 using namespace dnamba;
+using test::q;
 namespace fs = std::filesystem;
 
 namespace {
 
 const std::string k_model = test::testdata("golden/a_caduceus_ph");
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
 
 // A copy of the tiny checkpoint in `dir`.
 std::string tiny_checkpoint(const std::string& dir) {

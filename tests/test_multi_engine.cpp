@@ -23,19 +23,12 @@
 #include "test_util.hpp"
 
 using namespace dnamba;
+using test::q;
+using test::random_dna;
 
 namespace {
 
 const std::string k_model = test::testdata("models/tiny-caduceus");
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
-
-std::string random_dna(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::string s(n, 'A');
-    for (auto& c : s) c = "ACGT"[rng() % 4];
-    return s;
-}
 
 // `n` engines of the CPU engine (one thread each), named cuda:0 .. cuda:n-1 as make_engines
 // names GPUs.

@@ -15,19 +15,12 @@
 #include "test_util.hpp"
 
 using namespace dnamba;
+using test::q;
+using test::random_dna;
 
 namespace {
 
 const std::string k_model = test::testdata("models/tiny-caduceus");
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
-
-std::string random_dna(std::size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::string s(n, 'A');
-    for (auto& c : s) c = "ACGT"[rng() % 4];
-    return s;
-}
 
 struct Genome {
     std::string dir, fasta;

@@ -11,13 +11,12 @@
 #include "test_util.hpp"
 
 using namespace dnamba;
+using test::q;
 
 namespace {
 
 const std::string k_model = test::testdata("models/tiny-caduceus");
 const std::string k_example = test::testdata("example/example.fa");
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
 
 // gzip -dc: reads every member of a multi-member (BGZF) file.
 std::string gunzip(const std::string& path) {

@@ -16,12 +16,11 @@
 #include "test_util.hpp"
 
 using namespace dnamba;
+using test::q;
 
 namespace {
 
 const std::string k_model = test::testdata("models/tiny-caduceus");
-std::string q(const std::string& s) { return "'" + s + "'"; }
-
 // chrA (5,000 bp), chrB (1,234 bp), chrC (77 bp) of random bases, and a BED with plus and
 // minus regions, one longer than a window, and a repeated name.
 struct Genome {

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <random>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -35,6 +36,17 @@ std::string error_of(F f, ErrorKind expected_kind) {
     }
     FAIL("no dnamba::Error thrown");
     return "";
+}
+
+// `s` in single quotes, for the command lines the CLI tests build (paths have no quotes).
+inline std::string q(const std::string& s) { return "'" + s + "'"; }
+
+// `n` random bases from A/C/G/T (seeded: the same string for the same seed).
+inline std::string random_dna(std::size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::string s(n, 'A');
+    for (auto& c : s) c = "ACGT"[rng() % 4];
+    return s;
 }
 
 inline std::string testdata(const std::string& rel) { return std::string(DNAMBA_TESTDATA_DIR) + "/" + rel; }

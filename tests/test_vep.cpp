@@ -20,11 +20,10 @@
 #include "test_util.hpp"
 
 using namespace dnamba;
+using test::q;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
 
 const std::string k_genome = test::testdata("vep/genome.fa");
 const std::string k_vcf = test::testdata("vep/variants.vcf");
