@@ -317,14 +317,22 @@ Status launch(const Scan<V>& a, int chunk, float* workspace) {
 }
 
 
-// The one-pass kernel only when asked for. Its session-9 rewrite (scan_one_pass.cuh) has not run
-// on a GPU yet (none could be started that session): automatic stays the chunked kernel, measured
-// and tested, until it has been (kernels/PERF_NOTES.md entry 21 gives the rule meant to replace
-// this: one-pass where it runs and d_inner / 4 blocks cover 90 % of the SMs).
-template <typename T>
-bool picks_one_pass(const ScanArgsT<T>& a) noexcept {
-    return a.algorithm == ScanAlgorithm::one_pass;
+// Automatic: the chunked scan. The one-pass rewrite of session 9 is correct on the GPU but 2.6x
+// slower (2026-12-07, H100: 19.9 against 7.56 ms at 1 Mnt bf16: one 16-warp block per SM issues
+// in a third of the cycles; kernels/PERF_NOTES.md entry 24). DNAMBA_SCAN=one-pass (where it
+// runs) or =chunked in the environment overrides automatic, for benchmarks and diagnosis.
+ScanAlgorithm env_scan_algorithm() noexcept {
+    static const ScanAlgorithm v = [] {
+        const char* e = std::getenv("DNAMBA_SCAN");
+        if (!e) return ScanAlgorithm::automatic;
+        const std::string s(e);
+        return s == "chunked" ? ScanAlgorithm::chunked : s == "one-pass" ? ScanAlgorithm::one_pass : ScanAlgorithm::automatic;
+    }();
+    return v;
 }
+
+template <typename T>
+bool picks_one_pass(const ScanArgsT<T>& a) noexcept;
 
 template <typename T>
 Status scan_any(const ScanArgsT<T>& a) noexcept {
@@ -419,6 +427,12 @@ bool one_pass_runs(const ScanArgsT<T>& a) noexcept {
     if (a.length <= 0 || a.d_inner <= 0 || a.d_state < 1 || a.d_state > k_scan_max_state) return false;
     const int warps = a.warps_per_channel ? a.warps_per_channel : scan_one_pass_default_warps(a.d_inner, a.d_state);
     return scan_one_pass_fits(device_args(a), warps);
+}
+
+template <typename T>
+bool picks_one_pass(const ScanArgsT<T>& a) noexcept {
+    if (a.algorithm != ScanAlgorithm::automatic) return a.algorithm == ScanAlgorithm::one_pass;  // an error where it does not run
+    return env_scan_algorithm() == ScanAlgorithm::one_pass && one_pass_runs(a);
 }
 }  // namespace
 

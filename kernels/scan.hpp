@@ -22,9 +22,10 @@ namespace dnamba::kernels {
 // input run as consecutive chunks: pass one chunk's state_out as the next one's state_in.
 // All pointers are device pointers; rows of u, delta and y have d_inner elements. T is float
 // or bf16 (inputs and output); arithmetic and states are fp32 either way.
-// Which kernel runs the scan: automatic is the chunked two-pass scan (the one-pass kernel's
-// rewrite has not been measured yet: kernels/PERF_NOTES.md entry 21); one_pass asks for the
-// one-pass scan (an error where it does not run the arguments: scan_one_pass_runs).
+// Which kernel runs the scan: automatic is the chunked two-pass scan (the one-pass kernel is
+// correct but slower so far: kernels/PERF_NOTES.md entry 24); DNAMBA_SCAN=chunked|one-pass in
+// the environment overrides automatic. one_pass asks for the one-pass scan (an error where it
+// does not run the arguments: scan_one_pass_runs).
 enum class ScanAlgorithm { automatic, one_pass, chunked };
 
 template <typename T>
