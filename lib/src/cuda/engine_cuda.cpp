@@ -291,7 +291,8 @@ private:
             const std::size_t half = lengths.size() / 2;
             const std::size_t split = std::accumulate(lengths.begin(), lengths.begin() + static_cast<std::ptrdiff_t>(half),
                                                       std::size_t{0});
-            log_warning("out of GPU memory for a batch of " + std::to_string(lengths.size()) + " sequences (" +
+            log_warning("cuda:" + std::to_string(device_) + ": out of GPU memory for a batch of " +
+                        std::to_string(lengths.size()) + " sequences (" +
                         std::to_string(ids.size()) + " tokens); running it as two batches");
             const std::vector<std::int32_t> ids_a(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(split));
             const std::vector<std::int32_t> ids_b(ids.begin() + static_cast<std::ptrdiff_t>(split), ids.end());
@@ -397,7 +398,8 @@ private:
             if (rows <= k_min_chunk_rows)
                 throw DeviceOutOfMemory("CUDA engine: out of device memory even for chunks of " + std::to_string(rows) +
                                         " rows");
-            log_warning("out of GPU memory for chunks of " + std::to_string(rows) + " rows; retrying with " +
+            log_warning("cuda:" + std::to_string(device_) + ": out of GPU memory for chunks of " + std::to_string(rows) +
+                        " rows; retrying with " +
                         std::to_string(rows / 2));
             rows /= 2;
         }
