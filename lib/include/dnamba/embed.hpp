@@ -87,9 +87,11 @@ struct EmbedSummary {
 // three-stage pipeline: a reader thread packs items into batches of up to batch_tokens, one
 // compute thread per engine runs it on whichever batch is next (several engines: one per GPU),
 // the calling thread writes rows in input order, the same rows as with one engine. Memory stays
-// bounded by queue_depth batches (and queue_depth + engines results). The output appears only when complete. Throws
+// bounded by queue_depth batches (and queue_depth + engines results). The output appears only
+// when complete. Throws
 // Error(usage) when the extension does not fit --pool, Error(input) on bad input (or when it
-// yields nothing), Error(io) when writing fails; with several engines an engine's error names its device.
+// yields nothing), Error(io) when writing fails; with several engines a device error (Error(device))
+// names the engine's device ("cuda:1: ...").
 [[nodiscard]] EmbedSummary embed_input(const Engines& engines, const Model& model, const InputOptions& input,
                                        const std::string& output, const EmbedOptions& options);
 
