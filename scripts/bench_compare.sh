@@ -119,21 +119,7 @@ fi
 # Caduceus (save_pretrained: config.json + model.safetensors), over a generated genome
 mbp=${EMBED_MBP:-64}
 fa=/tmp/genome_${mbp}M.fa
-python3 - "$fa" "$mbp" <<'PY'
-import os, sys
-path, mbp = sys.argv[1], int(sys.argv[2])
-table = bytes.maketrans(bytes(range(256)), b"ACGT" * 64)
-with open(path, "wb") as f:
-    per = mbp * 1_000_000 // 4
-    for c in range(4):
-        f.write(b">chr%d\n" % (c + 1))
-        left = per
-        while left:
-            n = min(left, 6_000_000)
-            s = os.urandom(n).translate(table)
-            f.write(b"\n".join(s[i:i + 60] for i in range(0, n, 60)) + b"\n")
-            left -= n
-PY
+python3 scripts/make_genome.py "$fa" "$mbp"
 PYTHONPATH=/tmp/stack/mamba:/tmp/stack/causal-conv1d:/tmp/stack/caduceus python3 - /tmp/caduceus-131k-random > "$out/save-model.log" 2>&1 <<'PY'
 import sys, torch
 from safetensors.torch import save_file

@@ -30,22 +30,7 @@ mkdir -p "$tmp"
 
 # the genome: 4 records of MBP/4 Mbp, 60-column lines
 fa=$tmp/genome_${mbp}M.fa
-[ -s "$fa" ] || python3 - "$fa" "$mbp" <<'PY'
-import os, sys
-path, mbp = sys.argv[1], int(sys.argv[2])
-table = bytes.maketrans(bytes(range(256)), b"ACGT" * 64)
-with open(path + ".part", "wb") as f:
-    per = mbp * 1_000_000 // 4
-    for c in range(4):
-        f.write(b">chr%d\n" % (c + 1))
-        left = per
-        while left:
-            n = min(left, 6_000_000)
-            s = os.urandom(n).translate(table)
-            f.write(b"\n".join(s[i:i + 60] for i in range(0, n, 60)) + b"\n")
-            left -= n
-os.rename(path + ".part", path)
-PY
+[ -s "$fa" ] || python3 scripts/make_genome.py "$fa" "$mbp"
 
 # the checkpoint: Caduceus layout of the caduceus-131k preset, random weights (numpy)
 model=$tmp/caduceus-131k-random
