@@ -204,6 +204,12 @@ TEST_CASE("multi-engine: several CPU engines give one engine's embed, stream, fe
         CHECK(rows_three[i].name == rows_one[i].name);
         CHECK(test::rel_error(vals_three[i], vals_one[i]) == 0.0);
     }
+    {  // a stream closed after its first batch (Python's close()) stops every engine's thread
+        EmbeddingStream early(three, model, open_input(in), opt);
+        EmbeddingBatch batch;
+        REQUIRE(early.next(batch));
+        CHECK(batch.rows.front().name == rows_one.front().name);
+    }
     // classify/train-head features (the embedding and 2-mers)
     FeatureSpec spec;
     spec.kmer = 2;
