@@ -208,6 +208,10 @@ TEST_CASE("cuda engine: two engines on one GPU (cuda:0,0) and cuda:all embed as 
     REQUIRE(two.size() == 2);
     CHECK(all.size() == static_cast<std::size_t>(cuda_device_count()));
     CHECK_THAT(two.description(), Catch::StartsWith("2 engines (cuda:0,cuda:0)"));
+    const std::string missing = "cuda:" + std::to_string(cuda_device_count());  // one past the last GPU
+    CHECK_THAT(test::error_of([&] { (void)make_engines(model, parse_device("cuda:0," + missing.substr(5)), eo); },
+                              ErrorKind::device),
+               Catch::Contains("there is no " + missing));
     (void)embed_input(one, model, in, dir + "/one.tsv", opt);
     (void)embed_input(two, model, in, dir + "/two.tsv", opt);
     (void)embed_input(all, model, in, dir + "/all.tsv", opt);

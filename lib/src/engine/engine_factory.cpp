@@ -156,21 +156,26 @@ Engines make_engines(const Model& model, const DeviceSpec& device, const EngineO
                                                          : "auto");
         return Engines(std::move(engines), std::move(names));
     }
-#ifndef DNAMBA_HAVE_CUDA
-    std::string text = "cuda:";
+    std::string text = "cuda:";  // the list as given, for messages
     for (std::size_t i = 0; i < device.indices.size(); ++i) text += (i ? "," : "") + std::to_string(device.indices[i]);
-    fail(ErrorKind::device, "--device " + (device.all ? std::string("cuda:all") : text) +
+    if (device.all) text = "cuda:all";
+#ifndef DNAMBA_HAVE_CUDA
+    fail(ErrorKind::device, "--device " + text +
                                 ": this dnamba was built without the CUDA kernels (no nvcc at build time); use "
                                 "--device cpu or auto (one engine), or a build with CUDA");
 #endif
+    const int gpus = cuda_device_count();
+    if (gpus == 0)
+        fail(ErrorKind::device, "--device " + text + ": no CUDA device is visible (check nvidia-smi and "
+                                "CUDA_VISIBLE_DEVICES); use --device cpu or auto");
     std::vector<int> indices = device.indices;
-    if (device.all) {
-        const int gpus = cuda_device_count();
-        if (gpus == 0)
-            fail(ErrorKind::device, "--device cuda:all: no CUDA device is visible (check nvidia-smi and "
-                                    "CUDA_VISIBLE_DEVICES); use --device cpu or auto");
+    if (device.all)
         for (int i = 0; i < gpus; ++i) indices.push_back(i);
-    }
+    for (const int index : indices)
+        if (index >= gpus)
+            fail(ErrorKind::device, "--device " + text + ": there is no cuda:" + std::to_string(index) + " (" +
+                                        std::to_string(gpus) + " CUDA device(s) visible: cuda:0 to cuda:" +
+                                        std::to_string(gpus - 1) + ")");
     for (int index : indices) {
         DeviceSpec one;
         one.kind = DeviceKind::cuda;
