@@ -302,6 +302,10 @@ TEST_CASE("multi-engine: --device cuda:all and cuda:I,J parse, and say what to d
     CHECK(make_engines(model, parse_device("cpu"), EngineOptions{1}).size() == 1);
     CHECK_THAT(test::error_of([&] { (void)make_engine(model, two, EngineOptions{}); }, ErrorKind::usage),
                Catch::Contains("make_engines"));
+    // bench --stages times one engine: refused for a list before any engine is made
+    const auto stages = test::run_dnamba("bench --preset caduceus-1k --length 100 --device cuda:0,1 --stages");
+    CHECK(stages.exit_code == 2);
+    CHECK_THAT(stages.err, Catch::Contains("--stages") && Catch::Contains("not a list"));
     if (cuda_device_count() > 0) return;  // the rest is what a machine without a GPU says
     CHECK_THAT(test::error_of([&] { (void)make_engines(model, all, EngineOptions{}); }, ErrorKind::device),
                Catch::Contains("cuda:all") && Catch::Contains("--device cpu"));

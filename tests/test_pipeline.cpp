@@ -364,12 +364,11 @@ private:
     std::size_t at_ = 0;
 };
 
-// run_batched_workers with one worker over an InputSource (the seam without an engine).
+// run_batched with one worker (the seam without an engine).
 template <typename Compute, typename Write>
 void run_one(InputSource& source, const pipeline::BatchBudget& budget, Compute&& compute, Write&& write) {
-    pipeline::run_batched_workers<InputItem>(
-        [&](InputItem& item) { return source.next(item); },
-        [&](const InputItem& item) { return item.seq.size() + budget.extra_per_item; }, budget, {"worker"},
+    pipeline::run_batched(
+        source, budget, std::vector<std::string>{"worker"},
         [&](std::size_t, std::vector<InputItem>& items) { return compute(items); }, write);
 }
 

@@ -102,6 +102,8 @@ Bench::Bench(const BenchOptions& options, const DeviceSpec& device, const Engine
     }
     if (o.count < 1 || o.batch_tokens < 1) fail(ErrorKind::usage, "--count and --batch-tokens must be positive");
     if (o.chunk_rows < 0) fail(ErrorKind::usage, "--chunk-rows must not be negative");
+    if (o.stages && device.is_list())
+        fail(ErrorKind::usage, "--stages times the stages of one engine: use one device with it (cuda:N), not a list");
 
     const std::uint64_t seed = 42;
     if (o.model_dir.empty()) {
@@ -115,8 +117,6 @@ Bench::Bench(const BenchOptions& options, const DeviceSpec& device, const Engine
     EngineOptions eo = engine;
     eo.chunk_rows = static_cast<std::size_t>(o.chunk_rows);
     m.engines.emplace(make_engines(m.model, device, eo));
-    if (o.stages && m.engines->size() > 1)
-        fail(ErrorKind::usage, "--stages times the stages of one engine: use one device with it (cuda:N), not a list");
 }
 
 Bench::~Bench() = default;

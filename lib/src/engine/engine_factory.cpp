@@ -1,5 +1,4 @@
 // Engine factory: parses --device / --precision and builds the engine (CPU, or CUDA where it can run the model).
-#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>

@@ -56,10 +56,8 @@ void extract_features(const InputOptions& input, const FeatureSpec& spec, const 
     // thread, the sink in input order on this one
     const pipeline::BatchBudget budget{embed.batch_tokens, embed.add_sep ? 1u : 0u, embed.queue_depth};
     // one compute thread per engine; k-mer features alone need no engine: one thread
-    pipeline::run_batched_workers<InputItem>(
-        [&](InputItem& item) { return source->next(item); },
-        [&](const InputItem& item) { return item.seq.size() + budget.extra_per_item; }, budget,
-        engines ? engines->devices() : std::vector<std::string>{"cpu"},
+    pipeline::run_batched(
+        *source, budget, engines ? engines->devices() : std::vector<std::string>{"cpu"},
         [&](std::size_t worker, std::vector<InputItem>& items) {
             Features f;
             FeatureBatch& batch = f.batch;

@@ -173,15 +173,26 @@ void run_batched_items(Next&& next, Cost&& cost, const BatchBudget& budget, cons
         [&](std::size_t w, std::vector<Item>& items) { return compute(engines[w], items); }, std::forward<Write>(write));
 }
 
-// Runs the three steps over `source` until it is exhausted, one compute thread per engine.
-// Compute: Result(Engine&, std::vector<InputItem>&) (it may move the items' contents); Write:
-// void(Result&).
+// Runs the three steps over `source` until it is exhausted (each item costing its length plus
+// budget.extra_per_item), with `workers.size()` compute workers named for messages as in
+// run_batched_workers. Compute: Result(std::size_t worker, std::vector<InputItem>&) (it may move
+// the items' contents); Write: void(Result&).
+template <typename Compute, typename Write>
+void run_batched(InputSource& source, const BatchBudget& budget, const std::vector<std::string>& workers,
+                 Compute&& compute, Write&& write) {
+    run_batched_workers<InputItem>([&](InputItem& item) { return source.next(item); },
+                                   [&](const InputItem& item) { return item.seq.size() + budget.extra_per_item; },
+                                   budget, workers, std::forward<Compute>(compute), std::forward<Write>(write));
+}
+
+// The same with one compute thread per engine. Compute: Result(Engine&, std::vector<InputItem>&).
 template <typename Compute, typename Write>
 void run_batched(InputSource& source, const BatchBudget& budget, const Engines& engines, Compute&& compute,
                  Write&& write) {
-    run_batched_items<InputItem>([&](InputItem& item) { return source.next(item); },
-                                 [&](const InputItem& item) { return item.seq.size() + budget.extra_per_item; },
-                                 budget, engines, std::forward<Compute>(compute), std::forward<Write>(write));
+    run_batched(
+        source, budget, engines.devices(),
+        [&](std::size_t w, std::vector<InputItem>& items) { return compute(engines[w], items); },
+        std::forward<Write>(write));
 }
 
 }  // namespace dnamba::pipeline
