@@ -7,7 +7,11 @@
 // k_rows rows of X as fp32 in shared memory and walks them, every thread reading each row's R
 // values as broadcasts, k_group rows at a time; stores of two channels at once where the rows
 // allow it. (Rows past the end are staged as zeros, so a group may run past them unstored.)
+// In bf16 the dot products run on the tensor cores instead (scan_delta_tc_kernel below).
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
 
 #include "device_common.cuh"
 #include "scan.hpp"
@@ -122,6 +126,127 @@ __global__ void __launch_bounds__(k_threads)
     }
 }
 
+
+// ---- bf16: the dot products on the tensor cores -----------------------------------------------
+// mma.sync m16n8k16 (bf16 in, fp32 accumulate: the bf16 products are exact in fp32 as in the FMA
+// kernel; only the order of the sums differs), so an output costs its bias add, the softplus and
+// its share of the stores. A block stages k_tc_rows rows of X in shared memory (bf16, zeros past
+// R and past the end, rows padded so that the fragment loads hit 32 distinct banks); each of its
+// warps holds the W fragments and biases of k_tc_warp_channels channels for its life and walks
+// the block's row tiles of 16. A tile's outputs go through a warp-private shared-memory tile
+// (fragment layout in, rows out), so every global store is 16 contiguous bytes of a row and a
+// warp's store covers whole 32-byte sectors. (Session 9's version loaded X fragments straight
+// from L2 and stored fragments directly: slower than the FMA kernel, PERF_NOTES entry 26.)
+constexpr int k_tc_warps = 8;
+constexpr int k_tc_warp_channels = 64;                  // 8 n-blocks of 8
+constexpr int k_tc_rows = 128;                          // 8 row tiles of 16
+constexpr int k_tc_out_pitch = k_tc_warp_channels + 8;  // 36 words a row: fragment writes conflict-free
+
+template <int KS>  // k-steps of 16: R <= 16 * KS
+struct TcShared {
+    unsigned xs[k_tc_rows][8 * KS + 4];  // bf16 pairs; a pitch of 12 / 20 words: conflict-free
+    __nv_bfloat16 ys[k_tc_warps][16][k_tc_out_pitch];
+};
+
+__device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// W[ch][k] and W[ch][k + 1] as one bf16 pair (zeros outside the matrix).
+__device__ __forceinline__ unsigned weight_pair(const __nv_bfloat16* W, int R, int d_inner, int ch, int k) {
+    const __nv_bfloat16 zero = __float2bfloat16(0.0f);
+    __nv_bfloat162 p;
+    p.x = (ch < d_inner && k < R) ? W[(size_t)ch * R + k] : zero;
+    p.y = (ch < d_inner && k + 1 < R) ? W[(size_t)ch * R + k + 1] : zero;
+    unsigned u;
+    memcpy(&u, &p, sizeof u);
+    return u;
+}
+
+template <int KS>
+__global__ void __launch_bounds__(32 * k_tc_warps, 2)
+    scan_delta_tc_kernel(const __nv_bfloat16* X, int ldx, const __nv_bfloat16* W, const float* bias, int d_inner,
+                         int R, int L, __nv_bfloat16* out, int ldo, bool vec) {
+    __shared__ __align__(16) TcShared<KS> sm;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int g = lane >> 2, tq = lane & 3;  // fragment row group and pair index
+    const int t0 = blockIdx.x * k_tc_rows;
+    {
+        __nv_bfloat16* xs = reinterpret_cast<__nv_bfloat16*>(&sm.xs[0][0]);
+        constexpr int cols = 16 * KS, pitch = 2 * (8 * KS + 4);
+        for (int i = threadIdx.x; i < k_tc_rows * cols; i += 32 * k_tc_warps) {
+            const int j = i / cols, r = i % cols;
+            xs[j * pitch + r] = (t0 + j < L && r < R) ? X[(size_t)(t0 + j) * ldx + r] : __float2bfloat16(0.0f);
+        }
+    }
+    const int ch0 = (blockIdx.y * k_tc_warps + warp) * k_tc_warp_channels;
+    constexpr int NB = k_tc_warp_channels / 8;
+    unsigned bw[NB][KS][2];
+    float b_lo[NB], b_hi[NB];  // biases of this thread's two output channels of each n-block
+#pragma unroll
+    for (int j = 0; j < NB; ++j) {
+#pragma unroll
+        for (int s = 0; s < KS; ++s) {
+            bw[j][s][0] = weight_pair(W, R, d_inner, ch0 + 8 * j + g, 16 * s + 2 * tq);
+            bw[j][s][1] = weight_pair(W, R, d_inner, ch0 + 8 * j + g, 16 * s + 2 * tq + 8);
+        }
+        const int oc = ch0 + 8 * j + 2 * tq;
+        b_lo[j] = (bias && oc < d_inner) ? bias[oc] : 0.0f;
+        b_hi[j] = (bias && oc + 1 < d_inner) ? bias[oc + 1] : 0.0f;
+    }
+    __syncthreads();
+    if (ch0 >= d_inner) return;  // no block-wide barrier below
+    __nv_bfloat16(*ys)[k_tc_out_pitch] = sm.ys[warp];
+    for (int r0 = 0; r0 < k_tc_rows && t0 + r0 < L; r0 += 16) {
+        float acc[NB][4];
+#pragma unroll
+        for (int j = 0; j < NB; ++j) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0.0f;
+#pragma unroll
+        for (int s = 0; s < KS; ++s) {
+            const unsigned a[4] = {sm.xs[r0 + g][8 * s + tq], sm.xs[r0 + g + 8][8 * s + tq],
+                                   sm.xs[r0 + g][8 * s + tq + 4], sm.xs[r0 + g + 8][8 * s + tq + 4]};
+#pragma unroll
+            for (int j = 0; j < NB; ++j) mma_bf16_16816(acc[j], a, bw[j][s][0], bw[j][s][1]);
+        }
+#pragma unroll
+        for (int j = 0; j < NB; ++j) {
+            *reinterpret_cast<__nv_bfloat162*>(&ys[g][8 * j + 2 * tq]) =
+                __floats2bfloat162_rn(softplus(acc[j][0] + b_lo[j]), softplus(acc[j][1] + b_hi[j]));
+            *reinterpret_cast<__nv_bfloat162*>(&ys[g + 8][8 * j + 2 * tq]) =
+                __floats2bfloat162_rn(softplus(acc[j][2] + b_lo[j]), softplus(acc[j][3] + b_hi[j]));
+        }
+        __syncwarp();
+        // rows out: 8 lanes a row, 16 bytes (8 channels) a lane, 4 rows a step
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+            const int row = 4 * q + (lane >> 3), cp = 8 * (lane & 7);
+            const int t = t0 + r0 + row, ch = ch0 + cp;
+            if (t >= L || ch >= d_inner) continue;
+            __nv_bfloat16* o = out + (size_t)t * ldo + ch;
+            if (vec && ch + 8 <= d_inner) {
+                *reinterpret_cast<uint4*>(o) = *reinterpret_cast<const uint4*>(&ys[row][cp]);
+            } else {
+                for (int e = 0; e < 8 && ch + e < d_inner; ++e) o[e] = ys[row][cp + e];
+            }
+        }
+        __syncwarp();
+    }
+}
+
+// Which kernel computes bf16 deltas: the tensor cores unless DNAMBA_DELTA=simt in the environment
+// (the FMA kernel, kept for fp32; the override is for benchmarks and diagnosis).
+bool delta_on_tensor_cores() noexcept {
+    static const bool v = [] {
+        const char* e = std::getenv("DNAMBA_DELTA");
+        return !(e && std::strcmp(e, "simt") == 0);
+    }();
+    return v;
+}
+
 template <typename T>
 Status scan_delta_any(const T* X, int ldx, const T* W, const float* bias, int d_inner, int R, int L, T* delta,
                       int ld_delta) noexcept {
@@ -130,6 +255,19 @@ Status scan_delta_any(const T* X, int ldx, const T* W, const float* bias, int d_
     if (!X || !W || !delta) return "scan_delta: missing buffer";
     if (ldx < R || ld_delta < d_inner) return "scan_delta: row strides too small";
     using V = device_t<T>;
+    if constexpr (std::is_same_v<V, __nv_bfloat16>) {
+        if (delta_on_tensor_cores()) {
+            const bool vec = reinterpret_cast<std::uintptr_t>(delta) % 16 == 0 && ld_delta % 8 == 0;
+            const dim3 grid((L + k_tc_rows - 1) / k_tc_rows,
+                            (d_inner + k_tc_warps * k_tc_warp_channels - 1) / (k_tc_warps * k_tc_warp_channels));
+            const auto launch = [&](auto ks) {
+                scan_delta_tc_kernel<decltype(ks)::value><<<grid, 32 * k_tc_warps>>>(
+                    device_ptr(X), ldx, device_ptr(W), bias, d_inner, R, L, device_ptr(delta), ld_delta, vec);
+                return launch_status("scan_delta (dt_proj on the tensor cores + bias + softplus)");
+            };
+            return R <= 16 ? launch(std::integral_constant<int, 1>{}) : launch(std::integral_constant<int, 2>{});
+        }
+    }
     const bool pairs = reinterpret_cast<std::uintptr_t>(delta) % (2 * sizeof(V)) == 0 && ld_delta % 2 == 0;
     const dim3 grid((L + k_rows - 1) / k_rows, (d_inner + 2 * k_threads - 1) / (2 * k_threads));
     const int rm = R <= 8 ? 8 : R <= 16 ? 16 : 32;
