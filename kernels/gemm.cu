@@ -3,14 +3,23 @@
 // workspace is device memory; engines on several GPUs in one process each get their own), each
 // behind a mutex. Engines that share a device share its workspace safely: all of them queue on
 // that device's default stream, so their GEMMs run one after the other.
+// A plan's algorithm is cuBLASLt's first heuristic choice; with DNAMBA_GEMM=tuned in the
+// environment it is the fastest of the heuristic's first k_tune_candidates offers, timed on the
+// plan's first call (for benchmarks and diagnosis: timing may choose differently from one run to
+// the next, and a GEMM's last bits follow its algorithm). DNAMBA_GEMM_REPORT=1 prints each tuned
+// plan's times to stderr.
 #include <cublasLt.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "device_common.cuh"
 #include "gemm.hpp"
@@ -19,6 +28,16 @@ namespace dnamba::kernels {
 namespace {
 
 constexpr std::size_t k_gemm_workspace = 32u << 20;
+constexpr int k_tune_candidates = 8;
+constexpr int k_tune_repeat = 5;
+
+bool gemm_tuned() noexcept {
+    static const bool v = [] {
+        const char* e = std::getenv("DNAMBA_GEMM");
+        return e && std::strcmp(e, "tuned") == 0;
+    }();
+    return v;
+}
 
 // ---- cuBLASLt ------------------------------------------------------------------------------
 
@@ -69,7 +88,9 @@ int alignment(const void* p) {
     return bytes;
 }
 
-Status make_plan(Blas& b, const GemmKey& key, GemmPlan& plan) {
+// The plan's operation and layouts, and the heuristic's first `want` algorithms (best first).
+Status make_plan(Blas& b, const GemmKey& key, GemmPlan& plan, int want,
+                 std::vector<cublasLtMatmulHeuristicResult_t>& found_algos) {
     const auto [is_bf16, out, in, L, ldx, ldy, accumulate, align_w, align_x, align_y] = key;
     const cudaDataType_t type = is_bf16 ? CUDA_R_16BF : CUDA_R_32F;
     DNAMBA_LT_RETURN(cublasLtMatmulDescCreate(&plan.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "matmul description");
@@ -89,17 +110,71 @@ Status make_plan(Blas& b, const GemmKey& key, GemmPlan& plan) {
     cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &ax, sizeof ax);
     cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &ay, sizeof ay);
     cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &ay, sizeof ay);
-    cublasLtMatmulHeuristicResult_t result{};
+    found_algos.assign(static_cast<std::size_t>(want), cublasLtMatmulHeuristicResult_t{});
     int found = 0;
-    const cublasStatus_t s =
-        cublasLtMatmulAlgoGetHeuristic(b.handle, plan.op, plan.w, plan.x, plan.y, plan.y, pref, 1, &result, &found);
+    const cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(b.handle, plan.op, plan.w, plan.x, plan.y, plan.y, pref,
+                                                            want, found_algos.data(), &found);
     cublasLtMatmulPreferenceDestroy(pref);
     if (s != CUBLAS_STATUS_SUCCESS) return lt_error(s, "algorithm heuristic");
     if (found == 0)
         return "cuBLASLt: no GEMM algorithm for " + std::to_string(L) + " x " + std::to_string(in) + " -> " +
                std::to_string(out) + (is_bf16 ? " (bf16)" : " (fp32)");
-    plan.algo = result.algo;
+    found_algos.resize(static_cast<std::size_t>(found));
+    plan.algo = found_algos[0].algo;
     (void)accumulate;
+    return {};
+}
+
+// DNAMBA_GEMM=tuned: each candidate timed (one warm-up, then k_tune_repeat runs) on the call's
+// own operands; the fastest becomes the plan's algorithm. An accumulating GEMM is timed into a
+// copy of Y, so Y keeps its contents for the real call (without memory for the copy the plan keeps
+// the heuristic's choice). A candidate that fails is passed over.
+Status tune_plan(Blas& b, const GemmKey& key, GemmPlan& plan,
+                 const std::vector<cublasLtMatmulHeuristicResult_t>& cands, const void* W, const void* X, void* Y,
+                 std::size_t y_bytes) {
+    const auto [is_bf16, out, in, L, ldx, ldy, accumulate, align_w, align_x, align_y] = key;
+    void* target = Y;
+    if (accumulate) {  // no room for the copy: keep the heuristic's choice
+        if (cudaMalloc(&target, y_bytes) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return {};
+        }
+        DNAMBA_CUDA_RETURN(cudaMemcpy(target, Y, y_bytes, cudaMemcpyDeviceToDevice));
+    }
+    cudaEvent_t start = nullptr, stop = nullptr;
+    cudaEventCreate(&start);
+    cudaEventCreate(&stop);
+    const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    std::vector<float> us(cands.size(), -1.0f);
+    std::size_t best = 0;
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+        const auto run = [&] {
+            return cublasLtMatmul(b.handle, plan.op, &one, W, plan.w, X, plan.x, &beta, target, plan.y, target,
+                                  plan.y, &cands[i].algo, b.workspace, k_gemm_workspace, 0);
+        };
+        if (run() != CUBLAS_STATUS_SUCCESS) continue;
+        cudaEventRecord(start, 0);
+        bool ok = true;
+        for (int r = 0; r < k_tune_repeat && ok; ++r) ok = run() == CUBLAS_STATUS_SUCCESS;
+        cudaEventRecord(stop, 0);
+        float ms = 0.0f;
+        if (!ok || cudaEventSynchronize(stop) != cudaSuccess || cudaEventElapsedTime(&ms, start, stop) != cudaSuccess)
+            continue;
+        us[i] = 1000.0f * ms / k_tune_repeat;
+        if (us[best] < 0.0f || us[i] < us[best]) best = i;
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    if (accumulate) cudaFree(target);
+    const cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess) return std::string("cuBLASLt tuning: ") + cudaGetErrorString(e);
+    if (us[best] >= 0.0f) plan.algo = cands[best].algo;
+    if (const char* r = std::getenv("DNAMBA_GEMM_REPORT"); r && *r && std::strcmp(r, "0") != 0) {
+        std::fprintf(stderr, "dnamba: gemm %d x %d -> %d (%s%s): candidate us", L, in, out, is_bf16 ? "bf16" : "fp32",
+                     accumulate ? ", accumulate" : "");
+        for (float t : us) std::fprintf(stderr, " %.1f", t);
+        std::fprintf(stderr, "; chose %zu\n", best);
+    }
     return {};
 }
 
@@ -118,8 +193,13 @@ Status gemm_any(const T* X, int ldx, const T* W, int out, int in, int L, T* Y, i
     auto it = b.plans.find(key);
     if (it == b.plans.end()) {
         GemmPlan plan;
-        const Status e = make_plan(b, key, plan);
+        std::vector<cublasLtMatmulHeuristicResult_t> cands;
+        Status e = make_plan(b, key, plan, gemm_tuned() ? k_tune_candidates : 1, cands);
         if (!e.ok()) return e;
+        if (cands.size() > 1) {
+            e = tune_plan(b, key, plan, cands, W, X, Y, sizeof(T) * ((size_t)ldy * (L - 1) + out));
+            if (!e.ok()) return e;
+        }
         it = b.plans.emplace(key, plan).first;
     }
     const GemmPlan& p = it->second;

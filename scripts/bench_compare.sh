@@ -46,10 +46,11 @@ stamp "building dnamba"
 scripts/gpu.sh build > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$out/device.txt"
 # PRE: commands run after the build, before the tests and benchmarks (checks that pick what to
-# time); settings they write to $OUT/bench.env (e.g. DNAMBA_SCAN=chunked) hold for the rest
+# time); settings they write to $OUT/bench.env (e.g. DNAMBA_SCAN=chunked) hold for the rest.
+# Their output is also kept in pre.log.
 if [ -n "${PRE:-}" ]; then
     stamp "pre: $PRE"
-    bash -c "$PRE"
+    bash -c "$PRE" 2>&1 | tee "$out/pre.log"
 fi
 if [ -s "$out/bench.env" ]; then
     set -a; . "$out/bench.env"; set +a
@@ -101,7 +102,7 @@ stamp "stages at 1 Mnt, bf16"
 
 if [ -n "${EXTRA:-}" ]; then
     stamp "extra: $EXTRA"
-    bash -c "$EXTRA"
+    bash -c "$EXTRA" 2>&1 | tee "$out/extra.log"
 fi
 [ -z "$stack_build" ] && exit 0
 stamp "waiting for the stack's build"
