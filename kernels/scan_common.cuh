@@ -107,7 +107,6 @@ inline int state_slots(int d_state) {
     return ns;
 }
 
-
 // The one-pass scan (scan_one_pass.cuh; one instantiation per element type):
 // scan_one_pass_fits says whether it runs these arguments (4-channel groups, rows aligned for
 // asynchronous copies, shared memory on this device); scan_one_pass launches it.

@@ -126,7 +126,6 @@ __global__ void __launch_bounds__(k_threads)
     }
 }
 
-
 // ---- bf16: the dot products on the tensor cores -----------------------------------------------
 // mma.sync m16n8k16 (bf16 in, fp32 accumulate: the bf16 products are exact in fp32 as in the FMA
 // kernel; only the order of the sums differs), so an output costs its bias add, the softplus and
