@@ -1,8 +1,6 @@
 // Causal depthwise conv1d + SiLU (see conv.hpp): memory-bound, one thread per (channel pair or
 // channel, tile of rows), the x values of a tile loaded once each into a register window.
-#include <algorithm>
 #include <cstdint>
-#include <cstring>
 
 #include "conv.hpp"
 #include "device_common.cuh"
@@ -12,14 +10,10 @@ namespace {
 
 constexpr int k_conv_rows = 32;  // output rows per thread
 
-// W consecutive channels of one row as floats (W = 2: one 4-byte bf16x2 or 8-byte float2 load;
-// W = 8: one 16-byte load of bf16, two of fp32).
+// W consecutive channels of one row as floats (W = 2: one 4-byte bf16x2 or 8-byte float2 load).
 template <int W>
 __device__ __forceinline__ void load_w(const float* p, float (&v)[W]) {
-    if constexpr (W == 8) {
-        const float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
-        v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
-    } else if constexpr (W == 2) {
+    if constexpr (W == 2) {
         const float2 t = *reinterpret_cast<const float2*>(p);
         v[0] = t.x;
         v[1] = t.y;
@@ -29,18 +23,7 @@ __device__ __forceinline__ void load_w(const float* p, float (&v)[W]) {
 }
 template <int W>
 __device__ __forceinline__ void load_w(const __nv_bfloat16* p, float (&v)[W]) {
-    if constexpr (W == 8) {
-        const uint4 q = *reinterpret_cast<const uint4*>(p);
-        const unsigned u[4] = {q.x, q.y, q.z, q.w};
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            __nv_bfloat162 h;
-            memcpy(&h, &u[i], sizeof h);
-            const float2 f = __bfloat1622float2(h);
-            v[2 * i] = f.x;
-            v[2 * i + 1] = f.y;
-        }
-    } else if constexpr (W == 2) {
+    if constexpr (W == 2) {
         const float2 t = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
         v[0] = t.x;
         v[1] = t.y;
@@ -50,23 +33,12 @@ __device__ __forceinline__ void load_w(const __nv_bfloat16* p, float (&v)[W]) {
 }
 template <int W>
 __device__ __forceinline__ void store_w(float* p, const float (&v)[W]) {
-    if constexpr (W == 8) {
-        reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
-        reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
-    } else if constexpr (W == 2) *reinterpret_cast<float2*>(p) = make_float2(v[0], v[1]);
+    if constexpr (W == 2) *reinterpret_cast<float2*>(p) = make_float2(v[0], v[1]);
     else *p = v[0];
 }
 template <int W>
 __device__ __forceinline__ void store_w(__nv_bfloat16* p, const float (&v)[W]) {
-    if constexpr (W == 8) {
-        unsigned u[4];
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-            const __nv_bfloat162 h = __floats2bfloat162_rn(v[2 * i], v[2 * i + 1]);
-            memcpy(&u[i], &h, sizeof h);
-        }
-        *reinterpret_cast<uint4*>(p) = make_uint4(u[0], u[1], u[2], u[3]);
-    } else if constexpr (W == 2) *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(v[0], v[1]);
+    if constexpr (W == 2) *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(v[0], v[1]);
     else *p = __float2bfloat16(v[0]);
 }
 
@@ -168,8 +140,7 @@ __global__ void conv1d_silu_kernel(const V* x, int ld_x, int x_row0, const float
 
 template <int W, typename T>
 Status conv_launch(const ConvArgs<T>& a) noexcept {
-    // 128 threads a block, or fewer (whole warps) where d_inner / W is smaller
-    const int threads = std::min(128, (a.d_inner / W + 31) / 32 * 32);
+    const int threads = 128;
     const int channel_blocks = (a.d_inner / W + threads - 1) / threads;
     if (channel_blocks > 65535) return "conv1d_silu: d_inner too large for one launch";
     const dim3 grid((unsigned)((a.length + k_conv_rows - 1) / k_conv_rows), (unsigned)channel_blocks);
@@ -188,11 +159,6 @@ Status conv_any(const ConvArgs<T>& a) noexcept {
     if (a.length <= 0 || a.d_inner <= 0 || a.kernel <= 0) return "conv1d_silu: empty input";
     if (!a.x || !a.w || !a.U) return "conv1d_silu: missing buffer";
     if (a.kernel > k_conv_max_taps) return "conv1d_silu: at most 8 taps (d_conv) are supported";
-    // eight channels per thread (16-byte bf16 loads) when every row of x and U starts 16-byte
-    // aligned at a multiple of 8 channels; else two when at an even channel (aligned pairs)
-    const bool eights = a.d_inner % 8 == 0 && a.ld_x % 8 == 0 && reinterpret_cast<std::uintptr_t>(a.x) % 16 == 0 &&
-                        reinterpret_cast<std::uintptr_t>(a.U) % 16 == 0;
-    if (eights) return conv_launch<8>(a);
     // two channels per thread when every row of x and U starts at an even channel (aligned pairs)
     const bool pairs = a.d_inner % 2 == 0 && a.ld_x % 2 == 0 &&
                        reinterpret_cast<std::uintptr_t>(a.x) % (2 * sizeof(T)) == 0 &&

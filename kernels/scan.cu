@@ -11,9 +11,7 @@
 // states are fp32.
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
-#include <initializer_list>
 #include <string>
 #include <type_traits>
 
@@ -45,11 +43,10 @@ inline constexpr int k_out_min_blocks = NS <= 16 ? 6 : 2;
 // operands of one tile (each thread writes and reads only its own channel's column, so one
 // buffer serves: a tile's column is read before the next one is written). At d_state 16 the
 // output pass takes about 31 KiB in bf16 (6 blocks per SM), 22 KiB in fp32; the summaries less.
-template <int NS, int T, typename V, bool OUT, int FR>
+template <int NS, int T, typename V, bool OUT>
 struct Tiles {
     V x[k_stages][OUT ? 3 : 2][T][k_threads];  // u, dt (, z) of the block's channels
     V bc[k_stages][2][T][NS];        // B and C rows (d_state of NS used)
-    alignas(16) V dt[FR ? k_stages : 1][T][FR ? FR : 8];  // dt_proj inside: dt rows (dt_rank of FR used)
     float4 fb[2][T][NS / 4], fc[OUT ? 2 : 1][T][NS / 4];
     float de[T][k_threads];                 // delta in the decay exponent (infinite at a reset)
     float du[T][k_threads];                 // delta * u
@@ -57,44 +54,6 @@ struct Tiles {
     float skip[OUT ? T : 1][k_threads];     // D * u * silu(z)
     unsigned char reset[3][T];
 };
-
-// FR values of a 16-byte aligned shared-memory row as fp32 (16-byte loads; a bf16 is the high
-// half of its fp32).
-template <int FR>
-__device__ __forceinline__ void load_row(const float* p, float* out) {
-#pragma unroll
-    for (int i = 0; i < FR; i += 4) {
-        const float4 v = *reinterpret_cast<const float4*>(p + i);
-        out[i] = v.x;
-        out[i + 1] = v.y;
-        out[i + 2] = v.z;
-        out[i + 3] = v.w;
-    }
-}
-template <int FR>
-__device__ __forceinline__ void load_row(const __nv_bfloat16* p, float* out) {
-#pragma unroll
-    for (int i = 0; i < FR; i += 8) {
-        const uint4 v = *reinterpret_cast<const uint4*>(p + i);
-        const unsigned w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-        for (int q = 0; q < 4; ++q) {
-            out[i + 2 * q] = __uint_as_float(w[q] << 16);
-            out[i + 2 * q + 1] = __uint_as_float(w[q] & 0xffff0000u);
-        }
-    }
-}
-
-// Stores v in the element type and returns the value stored.
-__device__ __forceinline__ float store_rounded(float* p, float v) {
-    *p = v;
-    return v;
-}
-__device__ __forceinline__ float store_rounded(__nv_bfloat16* p, float v) {
-    const __nv_bfloat16 b = __float2bfloat16(v);
-    *p = b;
-    return __bfloat162float(b);
-}
 
 // One pass over a chunk of rows for every channel of the block: one thread per channel, its
 // states in registers. The recurrence's operands come from shared memory, prepared a tile
@@ -111,19 +70,13 @@ __device__ __forceinline__ float store_rounded(__nv_bfloat16* p, float v) {
 //     when a reset falls inside it (one exp per state per chunk instead of a product per step).
 //   OUT true: outputs from the chunk's carried starting state H; C . h is summed in four
 //     partial sums so that the sum is not one 16-long dependent chain per step.
-// NP: the first NP states take their decay from poly_exp2 (FMA pipes), the others from the SFU.
-// FR (summaries only): dt_proj inside (ScanArgsT::dt_w): each thread keeps its channel's dt_rank
-// weights (FR slots) in registers and makes delta = softplus(dt . W + bias) per row while it
-// converts a tile, rounds it to V, uses it and writes it to delta_out for the output pass.
-// vec_x / vec_bc / vec_dt: the u, dt, z rows / the B, C rows / the dt_proj input rows are 16-byte
-// aligned (host-checked).
-template <int NS, bool OUT, typename V, int MB, int NP, int FR>
+// vec_x / vec_bc: the u, dt, z rows / the B, C rows are 16-byte aligned (host-checked).
+template <int NS, bool OUT, typename V, int MB>
 __global__ void __launch_bounds__(k_threads, MB)
-    scan_pass(Scan<V> a, int chunk, bool vec_x, bool vec_bc, bool vec_dt, float* P, float* S, const float* H) {
-    static_assert(!OUT || FR == 0, "scan: dt_proj is fused into the summaries only");
+    scan_pass(Scan<V> a, int chunk, bool vec_x, bool vec_bc, float* P, float* S, const float* H) {
     constexpr int T = k_tile_steps<V>;
     constexpr int E = 16 / static_cast<int>(sizeof(V));  // elements per 16-byte copy
-    __shared__ __align__(16) Tiles<NS, T, V, OUT, FR> sm;
+    __shared__ __align__(16) Tiles<NS, T, V, OUT> sm;
     const int tid = threadIdx.x;
     const int d0 = blockIdx.x * k_threads, d = d0 + tid;
     const int width = min(k_threads, a.d_inner - d0);  // channels of this block
@@ -139,15 +92,6 @@ __global__ void __launch_bounds__(k_threads, MB)
         const bool in = active && n < N;
         A2[n] = in ? fminf(a.A[d * N + n] * k_log2e, -1e-30f) : -1.0f;
         h[n] = (OUT && in) ? H[base + n] : 0.0f;
-    }
-    float W[FR ? FR : 1];  // dt_proj's weights of this channel (zero past dt_rank)
-    if constexpr (FR > 0) {
-#pragma unroll
-        for (int r = 0; r < FR; ++r)
-            W[r] = (active && r < a.dt_rank) ? load_f(&a.dt_w[(size_t)d * a.dt_rank + r]) : 0.0f;
-        // the copies fill the first dt_rank slots of a row; the others stay zero
-        for (int i = tid; i < static_cast<int>(sizeof(sm.dt) / 4); i += k_threads) reinterpret_cast<unsigned*>(sm.dt)[i] = 0u;
-        __syncthreads();
     }
     float lambda = 0.0f;  // sum of delta over the chunk (OUT false)
     bool cut = false;     // a reset inside the chunk (OUT false)
@@ -170,14 +114,14 @@ __global__ void __launch_bounds__(k_threads, MB)
                 if (j < steps && q * E < width) {
                     const ptrdiff_t t = row_of(at + j);
                     copy_async(&sm.x[st][0][j][q * E], a.u + t * a.d_inner + d0 + q * E, 16);
-                    if (FR == 0) copy_async(&sm.x[st][1][j][q * E], a.delta + t * a.d_inner + d0 + q * E, 16);
+                    copy_async(&sm.x[st][1][j][q * E], a.delta + t * a.d_inner + d0 + q * E, 16);
                     if (has_z) copy_async(&sm.x[st][OUT ? 2 : 0][j][q * E], a.z + t * a.ld_z + d0 + q * E, 16);
                 }
             } else if (active) {
                 for (int j = 0; j < steps; ++j) {
                     const ptrdiff_t t = row_of(at + j);
                     sm.x[st][0][j][tid] = a.u[t * a.d_inner + d];
-                    if (FR == 0) sm.x[st][1][j][tid] = a.delta[t * a.d_inner + d];
+                    sm.x[st][1][j][tid] = a.delta[t * a.d_inner + d];
                     if (has_z) sm.x[st][OUT ? 2 : 0][j][tid] = a.z[t * a.ld_z + d];
                 }
             }
@@ -192,21 +136,6 @@ __global__ void __launch_bounds__(k_threads, MB)
                 for (int i = tid; i < nbc * T * NS; i += k_threads) {
                     const int n = i % NS, j = (i / NS) % T, w = i / (NS * T);
                     if (j < steps && n < N) sm.bc[st][w][j][n] = (w ? a.C : a.B)[row_of(at + j) * a.ld_bc + n];
-                }
-            }
-            if constexpr (FR > 0) {
-                const int R = a.dt_rank;
-                if (vec_dt) {
-                    const int cpr = R / E;
-                    for (int i = tid; i < T * cpr; i += k_threads) {
-                        const int q = i % cpr, j = i / cpr;
-                        if (j < steps) copy_async(&sm.dt[st][j][q * E], a.dt + row_of(at + j) * a.ld_dt + q * E, 16);
-                    }
-                } else {
-                    for (int i = tid; i < T * R; i += k_threads) {
-                        const int r = i % R, j = i / R;
-                        if (j < steps) sm.dt[st][j][r] = a.dt[row_of(at + j) * a.ld_dt + r];
-                    }
                 }
             }
         }
@@ -231,18 +160,8 @@ __global__ void __launch_bounds__(k_threads, MB)
 #pragma unroll
         for (int j = 0; j < T; ++j) {
             if (j >= steps) break;
-            float delta;
-            if constexpr (FR > 0) {
-                float dt[FR];
-                load_row<FR>(sm.dt[st][j], dt);
-                float v = bias;
-#pragma unroll
-                for (int r = 0; r < FR; ++r) v = fmaf(dt[r], W[r], v);
-                delta = store_rounded(a.delta_out + row_of(s0 + k * T + j) * a.d_inner + d, softplus(v));
-            } else {
-                const float v = load_f(&sm.x[st][1][j][tid]) + bias;
-                delta = a.delta_softplus ? softplus(v) : v;
-            }
+            const float v = load_f(&sm.x[st][1][j][tid]) + bias;
+            const float delta = a.delta_softplus ? softplus(v) : v;
             const float uu = load_f(&sm.x[st][0][j][tid]);
             const bool r = reset[j] != 0;
             sm.de[j][tid] = r ? INFINITY : delta;
@@ -306,8 +225,7 @@ __global__ void __launch_bounds__(k_threads, MB)
 #pragma unroll
                     for (int r = 0; r < 4; ++r) {
                         const int n = 4 * q + r;
-                        const float e = delta_exp * A2[n];
-                        const float decay = n < NP ? poly_exp2(e) : fast_exp2(e);
+                        const float decay = fast_exp2(delta_exp * A2[n]);
                         h[n] = fmaf(decay, h[n], du * bq[r]);
                         if (OUT) yq[r] = fmaf(cq[r], h[n], yq[r]);
                     }
@@ -375,27 +293,6 @@ bool rows_aligned16(const V* p, long ld, long count) {
            (count * (long)sizeof(V)) % 16 == 0;
 }
 
-// How many of the 16 states of each pass take the polynomial exp2 (the SFU's share moved to the
-// FMA pipes: kernels/PERF_NOTES.md entry 32). Instantiated counts only; DNAMBA_SCAN_POLY="S,O" in
-// the environment picks others among them (S for the summaries, O for the outputs), for A/B.
-constexpr int k_poly_summary = 2, k_poly_summary_dt = 1, k_poly_output = 1;
-struct PolySplit {
-    int summary, output;
-};
-PolySplit poly_split(bool fused_dt) noexcept {
-    static const PolySplit env = [] {
-        PolySplit p{-1, -1};
-        if (const char* e = std::getenv("DNAMBA_SCAN_POLY")) std::sscanf(e, "%d,%d", &p.summary, &p.output);
-        return p;
-    }();
-    const auto in = [](int v, std::initializer_list<int> set) { return std::find(set.begin(), set.end(), v) != set.end(); };
-    PolySplit p{fused_dt ? k_poly_summary_dt : k_poly_summary, k_poly_output};
-    if (in(env.summary, fused_dt ? std::initializer_list<int>{0, 1, 2} : std::initializer_list<int>{0, 2, 4}))
-        p.summary = env.summary;
-    if (in(env.output, {0, 1, 2, 3})) p.output = env.output;
-    return p;
-}
-
 template <int NS, int MB, typename V>
 Status launch(const Scan<V>& a, int chunk, float* workspace) {
     const int n_chunks = (a.length + chunk - 1) / chunk;
@@ -405,64 +302,20 @@ Status launch(const Scan<V>& a, int chunk, float* workspace) {
     float* H = S + per;
     const dim3 block(k_threads);
     const dim3 grid((a.d_inner + k_threads - 1) / k_threads, n_chunks);
-    // dt_proj inside (the caller checked that it fits: NS 16, dt_rank <= 16): the summaries make
-    // the deltas, the outputs read them back
-    const bool fused_dt = a.dt_w != nullptr;
-    Scan<V> o = a;
-    if (fused_dt) {
-        o.delta = a.delta_out;
-        o.delta_bias = nullptr;
-        o.delta_softplus = false;
-    }
-    const auto x_aligned = [](const Scan<V>& s, bool delta) {
-        return rows_aligned16(s.u, s.d_inner, s.d_inner) && (!delta || rows_aligned16(s.delta, s.d_inner, s.d_inner)) &&
-               (!s.z || rows_aligned16(s.z, s.ld_z, s.d_inner));
-    };
+    const bool vec_x = rows_aligned16(a.u, a.d_inner, a.d_inner) && rows_aligned16(a.delta, a.d_inner, a.d_inner) &&
+                       (!a.z || rows_aligned16(a.z, a.ld_z, a.d_inner));
     const bool vec_bc = rows_aligned16(a.B, a.ld_bc, a.d_state) && rows_aligned16(a.C, a.ld_bc, a.d_state);
-    const bool vec_dt = fused_dt && rows_aligned16(a.dt, a.ld_dt, a.dt_rank);
-    const PolySplit poly = poly_split(fused_dt);
-    const auto summaries = [&](auto np, auto fr) {
-        constexpr int FR = decltype(fr)::value;
-        scan_pass<NS, false, V, (NS > 16 ? 2 : FR ? 5 : 8), decltype(np)::value, FR><<<grid, block>>>(
-            a, chunk, x_aligned(a, !FR), vec_bc, vec_dt, P, S, nullptr);
-        return launch_status("selective_scan (chunk summaries)");
-    };
-    Status e;
-    if constexpr (NS == 16) {
-        if (fused_dt)
-            e = with_int<8, 16>(a.dt_rank <= 8 ? 8 : 16, "selective_scan: unsupported dt_rank", [&](auto fr) {
-                return with_int<0, 1, 2>(poly.summary, "selective_scan: poly", [&](auto np) { return summaries(np, fr); });
-            });
-        else
-            e = with_int<0, 2, 4>(poly.summary, "selective_scan: poly",
-                                  [&](auto np) { return summaries(np, std::integral_constant<int, 0>{}); });
-    } else {
-        e = summaries(std::integral_constant<int, 0>{}, std::integral_constant<int, 0>{});
-    }
+    scan_pass<NS, false, V, (NS <= 16 ? 8 : 2)><<<grid, block>>>(a, chunk, vec_x, vec_bc, P, S, nullptr);
+    Status e = launch_status("selective_scan (chunk summaries)");
     if (!e.ok()) return e;
     scan_carry<<<(a.d_inner * a.d_state + k_carry_threads - 1) / k_carry_threads, k_carry_threads>>>(
         a.d_inner, a.d_state, n_chunks, P, S, H, a.state_in, a.state_out);
     e = launch_status("selective_scan (carried states)");
     if (!e.ok()) return e;
-    const auto outputs = [&](auto np) {
-        scan_pass<NS, true, V, MB, decltype(np)::value, 0><<<grid, block>>>(o, chunk, x_aligned(o, true), vec_bc, false,
-                                                                              nullptr, nullptr, H);
-        return launch_status("selective_scan (outputs)");
-    };
-    if constexpr (NS == 16) return with_int<0, 1, 2, 3>(poly.output, "selective_scan: poly", outputs);
-    return outputs(std::integral_constant<int, 0>{});
+    scan_pass<NS, true, V, MB><<<grid, block>>>(a, chunk, vec_x, vec_bc, nullptr, nullptr, H);
+    return launch_status("selective_scan (outputs)");
 }
 
-// Whether the chunked scan's summaries run dt_proj themselves (else scan_delta runs first):
-// 16 state slots (the d_state of every checkpoint seen), dt_rank <= 16 (d_model <= 256), and
-// not DNAMBA_DELTA=separate in the environment.
-bool fuses_dt(int d_state, int dt_rank) noexcept {
-    static const bool separate = [] {
-        const char* e = std::getenv("DNAMBA_DELTA");
-        return e && std::string(e) == "separate";
-    }();
-    return !separate && state_slots(d_state) == 16 && dt_rank >= 1 && dt_rank <= 16;
-}
 
 // Automatic: the chunked scan. The one-pass rewrite of session 9 is correct on the GPU but 2.6x
 // slower (2026-12-07, H100: 19.9 against 7.56 ms at 1 Mnt bf16: one 16-warp block per SM issues
@@ -485,24 +338,10 @@ template <typename T>
 Status scan_any(const ScanArgsT<T>& a) noexcept {
     if (a.length <= 0 || a.d_inner <= 0) return "selective_scan: empty input";
     if (a.d_state < 1 || a.d_state > k_scan_max_state) return "selective_scan: d_state must be 1..64";
-    if (!a.u || !(a.delta || a.dt_w) || !a.A || !a.B || !a.C || !a.y) return "selective_scan: missing buffer";
+    if (!a.u || !a.delta || !a.A || !a.B || !a.C || !a.y) return "selective_scan: missing buffer";
     if (a.ld_bc < a.d_state || (a.z && a.ld_z < a.d_inner)) return "selective_scan: row strides too small";
     if (a.warps_per_channel != 0 && a.warps_per_channel != 4 && a.warps_per_channel != 8)
         return "selective_scan: warps_per_channel must be 0, 4 or 8";
-    if (a.dt_w) {
-        if (!a.dt || !a.delta_out || a.dt_rank < 1 || a.dt_rank > k_scan_delta_max_rank || a.ld_dt < a.dt_rank)
-            return "selective_scan: dt_proj inside the scan needs dt, dt_w, delta_out, dt_rank 1..32 and ld_dt >= dt_rank";
-        if (picks_one_pass(a) || !fuses_dt(a.d_state, a.dt_rank)) {  // scan_delta first, then the scan
-            Status e = scan_delta(a.dt, a.ld_dt, a.dt_w, a.delta_bias, a.d_inner, a.dt_rank, a.length, a.delta_out, a.d_inner);
-            if (!e.ok()) return e;
-            ScanArgsT<T> b = a;
-            b.dt_w = nullptr;
-            b.delta = a.delta_out;
-            b.delta_bias = nullptr;
-            b.delta_softplus = false;
-            return scan_any(b);
-        }
-    }
     const auto s = device_args(a);
     if (picks_one_pass(a)) {
         const int warps =
@@ -531,7 +370,7 @@ int resident_scan_blocks() noexcept {
         if (cudaGetDevice(&dev) != cudaSuccess ||
             cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
             cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-                &per_sm, scan_pass<16, true, __nv_bfloat16, k_out_min_blocks<16>, k_poly_output, 0>, k_threads, 0) != cudaSuccess ||
+                &per_sm, scan_pass<16, true, __nv_bfloat16, k_out_min_blocks<16>>, k_threads, 0) != cudaSuccess ||
             sms <= 0 || per_sm <= 0) {
             (void)cudaGetLastError();
             return 660;

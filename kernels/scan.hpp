@@ -50,18 +50,6 @@ struct ScanArgsT {
     // y_t += the scan's output instead of y_t = it (y holds the other direction's output: the
     // bidirectional add of tied-weight models without a pass of its own)
     bool accumulate = false;
-    // dt_proj inside the scan: with dt_w set, delta_t = softplus(dt_t . W_c + delta_bias) is computed
-    // from dt_t = dt + t * ld_dt (dt_rank elements: x_proj's output) and W = dt_w ([d_inner,
-    // dt_rank] row-major, dt_rank <= k_scan_delta_max_rank), as scan_delta() does; `delta` is
-    // then unused, delta_softplus is implied, and delta_out (length rows of d_inner) receives
-    // the deltas the scan used (in T). The chunked scan's first pass computes them at d_state
-    // <= 16 and dt_rank <= 16, its second pass reads them back; elsewhere scan_delta() runs first
-    // (DNAMBA_DELTA=separate in the environment always runs it first: the A/B of the fusion).
-    const T* dt = nullptr;
-    int ld_dt = 0;
-    const T* dt_w = nullptr;
-    int dt_rank = 0;
-    T* delta_out = nullptr;
     const float* state_in = nullptr;  // [d_inner, d_state] or null (zero)
     float* state_out = nullptr;       // [d_inner, d_state] or null; may equal state_in
     float* workspace = nullptr;       // scan_workspace_floats() floats (the chunked scan only)

@@ -20,10 +20,6 @@ struct Scan {
     const unsigned char* reset;
     V* y;
     float* state_out;
-    // dt_proj inside the scan (ScanArgsT::dt_w): dt rows, their weights, delta written out
-    const V *dt, *dt_w;
-    int ld_dt, dt_rank;
-    V* delta_out;
 };
 
 template <typename T>
@@ -49,11 +45,6 @@ inline Scan<device_t<T>> device_args(const ScanArgsT<T>& a) {
     s.reset = a.reset;
     s.y = device_ptr(a.y);
     s.state_out = a.state_out;
-    s.dt = device_ptr(a.dt);
-    s.dt_w = device_ptr(a.dt_w);
-    s.ld_dt = a.ld_dt;
-    s.dt_rank = a.dt_rank;
-    s.delta_out = device_ptr(a.delta_out);
     return s;
 }
 
@@ -64,27 +55,6 @@ __device__ __forceinline__ float fast_exp2(float x) {
     float y;
     asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
     return y;
-}
-
-// 2^x on the FMA pipes, for x <= 0 (FlashAttention-3's trick: part of a kernel's exponentials
-// off the SFU, which issues 16 a clock an SM against 128 FMAs). x = n + f with n = round(x) (the
-// 1.5 * 2^23 shift), 2^f for f in [-1/2, 1/2] as a degree-5 polynomial with constant term 1
-// (scripts/exp2_fit.py: max relative error 1.6e-7 in fp32; ex2.approx.f32's own is 2^-22 =
-// 2.4e-7), n added into the exponent bits. x is clamped at -127, whose result has exponent and
-// mantissa bits 0: exactly 0, as a reset's infinite exponent must give (results under 2^-126
-// are not exact: a decay that small is as good as zero, and ex2.approx.ftz flushes them too).
-// Ten instructions, no SFU op.
-__device__ __forceinline__ float poly_exp2(float x) {
-    x = fmaxf(x, -127.0f);
-    const float shifted = __fadd_rn(x, 12582912.0f);
-    const float f = __fsub_rn(x, __fsub_rn(shifted, 12582912.0f));
-    float p = 0.0013218672247603536f;
-    p = fmaf(p, f, 0.009671698324382305f);
-    p = fmaf(p, f, 0.05550893023610115f);
-    p = fmaf(p, f, 0.24022237956523895f);
-    p = fmaf(p, f, 0.6931468844413757f);
-    p = fmaf(p, f, 1.0f);
-    return __uint_as_float(__float_as_uint(p) + (__float_as_uint(shifted) << 23));
 }
 
 // torch's softplus (threshold 20): log1p(exp(v)), written as max(v, 0) + log1p(x) with

@@ -136,10 +136,12 @@ __global__ void __launch_bounds__(k_threads)
 // (fragment layout in, rows out), so every global store is 16 contiguous bytes of a row and a
 // warp's store covers whole 32-byte sectors. (Session 9's version loaded X fragments straight
 // from L2 and stored fragments directly: slower than the FMA kernel, PERF_NOTES entry 26.)
+// 32 channels a warp: 60 registers and four blocks an SM (64 channels took 96 and two: 84.8 ->
+// 81.2 us a 131k-row call, PERF_NOTES entry 33).
 constexpr int k_tc_warps = 8;
-constexpr int k_tc_warp_channels = 64;                  // 8 n-blocks of 8
+constexpr int k_tc_warp_channels = 32;                  // 4 n-blocks of 8
 constexpr int k_tc_rows = 128;                          // 8 row tiles of 16
-constexpr int k_tc_out_pitch = k_tc_warp_channels + 8;  // 36 words a row: fragment writes conflict-free
+constexpr int k_tc_out_pitch = k_tc_warp_channels + 8;  // 20 words a row: fragment writes conflict-free
 
 template <int KS>  // k-steps of 16: R <= 16 * KS
 struct TcShared {
@@ -167,7 +169,7 @@ __device__ __forceinline__ unsigned weight_pair(const __nv_bfloat16* W, int R, i
 }
 
 template <int KS>
-__global__ void __launch_bounds__(32 * k_tc_warps, 2)
+__global__ void __launch_bounds__(32 * k_tc_warps, 4)
     scan_delta_tc_kernel(const __nv_bfloat16* X, int ldx, const __nv_bfloat16* W, const float* bias, int d_inner,
                          int R, int L, __nv_bfloat16* out, int ldo, bool vec) {
     __shared__ __align__(16) TcShared<KS> sm;
@@ -219,10 +221,11 @@ __global__ void __launch_bounds__(32 * k_tc_warps, 2)
                 __floats2bfloat162_rn(softplus(acc[j][2] + b_lo[j]), softplus(acc[j][3] + b_hi[j]));
         }
         __syncwarp();
-        // rows out: 8 lanes a row, 16 bytes (8 channels) a lane, 4 rows a step
+        // rows out: 16 bytes (8 channels) a lane, k_tc_warp_channels / 8 lanes a row
+        constexpr int lanes_per_row = k_tc_warp_channels / 8, rows_per_step = 32 / lanes_per_row;
 #pragma unroll
-        for (int q = 0; q < 4; ++q) {
-            const int row = 4 * q + (lane >> 3), cp = 8 * (lane & 7);
+        for (int q = 0; q < 16 / rows_per_step; ++q) {
+            const int row = rows_per_step * q + lane / lanes_per_row, cp = 8 * (lane % lanes_per_row);
             const int t = t0 + r0 + row, ch = ch0 + cp;
             if (t >= L || ch >= d_inner) continue;
             __nv_bfloat16* o = out + (size_t)t * ldo + ch;

@@ -17,20 +17,10 @@
 #   1k shape at 1 Mnt; two rounds of (heuristic, tuned): stages at 1 Mnt bf16, the forward at 1
 #   Mnt, 131k and 512 x 1k in bf16 and 1 Mnt in fp32; if the tests passed and tuned won both
 #   rounds at 1 Mnt bf16, bench.env says DNAMBA_GEMM=tuned.
-# scan: the chunked scan with dt_proj inside its first pass (the default) against scan_delta
-#   first (DNAMBA_DELTA=separate), and the polynomial exp2's share of the states in each pass
-#   (DNAMBA_SCAN_POLY=S,O, kernels/scan.cu): the scan [gpu] tests with the defaults, with
-#   DNAMBA_DELTA=separate and the largest shares, and with the fused pass's largest; the conv test; the scan
-#   alone (1 Mnt, bf16 and fp32) over (S, O) pairs; two rounds of the 1 Mnt bf16 forward over the
-#   engine's configurations, then stages and 131k for the fastest and for the session-12 one
-#   (separate, no polynomial); ncu on one 131k launch of the conv and of each scan pass. If the
-#   tests passed, bench.env gets the fastest configuration. scan-sanitize: compute-sanitizer
-#   memcheck and racecheck on a short forward of the engine in bf16 and fp32 (apart, so that
-#   each fits the device tool's 10-minute calls).
 # Logs go to OUT (gate-*.log, ncu-*.txt, san-*.log); the summary to stdout.
 set -u
 export PATH=/usr/local/cuda/bin:$PATH
-mode=${1:?usage: gpu_ab.sh delta|gemm|scan|scan-sanitize}
+mode=${1:?usage: gpu_ab.sh delta|gemm}
 OUT=${OUT:-bench-out}
 mkdir -p "$OUT"
 B=build-gpu
@@ -129,83 +119,8 @@ gemm)
         echo "tuned: tests rc=$rc, won $wins of 2 rounds: the benchmarks run with the heuristic's choice"
     fi
     ;;
-scan)
-    S=$B/tests/dnamba_bench_scan
-    stamp "gate: the scan and conv tests (defaults; DNAMBA_DELTA=separate; the largest polynomial shares)"
-    rc=0
-    i=0
-    tests="cuda: the*scan*,cuda: where the one-pass*"
-    for cfg in "" "DNAMBA_DELTA=separate DNAMBA_SCAN_POLY=4,3" "DNAMBA_SCAN_POLY=2,3"; do
-        i=$((i + 1))
-        env $cfg timeout 200 $T "$tests" > "$OUT/gate-scan-$i.log" 2>&1
-        r=$?
-        echo "scan tests ${cfg:-(defaults)}: rc=$r $(passed "$OUT/gate-scan-$i.log")"
-        [ $r = 0 ] || { rc=1; grep -E -B8 -A14 "FAILED" "$OUT/gate-scan-$i.log" | head -50; }
-        tests="cuda: the scan with dt_proj*,cuda: the scan in chunks*"  # the others: the tests of what they change
-    done
-    timeout 100 $T "cuda: conv1d*" > "$OUT/gate-conv.log" 2>&1
-    echo "conv test: rc=$? $(passed "$OUT/gate-conv.log")"
-    stamp "scan alone, 1 Mnt, median of 20 (DNAMBA_SCAN_POLY=S,O)"
-    for so in 0,0 2,0 4,0 0,1 0,2 0,3 2,1 4,1 2,2 4,2 4,3; do
-        echo "bf16 $so: $(DNAMBA_SCAN_POLY=$so $S 1048576 512 16 20 0 bf16 chunked | grep -oE 'median [0-9.]+ ms')"
-    done
-    for so in 0,0 2,1 4,1 4,2; do
-        echo "fp32 $so: $(DNAMBA_SCAN_POLY=$so $S 1048576 512 16 20 0 fp32 chunked | grep -oE 'median [0-9.]+ ms')"
-    done
-    stamp "engine, 1 Mnt bf16 forward (seconds, median of 5), two rounds"
-    configs="separate:0,0 separate:2,1 fused:0,0 fused:1,1 fused:2,1 fused:0,2 fused:1,2 fused:2,2"
-    : > "$OUT/ab-scan.tsv"
-    for round in 1 2; do
-        for c in $configs; do
-            if [ "${c%%:*}" = separate ]; then export DNAMBA_DELTA=separate; else unset DNAMBA_DELTA; fi
-            export DNAMBA_SCAN_POLY=${c#*:}
-            m=$(b --precision bf16 --length 1048576 --warmup 1 --repeat 5)
-            echo "$c $m"
-            printf '%s\t%s\n' "$c" "$m" >> "$OUT/ab-scan.tsv"
-        done
-    done
-    best=$(sort -k1,1 "$OUT/ab-scan.tsv" | awk '{ if ($1 != k) { if (k != "") print k, v; k = $1; v = $2 } else if ($2 > v) v = $2 }
-        END { print k, v }' | sort -k2,2g | head -1 | cut -d' ' -f1)
-    echo "fastest (by the slower of its two rounds): $best"
-    for c in separate:0,0 "$best"; do
-        if [ "${c%%:*}" = separate ]; then export DNAMBA_DELTA=separate; else unset DNAMBA_DELTA; fi
-        export DNAMBA_SCAN_POLY=${c#*:}
-        echo "$c stages: $(st 'x_proj|dt_proj|selective|conv')"
-        echo "$c: 131k $(b --precision bf16 --length 131072 --warmup 1 --repeat 5); fp32 1 Mnt" \
-             "$(b --precision fp32 --length 1048576 --warmup 1 --repeat 3)"
-    done
-    stamp "ncu: one 131k-row launch of the conv and of each scan pass (defaults)"
-    unset DNAMBA_DELTA DNAMBA_SCAN_POLY
-    for k in conv1d scan_pass; do
-        timeout 90 ncu -k regex:$k -c 2 --section SpeedOfLight --section ComputeWorkloadAnalysis --section WarpStateStats \
-            --section SchedulerStats --section Occupancy --section LaunchStats \
-            $B/dnamba bench --device cuda --precision bf16 --pooled --length 131072 --warmup 0 --repeat 1 \
-            > "$OUT/ncu-$k.txt" 2>&1
-        grep -E 'scan_pass|conv1d|Duration|Registers Per|Achieved Occupancy|Issue Slots Busy|Memory Throughput|Pipe' \
-            "$OUT/ncu-$k.txt" | tr -s ' ' | cut -c1-150
-    done
-    if [ $rc = 0 ] && [ -n "$best" ]; then
-        [ "${best%%:*}" = separate ] && echo "DNAMBA_DELTA=separate" >> "$OUT/bench.env"
-        echo "DNAMBA_SCAN_POLY=${best#*:}" >> "$OUT/bench.env"
-        echo "the benchmarks run with $best"
-    else
-        echo "DNAMBA_DELTA=separate" >> "$OUT/bench.env"
-        echo "DNAMBA_SCAN_POLY=0,0" >> "$OUT/bench.env"
-        echo "SCAN TESTS FAILED: the benchmarks run with DNAMBA_DELTA=separate DNAMBA_SCAN_POLY=0,0"
-    fi
-    ;;
-scan-sanitize)  # the scan mode's sanitizer runs, apart (for bench_compare's EXTRA: the 10-minute limit)
-    stamp "compute-sanitizer: a 2000-row forward, bf16 and fp32"
-    for tool in memcheck racecheck; do
-        for p in bf16 fp32; do
-            timeout 75 compute-sanitizer --tool $tool --print-limit 5 $B/dnamba bench --device cuda --precision $p \
-                --pooled --length 2000 --warmup 0 --repeat 1 > "$OUT/san-forward-$tool-$p.log" 2>&1
-            echo "forward $p $tool: exit $? $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/san-forward-$tool-$p.log" | tail -1)"
-        done
-    done
-    ;;
 *)
-    echo "gpu_ab.sh: unknown mode '$mode' (delta, gemm, scan or scan-sanitize)" >&2
+    echo "gpu_ab.sh: unknown mode '$mode' (delta or gemm)" >&2
     exit 2
     ;;
 esac

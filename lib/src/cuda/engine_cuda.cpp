@@ -660,6 +660,9 @@ private:
                  "out_proj GEMM");
     }
 
+    // One direction over output rows [s0, s0 + n) from xz_ (which holds rows from x_row0):
+    // conv + SiLU, x_proj, dt_proj + bias + softplus, then the scan with the z gate, into y.
+    // `carry`: start from the state the previous chunk left in state_.
     // Whether the two directions of a layer meet as the sum of their scan outputs before one
     // out_proj (bidirectional add with tied projections: Caduceus' default).
     bool sums_directions() const {
@@ -667,9 +670,8 @@ private:
         return c.bidirectional && c.combine == Combine::add && c.weight_tie;
     }
 
-    // One direction over output rows [s0, s0 + n) from xz_ (which holds rows from x_row0): conv +
-    // SiLU, x_proj, then the scan with dt_proj + bias + softplus and the z gate, into y (y +=
-    // with `accumulate`). `carry`: start from the state the previous chunk left in state_.
+    // One direction's conv, projections and scan over rows [s0, s0 + n) into y (y += with
+    // `accumulate`).
     void direction(const DeviceMamba<T>& m, int x_row0, int s0, int n, bool reverse, bool carry, T* y,
                    bool accumulate = false) {
         const ModelConfig& c = model_.config;
@@ -692,30 +694,25 @@ private:
         conv.U = u_.get();
         step(kernels::conv1d_silu(conv), "conv1d", "conv1d + SiLU");
         step(kernels::gemm_xwt(u_.get(), di, m.x_proj.get(), ldb, di, n, x_dbl_.get(), ldb, false), "x_proj",
-             "x_proj GEMM");
+             "x_proj + dt_proj");
         const float* dt_bias = m.has_dt_bias ? m.dt_bias.get() : nullptr;
-        // delta = softplus(dt_proj + bias) inside the scan (dt_rank <= 32: every preset and
-        // checkpoint seen; its first pass makes the deltas where it can, else scan_delta runs
-        // first); wider ranks: the GEMM, then the bias and softplus inside the scan
+        // delta = softplus(dt_proj + bias) once, for both passes of the scan (dt_rank <= 32: every
+        // preset and checkpoint seen); wider ranks: the GEMM, then the softplus inside the scan
         const bool fused_delta = R <= kernels::k_scan_delta_max_rank;
-        if (!fused_delta)
+        if (fused_delta)
+            step(kernels::scan_delta(x_dbl_.get(), ldb, m.dt_proj.get(), dt_bias, di, R, n, delta_.get(), di),
+                 "dt_proj + softplus", "x_proj + dt_proj");
+        else
             step(kernels::gemm_xwt(x_dbl_.get(), ldb, m.dt_proj.get(), di, R, n, delta_.get(), di, false), "dt_proj",
-                 "dt_proj GEMM");
+                 "x_proj + dt_proj");
         kernels::ScanArgsT<T> a;
         a.length = n;
         a.d_inner = di;
         a.d_state = N;
         a.u = u_.get();
-        a.delta = fused_delta ? nullptr : delta_.get();
-        a.delta_bias = dt_bias;
+        a.delta = delta_.get();
+        a.delta_bias = fused_delta ? nullptr : dt_bias;
         a.delta_softplus = !fused_delta;
-        if (fused_delta) {
-            a.dt = x_dbl_.get();
-            a.ld_dt = ldb;
-            a.dt_w = m.dt_proj.get();
-            a.dt_rank = R;
-            a.delta_out = delta_.get();
-        }
         a.A = m.A.get();
         a.D = m.D.get();
         a.B = x_dbl_.get() + R;
