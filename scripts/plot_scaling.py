@@ -4,8 +4,8 @@ against input length (caduceus-131k preset, batch 1, mean-pooled on the device),
 from the `dnamba bench --tsv` lines of one scripts/bench_compare.sh run, with the PyTorch
 stack's points measured in the same run (compare.tsv of scripts/compare_stack.py).
 
-    python3 scripts/plot_scaling.py docs/perf/bench-h200-2026-12-01.tsv \
-        docs/perf/compare-h200-2026-12-01.tsv docs/perf/scaling.png
+    python3 scripts/plot_scaling.py docs/perf/bench-h100-2026-12-07-s12.tsv \
+        docs/perf/compare-h100-2026-12-07-s12.tsv docs/perf/scaling.png
 """
 import csv
 import re
@@ -29,14 +29,21 @@ def stack_points(compare_tsv):
     return {k: sorted(v) for k, v in points.items()}
 
 
+# Device memory of the cards the runs used (GiB, as nvidia-smi reports it), for the plot's ceiling.
+CARD_GIB = {"H100 80GB": 81559 / 1024, "H200": 143771 / 1024}
+
+
 def main(tsv, compare_tsv, png):
     STACK = stack_points(compare_tsv)
     series = {"bf16": [], "fp32": []}
+    card = "GPU"
     with open(tsv) as f:
         for row in csv.reader(f, delimiter="\t"):
             preset, engine, length, count, median = row[:5]
             if preset != "caduceus-131k" or not engine.endswith("pooled") or count != "1":
                 continue
+            m = re.search(r"\((?:NVIDIA )?(.*?), (?:bf16|fp32)\)", engine)  # "cuda:0 (NVIDIA H100 80GB HBM3, bf16) pooled"
+            card = m.group(1) if m else card
             dtype = "bf16" if "bf16" in engine else "fp32"
             series[dtype].append((int(length), float(median), int(row[6]) / 2**30))
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(11, 4.3))
@@ -58,8 +65,10 @@ def main(tsv, compare_tsv, png):
         if xs:  # slope-1 guide through the longest point: linear time
             x1, t1 = xs[-1], pts[-1][1]
             ax_t.plot([xs[0], x1], [t1 * xs[0] / x1, t1], ":", color="grey", linewidth=1)
-    ax_m.axhline(141, color="red", linewidth=0.8)
-    ax_m.text(1200, 105, "H200 141 GB", color="red", fontsize=8)
+    ceiling = next((gib for name, gib in CARD_GIB.items() if name in card), None)
+    if ceiling:
+        ax_m.axhline(ceiling, color="red", linewidth=0.8)
+        ax_m.text(1200, ceiling * 0.75, f"{card}: {ceiling:.0f} GiB", color="red", fontsize=8)
     for ax, title, ylabel in ((ax_t, "forward time (median)", "seconds"),
                               (ax_m, "peak device memory", "GiB")):
         ax.set_xscale("log", base=2)
@@ -69,7 +78,7 @@ def main(tsv, compare_tsv, png):
         ax.set_title(title)
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("caduceus-131k shape (d_model 256, 16 bidirectional layers), H200, mean-pooled on the device; "
+    fig.suptitle(f"caduceus-131k shape (d_model 256, 16 bidirectional layers), {card}, mean-pooled on the device; "
                  "dotted: linear", fontsize=9)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
