@@ -1,13 +1,14 @@
 // A one-pass selective scan on channel-major inputs, as a standalone prototype (kernels/PERF_NOTES.md
 // entry 35 a): not part of the build, not used by the engine. Session 13, NOT RUN (no device time
-// was left): compiled only (sm_90: 114 registers, no spills; two 8-warp blocks an SM). It is to
-// measure whether a decoupled look-back between chunks keeps the GPU busy and what a one-pass
-// element costs; its SASS already says more than entry 35's first count (~10 instructions an
-// element): the state loop is 286 instructions a lane for 16 elements, ~15.5 executed, of which 6
-// are the recurrence (FMUL, MUFU, FMUL, FFMA; FFMA, FFMA), ~2.3 the 32-lane scan, ~2.5 the
-// look-back (lane 0, the whole warp issuing), ~2.5 moves, the delta sum the compiler recomputes
-// in the loop, and address work. Features kept out on purpose: resets, state in/out, the reverse
-// direction, fp32 I/O; inputs are random.
+// was left): compiled only. It is to measure whether a decoupled look-back between chunks keeps
+// the GPU busy and what a one-pass element costs, in two forms: one state a pass of the state
+// loop (SP = 1: 114 registers, two 8-warp blocks an SM) or two (SP = 2: 159 registers, one block).
+// Its SASS already corrects entry 35's first count (~10 instructions an element): the state loop
+// is 271 instructions a lane for 16 elements with SP = 1 (16.9 an element, static) and 441 for 32
+// with SP = 2 (13.8): 6 are the recurrence (FMUL, MUFU, FMUL, FFMA; FFMA, FFMA), the rest the
+// 32-lane scan, the look-back (lanes 0..SP-1, the whole warp issuing), moves and address work,
+// paid once a state per 16 steps. Features kept out on purpose: resets, state in/out, the
+// reverse direction, fp32 I/O; inputs are random.
 //
 //   nvcc -std=c++17 -O3 -arch=sm_90 -o /tmp/proto docs/wip/proto_scan_one_pass_cm.cu && /tmp/proto
 //
@@ -90,6 +91,9 @@ struct Args {
     int* ticket;
 };
 
+// SP: states a pass of the state loop (1 or 2). Two keep twice the decays and inputs in
+// registers but interleave two scans and run two states' look-backs side by side (lanes 0, 1).
+template <int SP>
 __global__ void __launch_bounds__(32 * WARPS) scan_one_pass_cm(Args a) {
     const int lane = threadIdx.x & 31;
     int id = 0;
@@ -101,6 +105,7 @@ __global__ void __launch_bounds__(32 * WARPS) scan_one_pass_cm(Args a) {
     const size_t row = (size_t)ch * a.L;
     // L is a multiple of CHUNK here (the prototype's inputs)
     float delta[K], du[K], y[K];
+    float sum = 0.0f;
     {
         float u[K], dt[K];
         load16(a.u + row + t0, u);
@@ -111,56 +116,67 @@ __global__ void __launch_bounds__(32 * WARPS) scan_one_pass_cm(Args a) {
             delta[i] = softplus(dt[i] + bias);
             du[i] = delta[i] * u[i];
             y[i] = 0.0f;
+            sum += delta[i];
         }
     }
-    float sum = 0.0f;
-#pragma unroll
-    for (int i = 0; i < K; ++i) sum += delta[i];
+    asm volatile("" : "+f"(sum));  // kept in a register: the compiler would redo the 16 additions every state
     const size_t slot0 = ((size_t)c * a.d_inner + ch) * NS;
 #pragma unroll 1
-    for (int n = 0; n < NS; ++n) {
-        const float A2 = a.A[ch * NS + n] * LOG2E;
-        float d[K], b[K];
-        {
+    for (int n0 = 0; n0 < NS; n0 += SP) {
+        float d[SP][K], b[SP][K], ma[SP], mb[SP];
+#pragma unroll
+        for (int s = 0; s < SP; ++s) {
+            const int n = n0 + s;
+            const float A2 = a.A[ch * NS + n] * LOG2E;
             const float4* Bp = reinterpret_cast<const float4*>(a.B + (size_t)n * a.L + t0);
-            float Bv[K];
 #pragma unroll
             for (int q = 0; q < K / 4; ++q) {
                 const float4 v = Bp[q];
-                Bv[4 * q] = v.x, Bv[4 * q + 1] = v.y, Bv[4 * q + 2] = v.z, Bv[4 * q + 3] = v.w;
-            }
+                const float bv[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
-            for (int i = 0; i < K; ++i) {
-                d[i] = ex2(delta[i] * A2);
-                b[i] = du[i] * Bv[i];
+                for (int r = 0; r < 4; ++r) {
+                    const int i = 4 * q + r;
+                    d[s][i] = ex2(delta[i] * A2);
+                    b[s][i] = du[i] * bv[r];
+                }
             }
+            // A: the lane's map
+            ma[s] = ex2(A2 * sum);
+            mb[s] = b[s][0];
+#pragma unroll
+            for (int i = 1; i < K; ++i) mb[s] = fmaf(d[s][i], mb[s], b[s][i]);
         }
-        // A: the lane's map
-        float ma = ex2(A2 * sum), mb = 0.0f;
-#pragma unroll
-        for (int i = 0; i < K; ++i) mb = fmaf(d[i], mb, b[i]);
-        // B: inclusive scan of the lanes' maps (earlier lanes applied first)
+        // B: inclusive scans of the lanes' maps (earlier lanes applied first), SP side by side
 #pragma unroll
         for (int o = 1; o < 32; o <<= 1) {
-            const float pa = __shfl_up_sync(0xffffffffu, ma, o), pb = __shfl_up_sync(0xffffffffu, mb, o);
-            if (lane >= o) {
-                mb = fmaf(ma, pb, mb);
-                ma *= pa;
+#pragma unroll
+            for (int s = 0; s < SP; ++s) {
+                const float pa = __shfl_up_sync(0xffffffffu, ma[s], o), pb = __shfl_up_sync(0xffffffffu, mb[s], o);
+                if (lane >= o) {
+                    mb[s] = fmaf(ma[s], pb, mb[s]);
+                    ma[s] *= pa;
+                }
             }
         }
-        float ea = __shfl_up_sync(0xffffffffu, ma, 1), eb = __shfl_up_sync(0xffffffffu, mb, 1);
-        if (lane == 0) ea = 1.0f, eb = 0.0f;
-        const float wa = __shfl_sync(0xffffffffu, ma, 31), wb = __shfl_sync(0xffffffffu, mb, 31);
-        // C: the look-back
+        float ea[SP], eb[SP], wa = 1.0f, wb = 0.0f;  // wa, wb: lane s < SP gets state n0 + s's warp map
+#pragma unroll
+        for (int s = 0; s < SP; ++s) {
+            ea[s] = __shfl_up_sync(0xffffffffu, ma[s], 1);
+            eb[s] = __shfl_up_sync(0xffffffffu, mb[s], 1);
+            if (lane == 0) ea[s] = 1.0f, eb[s] = 0.0f;
+            const float xa = __shfl_sync(0xffffffffu, ma[s], 31), xb = __shfl_sync(0xffffffffu, mb[s], 31);
+            if (lane == s) wa = xa, wb = xb;
+        }
+        // C: the look-back, lane s for state n0 + s
         float h_in = 0.0f;
-        if (lane == 0) {
-            const size_t s = slot0 + n;
+        if (lane < SP) {
+            const size_t slot = slot0 + n0 + lane;
             if (c > 0) {
-                a.agg[s] = make_float2(wa, wb);
-                store_release(&a.flag[s], 1);
-                float fa = 1.0f, fb = 0.0f;  // h_in = fb + fa * (state before chunk j)
+                a.agg[slot] = make_float2(wa, wb);
+                store_release(&a.flag[slot], 1);
+                float fa = 1.0f, fb = 0.0f;  // h_in = fb + fa * (the state after chunk j)
                 for (int j = c - 1;; --j) {
-                    const size_t p = ((size_t)j * a.d_inner + ch) * NS + n;
+                    const size_t p = ((size_t)j * a.d_inner + ch) * NS + n0 + lane;
                     int f;
                     while ((f = load_acquire(&a.flag[p])) == 0) {
                     }
@@ -173,22 +189,24 @@ __global__ void __launch_bounds__(32 * WARPS) scan_one_pass_cm(Args a) {
                     fa *= m.x;
                 }
             }
-            a.incl[s] = fmaf(wa, h_in, wb);
-            store_release(&a.flag[s], 2);
+            a.incl[slot] = fmaf(wa, h_in, wb);
+            store_release(&a.flag[slot], 2);
         }
-        h_in = __shfl_sync(0xffffffffu, h_in, 0);
         // D: the lane's steps from its starting state
-        float h = fmaf(ea, h_in, eb);
-        const float4* Cp = reinterpret_cast<const float4*>(a.C + (size_t)n * a.L + t0);
 #pragma unroll
-        for (int q = 0; q < K / 4; ++q) {
-            const float4 v = Cp[q];
-            const float cv[4] = {v.x, v.y, v.z, v.w};
+        for (int s = 0; s < SP; ++s) {
+            float h = fmaf(ea[s], __shfl_sync(0xffffffffu, h_in, s), eb[s]);
+            const float4* Cp = reinterpret_cast<const float4*>(a.C + (size_t)(n0 + s) * a.L + t0);
 #pragma unroll
-            for (int r = 0; r < 4; ++r) {
-                const int i = 4 * q + r;
-                h = fmaf(d[i], h, b[i]);
-                y[i] = fmaf(cv[r], h, y[i]);
+            for (int q = 0; q < K / 4; ++q) {
+                const float4 v = Cp[q];
+                const float cv[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+                for (int r = 0; r < 4; ++r) {
+                    const int i = 4 * q + r;
+                    h = fmaf(d[s][i], h, b[s][i]);
+                    y[i] = fmaf(cv[r], h, y[i]);
+                }
             }
         }
     }
@@ -266,47 +284,51 @@ int main(int argc, char** argv) {
         cudaEvent_t e0, e1;
         CHECK(cudaEventCreate(&e0));
         CHECK(cudaEventCreate(&e1));
-        std::vector<float> ms;
-        for (int rep = 0; rep < 21; ++rep) {
-            CHECK(cudaMemsetAsync(flag, 0, slots * 4));
-            CHECK(cudaMemsetAsync(ticket, 0, 4));
-            CHECK(cudaEventRecord(e0));
-            scan_one_pass_cm<<<blocks, 32 * WARPS>>>(a);
-            CHECK(cudaEventRecord(e1));
-            CHECK(cudaEventSynchronize(e1));
-            CHECK(cudaGetLastError());
-            float t = 0;
-            CHECK(cudaEventElapsedTime(&t, e0, e1));
-            if (rep > 0) ms.push_back(t);
-        }
-        std::sort(ms.begin(), ms.end());
-        std::printf("L=%d d_inner=%d N=%d: median %.3f ms (min %.3f, max %.3f) over %zu runs\n", L, d_inner, NS,
-                    ms[ms.size() / 2], ms.front(), ms.back(), ms.size());
-        // check a few channels against a sequential CPU scan of the same (rounded) inputs
-        std::vector<__nv_bfloat16> hy(act);
-        CHECK(cudaMemcpy(hy.data(), y, act * 2, cudaMemcpyDeviceToHost));
-        double worst = 0, norm = 0;
-        for (const int chk : {0, 1, 255, d_inner - 1}) {
-            std::vector<double> h(NS, 0.0);
-            for (int t = 0; t < L; ++t) {
-                const size_t i = (size_t)chk * L + t;
-                const double uu = __bfloat162float(hu[i]), zz = __bfloat162float(hz[i]);
-                const double v = __bfloat162float(hdt[i]) + hbias[chk];
-                const double delta = v > 20 ? v : std::log1p(std::exp(v));
-                double acc = 0;
-                for (int n = 0; n < NS; ++n) {
-                    h[n] = std::exp(delta * hA[chk * NS + n]) * h[n] + delta * uu * hB[(size_t)n * L + t];
-                    acc += hC[(size_t)n * L + t] * h[n];
-                }
-                const double want = (acc + hD[chk] * uu) * (zz / (1 + std::exp(-zz)));
-                const double got = __bfloat162float(hy[i]);
-                worst = std::max(worst, std::fabs(got - want));
-                norm = std::max(norm, std::fabs(want));
+        for (const int sp : {1, 2}) {
+            std::vector<float> ms;
+            for (int rep = 0; rep < 21; ++rep) {
+                CHECK(cudaMemsetAsync(flag, 0, slots * 4));
+                CHECK(cudaMemsetAsync(ticket, 0, 4));
+                CHECK(cudaEventRecord(e0));
+                if (sp == 1) scan_one_pass_cm<1><<<blocks, 32 * WARPS>>>(a);
+                else scan_one_pass_cm<2><<<blocks, 32 * WARPS>>>(a);
+                CHECK(cudaEventRecord(e1));
+                CHECK(cudaEventSynchronize(e1));
+                CHECK(cudaGetLastError());
+                float t = 0;
+                CHECK(cudaEventElapsedTime(&t, e0, e1));
+                if (rep > 0) ms.push_back(t);
             }
+            std::sort(ms.begin(), ms.end());
+            std::printf("L=%d d_inner=%d N=%d, %d state(s) a pass: median %.3f ms (min %.3f, max %.3f) over %zu runs\n", L,
+                        d_inner, NS, sp, ms[ms.size() / 2], ms.front(), ms.back(), ms.size());
+            // check a few channels against a sequential CPU scan of the same (rounded) inputs
+            std::vector<__nv_bfloat16> hy(act);
+            CHECK(cudaMemcpy(hy.data(), y, act * 2, cudaMemcpyDeviceToHost));
+            double worst = 0, norm = 0;
+            for (const int chk : {0, 1, 255, d_inner - 1}) {
+                std::vector<double> h(NS, 0.0);
+                for (int t = 0; t < L; ++t) {
+                    const size_t i = (size_t)chk * L + t;
+                    const double uu = __bfloat162float(hu[i]), zz = __bfloat162float(hz[i]);
+                    const double v = __bfloat162float(hdt[i]) + hbias[chk];
+                    const double delta = v > 20 ? v : std::log1p(std::exp(v));
+                    double acc = 0;
+                    for (int n = 0; n < NS; ++n) {
+                        h[n] = std::exp(delta * hA[chk * NS + n]) * h[n] + delta * uu * hB[(size_t)n * L + t];
+                        acc += hC[(size_t)n * L + t] * h[n];
+                    }
+                    const double want = (acc + hD[chk] * uu) * (zz / (1 + std::exp(-zz)));
+                    const double got = __bfloat162float(hy[i]);
+                    worst = std::max(worst, std::fabs(got - want));
+                    norm = std::max(norm, std::fabs(want));
+                }
+            }
+            std::printf("  channels 0, 1, 255, %d against a sequential fp64 scan: max abs error %.3g (max |y| %.3g, bf16 "
+                        "rounding of y alone %.3g): %s\n",
+                        d_inner - 1, worst, norm, norm * std::ldexp(1.0, -9),
+                        worst <= 4 * norm * std::ldexp(1.0, -9) ? "ok" : "WRONG");
         }
-        std::printf("  channels 0, 1, 255, %d against a sequential fp64 scan: max abs error %.3g (max |y| %.3g, bf16 "
-                    "rounding of y alone %.3g)\n",
-                    d_inner - 1, worst, norm, norm * std::ldexp(1.0, -9));
         cudaFree(u), cudaFree(dt), cudaFree(z), cudaFree(y), cudaFree(B), cudaFree(C), cudaFree(A), cudaFree(D);
         cudaFree(bias), cudaFree(agg), cudaFree(incl), cudaFree(flag), cudaFree(ticket);
     }
