@@ -61,6 +61,14 @@ __device__ __forceinline__ float ex2(float x) {
 // torch's softplus with the fast intrinsics (inputs here are above -5, where 1 + e^v keeps its bits)
 __device__ __forceinline__ float softplus(float v) { return v > 20.0f ? v : __logf(1.0f + __expf(v)); }
 
+// 16 values from 16-byte aligned memory as fp32
+__device__ __forceinline__ void load16(const float* p, float* out) {
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+        const float4 v = reinterpret_cast<const float4*>(p)[q];
+        out[4 * q] = v.x, out[4 * q + 1] = v.y, out[4 * q + 2] = v.z, out[4 * q + 3] = v.w;
+    }
+}
 __device__ __forceinline__ void load16(const __nv_bfloat16* p, float* out) {
     const uint4 a = reinterpret_cast<const uint4*>(p)[0], b = reinterpret_cast<const uint4*>(p)[1];
     const unsigned w[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
@@ -128,17 +136,12 @@ __global__ void __launch_bounds__(32 * WARPS) scan_one_pass_cm(Args a) {
         for (int s = 0; s < SP; ++s) {
             const int n = n0 + s;
             const float A2 = a.A[ch * NS + n] * LOG2E;
-            const float4* Bp = reinterpret_cast<const float4*>(a.B + (size_t)n * a.L + t0);
+            float bv[K];
+            load16(a.B + (size_t)n * a.L + t0, bv);
 #pragma unroll
-            for (int q = 0; q < K / 4; ++q) {
-                const float4 v = Bp[q];
-                const float bv[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-                for (int r = 0; r < 4; ++r) {
-                    const int i = 4 * q + r;
-                    d[s][i] = ex2(delta[i] * A2);
-                    b[s][i] = du[i] * bv[r];
-                }
+            for (int i = 0; i < K; ++i) {
+                d[s][i] = ex2(delta[i] * A2);
+                b[s][i] = du[i] * bv[i];
             }
             // A: the lane's map
             ma[s] = ex2(A2 * sum);
@@ -196,17 +199,12 @@ __global__ void __launch_bounds__(32 * WARPS) scan_one_pass_cm(Args a) {
 #pragma unroll
         for (int s = 0; s < SP; ++s) {
             float h = fmaf(ea[s], __shfl_sync(0xffffffffu, h_in, s), eb[s]);
-            const float4* Cp = reinterpret_cast<const float4*>(a.C + (size_t)(n0 + s) * a.L + t0);
+            float cv[K];
+            load16(a.C + (size_t)(n0 + s) * a.L + t0, cv);
 #pragma unroll
-            for (int q = 0; q < K / 4; ++q) {
-                const float4 v = Cp[q];
-                const float cv[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-                for (int r = 0; r < 4; ++r) {
-                    const int i = 4 * q + r;
-                    h = fmaf(d[s][i], h, b[s][i]);
-                    y[i] = fmaf(cv[r], h, y[i]);
-                }
+            for (int i = 0; i < K; ++i) {
+                h = fmaf(d[s][i], h, b[s][i]);
+                y[i] = fmaf(cv[i], h, y[i]);
             }
         }
     }
