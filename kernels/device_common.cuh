@@ -6,6 +6,8 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -47,6 +49,13 @@ Status with_int(int value, const char* unsupported, F&& f) {
     Status s(unsupported);
     (void)((value == Vs ? (s = f(std::integral_constant<int, Vs>{}), true) : false) || ...);
     return s;
+}
+
+// Whether environment variable `name` is set to `value`: the kernels' run-time switches for
+// benchmarks and diagnosis (DNAMBA_SCAN, DNAMBA_DELTA, DNAMBA_GEMM), each read once into a static.
+inline bool env_equals(const char* name, const char* value) {
+    const char* e = std::getenv(name);
+    return e && std::strcmp(e, value) == 0;
 }
 
 // The device type behind a host element type.

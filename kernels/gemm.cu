@@ -32,10 +32,7 @@ constexpr int k_tune_candidates = 8;
 constexpr int k_tune_repeat = 5;
 
 bool gemm_tuned() noexcept {
-    static const bool v = [] {
-        const char* e = std::getenv("DNAMBA_GEMM");
-        return e && std::strcmp(e, "tuned") == 0;
-    }();
+    static const bool v = env_equals("DNAMBA_GEMM", "tuned");
     return v;
 }
 

@@ -11,8 +11,6 @@
 // states are fp32.
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
-#include <string>
 #include <type_traits>
 
 #include "device_common.cuh"
@@ -322,12 +320,9 @@ Status launch(const Scan<V>& a, int chunk, float* workspace) {
 // in a third of the cycles; kernels/PERF_NOTES.md entry 24). DNAMBA_SCAN=one-pass (where it
 // runs) or =chunked in the environment overrides automatic, for benchmarks and diagnosis.
 ScanAlgorithm env_scan_algorithm() noexcept {
-    static const ScanAlgorithm v = [] {
-        const char* e = std::getenv("DNAMBA_SCAN");
-        if (!e) return ScanAlgorithm::automatic;
-        const std::string s(e);
-        return s == "chunked" ? ScanAlgorithm::chunked : s == "one-pass" ? ScanAlgorithm::one_pass : ScanAlgorithm::automatic;
-    }();
+    static const ScanAlgorithm v = env_equals("DNAMBA_SCAN", "chunked")    ? ScanAlgorithm::chunked
+                                   : env_equals("DNAMBA_SCAN", "one-pass") ? ScanAlgorithm::one_pass
+                                                                           : ScanAlgorithm::automatic;
     return v;
 }
 

@@ -9,8 +9,6 @@
 // allow it. (Rows past the end are staged as zeros, so a group may run past them unstored.)
 // In bf16 the dot products run on the tensor cores instead (scan_delta_tc_kernel below).
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <type_traits>
 
 #include "device_common.cuh"
@@ -242,10 +240,7 @@ __global__ void __launch_bounds__(32 * k_tc_warps, 4)
 // Which kernel computes bf16 deltas: the tensor cores unless DNAMBA_DELTA=simt in the environment
 // (the FMA kernel, kept for fp32; the override is for benchmarks and diagnosis).
 bool delta_on_tensor_cores() noexcept {
-    static const bool v = [] {
-        const char* e = std::getenv("DNAMBA_DELTA");
-        return !(e && std::strcmp(e, "simt") == 0);
-    }();
+    static const bool v = !env_equals("DNAMBA_DELTA", "simt");
     return v;
 }
 
