@@ -112,14 +112,14 @@ __global__ void __launch_bounds__(k_threads, MB)
                 if (j < steps && q * E < width) {
                     const ptrdiff_t t = row_of(at + j);
                     copy_async(&sm.x[st][0][j][q * E], a.u + t * a.d_inner + d0 + q * E, 16);
-                    copy_async(&sm.x[st][1][j][q * E], a.delta + t * a.d_inner + d0 + q * E, 16);
+                    copy_async(&sm.x[st][1][j][q * E], a.delta + t * a.ld_delta + d0 + q * E, 16);
                     if (has_z) copy_async(&sm.x[st][OUT ? 2 : 0][j][q * E], a.z + t * a.ld_z + d0 + q * E, 16);
                 }
             } else if (active) {
                 for (int j = 0; j < steps; ++j) {
                     const ptrdiff_t t = row_of(at + j);
                     sm.x[st][0][j][tid] = a.u[t * a.d_inner + d];
-                    sm.x[st][1][j][tid] = a.delta[t * a.d_inner + d];
+                    sm.x[st][1][j][tid] = a.delta[t * a.ld_delta + d];
                     if (has_z) sm.x[st][OUT ? 2 : 0][j][tid] = a.z[t * a.ld_z + d];
                 }
             }
@@ -201,8 +201,8 @@ __global__ void __launch_bounds__(k_threads, MB)
         issue(k + 2);
         const unsigned char reset_ahead = reset_of(k + 2);
         if (active) {
-            const ptrdiff_t row_step = (a.reverse ? -1 : 1) * (ptrdiff_t)a.d_inner;
-            V* yp = a.y + row_of(s0 + k * T) * a.d_inner + d;
+            const ptrdiff_t row_step = (a.reverse ? -1 : 1) * (ptrdiff_t)a.ld_y;
+            V* yp = a.y + row_of(s0 + k * T) * a.ld_y + d;
 #pragma unroll
             for (int j = 0; j < T; ++j) {
                 if (j >= steps) break;
@@ -300,7 +300,7 @@ Status launch(const Scan<V>& a, int chunk, float* workspace) {
     float* H = S + per;
     const dim3 block(k_threads);
     const dim3 grid((a.d_inner + k_threads - 1) / k_threads, n_chunks);
-    const bool vec_x = rows_aligned16(a.u, a.d_inner, a.d_inner) && rows_aligned16(a.delta, a.d_inner, a.d_inner) &&
+    const bool vec_x = rows_aligned16(a.u, a.d_inner, a.d_inner) && rows_aligned16(a.delta, a.ld_delta, a.d_inner) &&
                        (!a.z || rows_aligned16(a.z, a.ld_z, a.d_inner));
     const bool vec_bc = rows_aligned16(a.B, a.ld_bc, a.d_state) && rows_aligned16(a.C, a.ld_bc, a.d_state);
     scan_pass<NS, false, V, (NS <= 16 ? 8 : 2)><<<grid, block>>>(a, chunk, vec_x, vec_bc, P, S, nullptr);
@@ -334,7 +334,9 @@ Status scan_any(const ScanArgsT<T>& a) noexcept {
     if (a.length <= 0 || a.d_inner <= 0) return "selective_scan: empty input";
     if (a.d_state < 1 || a.d_state > k_scan_max_state) return "selective_scan: d_state must be 1..64";
     if (!a.u || !a.delta || !a.A || !a.B || !a.C || !a.y) return "selective_scan: missing buffer";
-    if (a.ld_bc < a.d_state || (a.z && a.ld_z < a.d_inner)) return "selective_scan: row strides too small";
+    if (a.ld_bc < a.d_state || (a.z && a.ld_z < a.d_inner) || (a.ld_delta != 0 && a.ld_delta < a.d_inner) ||
+        (a.ld_y != 0 && a.ld_y < a.d_inner) || a.ld_delta < 0 || a.ld_y < 0)
+        return "selective_scan: row strides too small";
     if (a.warps_per_channel != 0 && a.warps_per_channel != 4 && a.warps_per_channel != 8)
         return "selective_scan: warps_per_channel must be 0, 4 or 8";
     const auto s = device_args(a);

@@ -20,7 +20,8 @@ namespace dnamba::kernels {
 // restarts at zero wherever reset[t] != 0 (the first row of a packed sequence in scan order);
 // the state after the last row in scan order goes to state_out. That is what lets a long
 // input run as consecutive chunks: pass one chunk's state_out as the next one's state_in.
-// All pointers are device pointers; rows of u, delta and y have d_inner elements. T is float
+// All pointers are device pointers; rows of u have d_inner elements, rows of delta and y
+// ld_delta and ld_y (d_inner when 0; the one-pass scan runs only those). T is float
 // or bf16 (inputs and output); arithmetic and states are fp32 either way.
 // Which kernel runs the scan: automatic is the chunked two-pass scan (the one-pass kernel is
 // correct but slower so far: kernels/PERF_NOTES.md entry 24); DNAMBA_SCAN=chunked|one-pass in
@@ -35,6 +36,7 @@ struct ScanArgsT {
     int d_state = 0;  // 1..k_scan_max_state
     const T* u = nullptr;
     const T* delta = nullptr;              // dt, before the bias and softplus
+    int ld_delta = 0;                      // delta_t = delta + t * ld_delta; 0: d_inner
     const float* delta_bias = nullptr;     // [d_inner] or null
     bool delta_softplus = false;           // torch softplus (threshold 20) after the bias
     const float* A = nullptr;              // [d_inner, d_state], negative (-exp(A_log))
@@ -47,6 +49,7 @@ struct ScanArgsT {
     const unsigned char* reset = nullptr;  // [length] or null
     bool reverse = false;
     T* y = nullptr;
+    int ld_y = 0;  // y_t = y + t * ld_y; 0: d_inner (y may be z itself, ld_y = ld_z: read before written)
     // y_t += the scan's output instead of y_t = it (y holds the other direction's output: the
     // bidirectional add of tied-weight models without a pass of its own)
     bool accumulate = false;

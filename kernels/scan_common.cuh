@@ -13,7 +13,7 @@ namespace dnamba::kernels::scan_detail {
 // The scan's arguments with device element types.
 template <typename V>
 struct Scan {
-    int length, d_inner, d_state, ld_bc, ld_z;
+    int length, d_inner, d_state, ld_bc, ld_z, ld_delta, ld_y;
     const V *u, *delta, *B, *C, *z;
     const float *delta_bias, *A, *D, *state_in;
     bool delta_softplus, reverse, accumulate;
@@ -30,6 +30,8 @@ inline Scan<device_t<T>> device_args(const ScanArgsT<T>& a) {
     s.d_state = a.d_state;
     s.ld_bc = a.ld_bc;
     s.ld_z = a.ld_z;
+    s.ld_delta = a.ld_delta > 0 ? a.ld_delta : a.d_inner;
+    s.ld_y = a.ld_y > 0 ? a.ld_y : a.d_inner;
     s.u = device_ptr(a.u);
     s.delta = device_ptr(a.delta);
     s.B = device_ptr(a.B);

@@ -481,6 +481,7 @@ bool fits(const Scan<V>& a, int warps) noexcept {
     const int G = k_warps_per_block / warps;
     const int ns = state_slots(a.d_state);
     if (a.d_inner % G != 0 || ns < warps || ns > 64) return false;
+    if (a.ld_delta != a.d_inner || a.ld_y != a.d_inner) return false;  // written for contiguous delta and y rows
     const Units u = copy_units(a, G);
     if (u.bc == 0 || u.x == 0) return false;
     // outputs are written G channels at a time

@@ -99,7 +99,7 @@ template <typename T>
 Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vector& D, const Matrix& x_dbl, int dt_rank,
                 const Matrix& xz, bool reverse, const std::vector<std::size_t>& lengths, const ScanMode& mode,
                 const Vector* bias = nullptr, int r0 = 0, int n = -1, DeviceMatrix* state = nullptr,
-                bool state_in = false, const Matrix* y_before = nullptr) {
+                bool state_in = false, const Matrix* y_before = nullptr, bool in_place = false) {
     const int di = static_cast<int>(U.cols()), N = static_cast<int>(A.cols());
     if (n < 0) n = static_cast<int>(U.rows()) - r0;
     const auto rows = [&](const Matrix& m) { return Matrix(m.middleRows(r0, n)); };
@@ -119,6 +119,11 @@ Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vec
     void* r = nullptr;
     REQUIRE(kernels::device_alloc(&r, static_cast<std::size_t>(n)) == "");
     REQUIRE(kernels::copy_to_device(r, reset.data() + r0, static_cast<std::size_t>(n)) == "");
+    // in_place: the engine's shared chunk arrays: delta in xz's x half, y written over its z half
+    Matrix XZ = Zs;
+    if (in_place) XZ.leftCols(di) = Ds;
+    std::unique_ptr<DeviceValues<T>> xzd;
+    if (in_place) xzd = std::make_unique<DeviceValues<T>>(XZ.data(), XZ.size());
     kernels::ScanArgsT<T> args;
     args.length = n;
     args.d_inner = di;
@@ -144,9 +149,17 @@ Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vec
     args.algorithm = mode.algorithm;
     args.chunk = mode.chunk;
     args.warps_per_channel = mode.warps;
+    if (in_place) {
+        args.delta = xzd->ptr;
+        args.ld_delta = 2 * di;
+        args.z = xzd->ptr + di;
+        args.y = xzd->ptr + di;
+        args.ld_y = 2 * di;
+    }
     REQUIRE(kernels::selective_scan(args) == "");
     REQUIRE(kernels::device_synchronize() == "");
     kernels::device_free(r);
+    if (in_place) return Matrix(xzd->download(n, 2 * di).rightCols(di));
     return y.download(n, di);
 }
 
@@ -284,6 +297,16 @@ TEST_CASE("cuda: the scan in chunks with carried state, fused softplus, and in b
                 const Matrix summed_b = gpu_scan<kernels::bf16>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, mode,
                                                                 &bias, 0, -1, nullptr, false, &y0);
                 CHECK(test::rel_error(summed_b, Matrix(want_b + bf16_rounded(y0))) < 5e-3);
+                // the engine's shared arrays (delta and y rows 2 d_inner apart, y over z): the same
+                // values to the bit (the one-pass scan runs contiguous rows only)
+                if (mode.algorithm != kernels::ScanAlgorithm::one_pass) {
+                    const Matrix strided = gpu_scan<float>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths, mode,
+                                                           &bias, 0, -1, nullptr, false, nullptr, true);
+                    CHECK((strided - fused).cwiseAbs().maxCoeff() == 0.0f);
+                    const Matrix strided_b = gpu_scan<kernels::bf16>(U, raw, A, D, x_dbl, dt_rank, xz, reverse, lengths,
+                                                                     mode, &bias, 0, -1, nullptr, false, nullptr, true);
+                    CHECK((strided_b - got_b).cwiseAbs().maxCoeff() == 0.0f);
+                }
             }
         }
     }

@@ -5,7 +5,12 @@
 // Memory plan. Only two arrays span the whole input: the fp32 residual stream and the mixer
 // output (the next layer's input), L x C each. Everything else (the normed rows, in_proj
 // output, conv output, x_proj/dt_proj outputs, scan outputs) is one chunk of rows, reused for
-// every chunk, direction and layer. A direction runs its chunks in scan order and carries the
+// every chunk, direction and layer. With several chunks, where every direction runs in_proj
+// again, the chunk's arrays share memory by lifetime: the normed rows live in the conv
+// output's buffer until in_proj has read them, dt_proj writes delta over in_proj's x half once
+// the conv has read it, and the scan writes its output over the z half it reads (each element
+// read before it is written): 3.5 KB a row in bf16 instead of 7 (d_model 256), so twice the
+// rows fit the same memory. The final norm's rows use in_proj's buffer in every plan. A direction runs its chunks in scan order and carries the
 // scan state from one chunk to the next (state_out -> state_in); the conv reads K-1 rows of
 // halo around the chunk, so chunks change nothing but rounding. When the whole input is one
 // chunk, in_proj runs once for both directions (tied projections); with several chunks it runs
@@ -202,7 +207,10 @@ struct DeviceLayer {
     bool has_norm_b = false;
 };
 
-constexpr std::size_t k_default_chunk_rows = 131072;
+// 2^18 rows: 1 Mnt of the 131k shape in bf16 holds ~2.4 GiB (the 1 GiB fp32 residual stream,
+// the 0.5 GiB layer output, ~0.85 GiB of chunk arrays); the scan and the GEMMs run longer calls
+// (kernels/PERF_NOTES.md entry 37).
+constexpr std::size_t k_default_chunk_rows = 262144;
 constexpr std::size_t k_min_chunk_rows = 1024;
 
 template <typename T>
@@ -331,7 +339,6 @@ private:
 
     void release_chunk_buffers() noexcept {
         for (auto* a : {&normed_, &xz_, &u_, &x_dbl_, &delta_, &y_fwd_, &y_rev_, &tmp_}) a->release();
-        out_chunk_.release();
         workspace_.release();
         state_.release();
     }
@@ -341,18 +348,26 @@ private:
         const ModelConfig& c = model_.config;
         const std::size_t d = c.d_model, C = c.hidden_channels(), di = c.d_inner, N = c.d_state, R = c.dt_rank;
         const std::size_t ext = std::min(L, rows + 2 * static_cast<std::size_t>(c.d_conv - 1));
+        const bool shared = rows < L;  // several chunks: the arrays shared by lifetime (see the top)
         try {
-            normed_.reserve(ext * d, "normed rows");
-            xz_.reserve(ext * 2 * di, "in_proj output");
-            u_.reserve(rows * di, "conv output");
+            // in_proj's output, later the final norm's fp32 rows
+            xz_.reserve(std::max(ext * 2 * di, (rows * C * sizeof(float) + sizeof(T) - 1) / sizeof(T)),
+                        "in_proj output");
+            if (shared) {
+                for (auto* a : {&normed_, &delta_, &y_fwd_, &y_rev_}) a->release();  // held from a one-chunk input
+                u_.reserve(std::max(rows * di, ext * d), "conv output and normed rows");
+            } else {
+                normed_.reserve(ext * d, "normed rows");
+                u_.reserve(rows * di, "conv output");
+                delta_.reserve(rows * di, "dt_proj output");
+                y_fwd_.reserve(rows * di, "scan output");
+            }
             x_dbl_.reserve(rows * (R + 2 * N), "x_proj output");
-            delta_.reserve(rows * di, "dt_proj output");
-            y_fwd_.reserve(rows * di, "scan output");
             // the second direction's own scan output only when the whole input is one chunk
-            // (chunked passes reuse y_fwd_), the mixer-output buffer only for the multiply combine
+            // (chunked passes write theirs over the z half), the mixer-output buffer only for the
+            // multiply combine
             if (c.bidirectional && rows >= L && !sums_directions()) y_rev_.reserve(rows * di, "scan output");
             if (c.bidirectional && c.combine == Combine::multiply) tmp_.reserve(rows * d, "mixer output");
-            out_chunk_.reserve(rows * C, "output rows");
             workspace_.reserve(kernels::scan_workspace_floats(static_cast<int>(rows), static_cast<int>(di),
                                                               static_cast<int>(N), 0),
                                "scan workspace");
@@ -385,6 +400,10 @@ private:
         seg_end_.upload(seg_end.data(), Ls, "sequence bounds");
         reset_fwd_.upload(reset_fwd.data(), Ls, "sequence starts");
         reset_rev_.upload(reset_rev.data(), Ls, "sequence ends");
+        // a plan of several chunks holds none of the one-chunk arrays: give back those an earlier,
+        // shorter input left before the whole-input arrays are placed
+        if (Ls > (chunk_option_ > 0 ? chunk_option_ : k_default_chunk_rows))
+            for (auto* a : {&normed_, &delta_, &y_fwd_, &y_rev_}) a->release();
         float* residual = residual_.reserve(Ls * C, "residual stream");
         hidden_.reserve(Ls * C, "layer output");
         if (!enough_headroom())
@@ -426,13 +445,19 @@ private:
         return pooled ? pool_output(lengths) : copy_output();
     }
 
-    // Final norm of output rows [s0, s0 + n) into out_chunk_ (C columns).
+    // The chunk arrays' places (see the top): whether they share memory, the normed rows, the
+    // final norm's rows.
+    bool shared_arrays() const { return n_chunks_ > 1; }
+    T* normed() { return shared_arrays() ? u_.get() : normed_.get(); }
+    float* out_rows() { return reinterpret_cast<float*>(xz_.get()); }
+
+    // Final norm of output rows [s0, s0 + n) into out_rows() (C columns).
     void final_norm(int s0, int n) {
         const ModelConfig& c = model_.config;
         const int d = c.d_model, C = c.hidden_channels();
         const float* fb = has_norm_f_b_ ? norm_f_b_.get() : nullptr;
-        add_norm(s0, n, s0, s0 + n, 0, norm_f_w_.get(), fb, false, out_chunk_.get(), C, "norm_f");
-        if (c.rcps) add_norm(s0, n, s0, s0, d, norm_f_w_.get(), fb, true, out_chunk_.get() + d, C, "norm_f");
+        add_norm(s0, n, s0, s0 + n, 0, norm_f_w_.get(), fb, false, out_rows(), C, "norm_f");
+        if (c.rcps) add_norm(s0, n, s0, s0, d, norm_f_w_.get(), fb, true, out_rows() + d, C, "norm_f");
     }
 
     // Rows [e0, e0 + n) of the residual stream normalised (columns [col0, col0 + d)) into y,
@@ -494,7 +519,7 @@ private:
         for (int k = 0; k < n_chunks_; ++k) {
             const int s0 = k * chunk_rows_, n = std::min(chunk_rows_, L_ - s0);
             final_norm(s0, n);
-            check(kernels::copy_to_host_async(staging_[k % 2], out_chunk_.get(), static_cast<std::size_t>(n) * C * sizeof(float)),
+            check(kernels::copy_to_host_async(staging_[k % 2], out_rows(), static_cast<std::size_t>(n) * C * sizeof(float)),
                   "copy to host");
             check(kernels::event_record(events_[k % 2]), "copy to host");
             if (k > 0) drain(k - 1);
@@ -548,7 +573,7 @@ private:
             const int s0 = k * chunk_rows_, n = std::min(chunk_rows_, L_ - s0);
             final_norm(s0, n);
             const std::size_t p0 = chunk_piece[ku], q0 = chunk_sub[ku];
-            step(kernels::add_row_sums(out_chunk_.get(), C, static_cast<int>(chunk_sub[ku + 1] - q0),
+            step(kernels::add_row_sums(out_rows(), C, static_cast<int>(chunk_sub[ku + 1] - q0),
                                        sub_begin_.get() + q0, sub_end_.get() + q0, partial,
                                        static_cast<int>(chunk_piece[ku + 1] - p0), piece_seq_.get() + p0,
                                        piece_first_.get() + p0 + ku, sums),
@@ -584,22 +609,23 @@ private:
             normalize(layer, rc, 0, L, 0, L);
             pending_.active = false;
             in_proj(pf, L);
-            direction(layer.fwd, 0, 0, L, rc, false, y_fwd_.get());
+            const int di = c.d_inner;
+            direction(layer.fwd, 0, 0, L, rc, false, y_fwd_.get(), di);
             if (!bi) {
-                out_proj(pf, y_fwd_.get(), L, out, C, false, 1.0f);
+                out_proj(pf, y_fwd_.get(), di, L, out, C, false, 1.0f);
                 return;
             }
             if (!c.weight_tie) in_proj(pr, L);
             if (sums_directions()) {
                 // out_proj(y_f) + out_proj(y_r) = out_proj(y_f + y_r) (+ the bias twice): the reverse
                 // scan adds its rows to the forward one's, and one GEMM follows
-                direction(layer.rev, 0, 0, L, !rc, false, y_fwd_.get(), true);
-                out_proj(pf, y_fwd_.get(), L, out, C, false, 2.0f);
+                direction(layer.rev, 0, 0, L, !rc, false, y_fwd_.get(), di, true);
+                out_proj(pf, y_fwd_.get(), di, L, out, C, false, 2.0f);
                 return;
             }
-            direction(layer.rev, 0, 0, L, !rc, false, y_rev_.get());
-            out_proj(pf, y_fwd_.get(), L, out, C, false, 1.0f);
-            combine_into(pr, y_rev_.get(), L, out);
+            direction(layer.rev, 0, 0, L, !rc, false, y_rev_.get(), di);
+            out_proj(pf, y_fwd_.get(), di, L, out, C, false, 1.0f);
+            combine_into(pr, y_rev_.get(), di, L, out);
             return;
         }
         for (int dir = 0; dir < (bi ? 2 : 1); ++dir) {
@@ -613,24 +639,27 @@ private:
                 // the first pass (half A, forward, chunks ascending) applies the residual update
                 normalize(layer, rc, e0, e1 - e0, s0, s1);
                 in_proj(p, e1 - e0);
-                direction(m, e0, s0, s1 - s0, reverse, k > 0, y_fwd_.get());
+                // the scan's output over the z half it reads (rows s0.. of xz_, which starts at e0)
+                T* y = xz_.get() + static_cast<std::size_t>(s0 - e0) * 2 * c.d_inner + c.d_inner;
+                const int ld_y = 2 * c.d_inner;
+                direction(m, e0, s0, s1 - s0, reverse, k > 0, y, ld_y);
                 T* o = out + static_cast<std::size_t>(s0) * C;
-                if (dir == 0) out_proj(p, y_fwd_.get(), s1 - s0, o, C, false, 1.0f);
-                else combine_into(p, y_fwd_.get(), s1 - s0, o);
+                if (dir == 0) out_proj(p, y, ld_y, s1 - s0, o, C, false, 1.0f);
+                else combine_into(p, y, ld_y, s1 - s0, o);
             }
             pending_.active = false;
         }
     }
 
     // The second direction's output joins the first one's in `out` (add or multiply).
-    void combine_into(const DeviceProj<T>& p, const T* y, int n, T* out) {
+    void combine_into(const DeviceProj<T>& p, const T* y, int ld_y, int n, T* out) {
         const ModelConfig& c = model_.config;
         const int d = c.d_model, C = c.hidden_channels();
         if (c.combine == Combine::add) {
-            out_proj(p, y, n, out, C, true, 1.0f);
+            out_proj(p, y, ld_y, n, out, C, true, 1.0f);
             return;
         }
-        out_proj(p, y, n, tmp_.get(), d, false, 1.0f);
+        out_proj(p, y, ld_y, n, tmp_.get(), d, false, 1.0f);
         step(kernels::combine_rows(out, C, tmp_.get(), d, n, d, true), "combine", "combine");
     }
 
@@ -639,21 +668,22 @@ private:
     void normalize(const DeviceLayer<T>& layer, bool rc, int e0, int n, int u0, int u1) {
         const int d = model_.config.d_model;
         const float* nb = layer.has_norm_b ? layer.norm_b.get() : nullptr;
-        add_norm(e0, n, u0, u1, rc ? d : 0, layer.norm_w.get(), nb, rc, normed_.get(), d, "norm");
+        add_norm(e0, n, u0, u1, rc ? d : 0, layer.norm_w.get(), nb, rc, normed(), d, "norm");
     }
 
     void in_proj(const DeviceProj<T>& p, int n) {
         const ModelConfig& c = model_.config;
         const int d = c.d_model, di = c.d_inner;
-        step(kernels::gemm_xwt(normed_.get(), d, p.in_proj.get(), 2 * di, d, n, xz_.get(), 2 * di, false), "in_proj",
+        step(kernels::gemm_xwt(normed(), d, p.in_proj.get(), 2 * di, d, n, xz_.get(), 2 * di, false), "in_proj",
              "in_proj GEMM");
         if (p.has_in_bias)
             step(kernels::add_bias(xz_.get(), n, 2 * di, 2 * di, p.in_bias.get(), 1.0f), "in_proj bias", "in_proj GEMM");
     }
 
-    void out_proj(const DeviceProj<T>& p, const T* y, int n, T* out, int ldo, bool accumulate, float bias_scale) {
+    void out_proj(const DeviceProj<T>& p, const T* y, int ld_y, int n, T* out, int ldo, bool accumulate,
+                  float bias_scale) {
         const ModelConfig& c = model_.config;
-        step(kernels::gemm_xwt(y, c.d_inner, p.out_proj.get(), c.d_model, c.d_inner, n, out, ldo, accumulate), "out_proj",
+        step(kernels::gemm_xwt(y, ld_y, p.out_proj.get(), c.d_model, c.d_inner, n, out, ldo, accumulate), "out_proj",
              "out_proj GEMM");
         if (p.has_out_bias)
             step(kernels::add_bias(out, n, c.d_model, ldo, p.out_bias.get(), bias_scale), "out_proj bias",
@@ -670,9 +700,10 @@ private:
         return c.bidirectional && c.combine == Combine::add && c.weight_tie;
     }
 
-    // One direction's conv, projections and scan over rows [s0, s0 + n) into y (y += with
-    // `accumulate`).
-    void direction(const DeviceMamba<T>& m, int x_row0, int s0, int n, bool reverse, bool carry, T* y,
+    // One direction's conv, projections and scan over rows [s0, s0 + n) into y (row stride ld_y;
+    // y += with `accumulate`). With shared arrays delta goes over in_proj's x half (read by the
+    // conv first).
+    void direction(const DeviceMamba<T>& m, int x_row0, int s0, int n, bool reverse, bool carry, T* y, int ld_y,
                    bool accumulate = false) {
         const ModelConfig& c = model_.config;
         const int di = c.d_inner, N = c.d_state, R = c.dt_rank, K = c.d_conv;
@@ -699,18 +730,21 @@ private:
         // delta = softplus(dt_proj + bias) once, for both passes of the scan (dt_rank <= 32: every
         // preset and checkpoint seen); wider ranks: the GEMM, then the softplus inside the scan
         const bool fused_delta = R <= kernels::k_scan_delta_max_rank;
+        T* delta = shared_arrays() ? xz_.get() + static_cast<std::size_t>(s0 - x_row0) * 2 * di : delta_.get();
+        const int ld_delta = shared_arrays() ? 2 * di : di;
         if (fused_delta)
-            step(kernels::scan_delta(x_dbl_.get(), ldb, m.dt_proj.get(), dt_bias, di, R, n, delta_.get(), di),
+            step(kernels::scan_delta(x_dbl_.get(), ldb, m.dt_proj.get(), dt_bias, di, R, n, delta, ld_delta),
                  "dt_proj + softplus", "x_proj + dt_proj");
         else
-            step(kernels::gemm_xwt(x_dbl_.get(), ldb, m.dt_proj.get(), di, R, n, delta_.get(), di, false), "dt_proj",
+            step(kernels::gemm_xwt(x_dbl_.get(), ldb, m.dt_proj.get(), di, R, n, delta, ld_delta, false), "dt_proj",
                  "x_proj + dt_proj");
         kernels::ScanArgsT<T> a;
         a.length = n;
         a.d_inner = di;
         a.d_state = N;
         a.u = u_.get();
-        a.delta = delta_.get();
+        a.delta = delta;
+        a.ld_delta = ld_delta;
         a.delta_bias = fused_delta ? nullptr : dt_bias;
         a.delta_softplus = !fused_delta;
         a.A = m.A.get();
@@ -723,6 +757,7 @@ private:
         a.reset = (reverse ? reset_rev_.get() : reset_fwd_.get()) + s0;
         a.reverse = reverse;
         a.y = y;
+        a.ld_y = ld_y;
         a.accumulate = accumulate;
         a.state_in = carry ? state_.get() : nullptr;
         a.state_out = n_chunks_ > 1 ? state_.get() : nullptr;
@@ -775,7 +810,7 @@ private:
     // one chunk's working set
     DeviceArray<T> normed_{memory_}, xz_{memory_}, u_{memory_}, x_dbl_{memory_}, delta_{memory_}, y_fwd_{memory_},
         y_rev_{memory_}, tmp_{memory_};
-    DeviceArray<float> out_chunk_{memory_}, workspace_{memory_}, state_{memory_};
+    DeviceArray<float> workspace_{memory_}, state_{memory_};
     // results
     DeviceArray<int> piece_seq_{memory_}, piece_first_{memory_}, sub_begin_{memory_}, sub_end_{memory_};
     DeviceArray<double> partial_{memory_}, sums_{memory_};
