@@ -7,7 +7,9 @@
 // 2026-12-07-s14.log); every form is correct against a sequential fp64 scan. The per-state
 // look-back puts an L2 round trip on every state of every chunk, and its spin and folds raise
 // the count to 22-26 executed instructions an element (ncu), above the two-pass kernels' 19.5.
-// Kept as the record of the measurement.
+// Kept as the record of the measurement. The three phases both layouts share (state_maps,
+// lookback_serial, state_outputs) were made helpers after the runs; the measured code is commit
+// 145de08 (registers now within 4 of it).
 // Its SASS already corrects entry 35's first count (~10 instructions an element): the state loop
 // is 271 instructions a lane for 16 elements with SP = 1 (16.9 an element, static) and 441 for 32
 // with SP = 2 (13.8): 6 are the recurrence (FMUL, MUFU, FMUL, FFMA; FFMA, FFMA), the rest the
@@ -93,6 +95,125 @@ __device__ __forceinline__ void store_release(int* p, int v) {
     asm volatile("st.release.gpu.global.s32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
 }
 
+
+// Phases A and B for states n0 .. n0 + SP - 1 (both layouts): each state's 16 decays and inputs
+// (load_b(n, out) gives the lane's 16 values of B for state n), the lane's map, then the warp's
+// inclusive scan of the maps. ea, eb: the lane's exclusive prefix; wa, wb: on lane s, the warp
+// map of state n0 + s.
+template <int SP, typename LoadB>
+__device__ __forceinline__ void state_maps(int lane, int n0, const float* A, const float (&delta)[K], const float (&du)[K],
+                                           float sum, LoadB load_b, float (&d)[SP][K], float (&b)[SP][K],
+                                           float (&ea)[SP], float (&eb)[SP], float& wa, float& wb) {
+    float ma[SP], mb[SP];
+#pragma unroll
+    for (int s = 0; s < SP; ++s) {
+        const int n = n0 + s;
+        const float A2 = A[n] * LOG2E;
+        float bv[K];
+        load_b(n, bv);
+#pragma unroll
+        for (int i = 0; i < K; ++i) {
+            d[s][i] = ex2(delta[i] * A2);
+            b[s][i] = du[i] * bv[i];
+        }
+        // A: the lane's map
+        ma[s] = ex2(A2 * sum);
+        mb[s] = b[s][0];
+#pragma unroll
+        for (int i = 1; i < K; ++i) mb[s] = fmaf(d[s][i], mb[s], b[s][i]);
+    }
+    // B: inclusive scans of the lanes' maps (earlier lanes applied first), SP side by side
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+#pragma unroll
+        for (int s = 0; s < SP; ++s) {
+            const float pa = __shfl_up_sync(0xffffffffu, ma[s], o), pb = __shfl_up_sync(0xffffffffu, mb[s], o);
+            if (lane >= o) {
+                mb[s] = fmaf(ma[s], pb, mb[s]);
+                ma[s] *= pa;
+            }
+        }
+    }
+    wa = 1.0f, wb = 0.0f;
+#pragma unroll
+    for (int s = 0; s < SP; ++s) {
+        ea[s] = __shfl_up_sync(0xffffffffu, ma[s], 1);
+        eb[s] = __shfl_up_sync(0xffffffffu, mb[s], 1);
+        if (lane == 0) ea[s] = 1.0f, eb[s] = 0.0f;
+        const float xa = __shfl_sync(0xffffffffu, ma[s], 31), xb = __shfl_sync(0xffffffffu, mb[s], 31);
+        if (lane == s) wa = xa, wb = xb;
+    }
+}
+
+// Phase C, the first look-back: lane s < SP for state n0 + s publishes its chunk's map, walks the
+// predecessors one at a time back to an inclusive state, publishes its own; returns h_in on those
+// lanes (0 elsewhere). Slots: [chunk][channel][state].
+template <int SP>
+__device__ __forceinline__ float lookback_serial(int lane, int c, int ch, int n0, int d_inner, float wa, float wb,
+                                                 float2* agg, float* incl, int* flag) {
+    float h_in = 0.0f;
+    if (lane < SP) {
+        const size_t slot = ((size_t)c * d_inner + ch) * NS + n0 + lane;
+        if (c > 0) {
+            agg[slot] = make_float2(wa, wb);
+            store_release(&flag[slot], 1);
+            float fa = 1.0f, fb = 0.0f;  // h_in = fb + fa * (the state after chunk j)
+            for (int j = c - 1;; --j) {
+                const size_t p = ((size_t)j * d_inner + ch) * NS + n0 + lane;
+                int f;
+                while ((f = load_acquire(&flag[p])) == 0) {
+                }
+                if (f == 2) {
+                    h_in = fmaf(fa, __ldcg(&incl[p]), fb);
+                    break;
+                }
+                const float2 m = __ldcg(&agg[p]);
+                fb = fmaf(fa, m.y, fb);
+                fa *= m.x;
+            }
+        }
+        incl[slot] = fmaf(wa, h_in, wb);
+        store_release(&flag[slot], 2);
+    }
+    return h_in;
+}
+
+// Phase D: each lane's steps again from its starting state (lane s holds state n0 + s's h_in),
+// y += C . h (load_c(n, out) gives the lane's 16 values of C for state n).
+template <int SP, typename LoadC>
+__device__ __forceinline__ void state_outputs(int n0, float h_in, const float (&ea)[SP], const float (&eb)[SP],
+                                              const float (&d)[SP][K], const float (&b)[SP][K], LoadC load_c,
+                                              float (&y)[K]) {
+#pragma unroll
+    for (int s = 0; s < SP; ++s) {
+        float h = fmaf(ea[s], __shfl_sync(0xffffffffu, h_in, s), eb[s]);
+        float cv[K];
+        load_c(n0 + s, cv);
+#pragma unroll
+        for (int i = 0; i < K; ++i) {
+            h = fmaf(d[s][i], h, b[s][i]);
+            y[i] = fmaf(cv[i], h, y[i]);
+        }
+    }
+}
+
+// The lane's 16 outputs (y + D u) silu(z), packed as bf16 pairs.
+__device__ __forceinline__ void gate_bf16(const float (&u)[K], const float (&z)[K], const float (&y)[K], float Dd,
+                                          unsigned (&w)[K / 2]) {
+#pragma unroll
+    for (int q = 0; q < K / 2; ++q) {
+        float o[2];
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            const int i = 2 * q + r;
+            const float g = z[i] / (1.0f + __expf(-z[i]));
+            o[r] = fmaf(Dd, u[i], y[i]) * g;
+        }
+        const __nv_bfloat162 v = __floats2bfloat162_rn(o[0], o[1]);
+        w[q] = *reinterpret_cast<const unsigned*>(&v);
+    }
+}
+
 struct Args {
     int L, d_inner, n_chunks;
     const __nv_bfloat16 *u, *dt, *z;
@@ -133,103 +254,22 @@ __global__ void __launch_bounds__(32 * WARPS) scan_one_pass_cm(Args a) {
         }
     }
     asm volatile("" : "+f"(sum));  // kept in a register: the compiler would redo the 16 additions every state
-    const size_t slot0 = ((size_t)c * a.d_inner + ch) * NS;
 #pragma unroll 1
     for (int n0 = 0; n0 < NS; n0 += SP) {
-        float d[SP][K], b[SP][K], ma[SP], mb[SP];
-#pragma unroll
-        for (int s = 0; s < SP; ++s) {
-            const int n = n0 + s;
-            const float A2 = a.A[ch * NS + n] * LOG2E;
-            float bv[K];
-            load16(a.B + (size_t)n * a.L + t0, bv);
-#pragma unroll
-            for (int i = 0; i < K; ++i) {
-                d[s][i] = ex2(delta[i] * A2);
-                b[s][i] = du[i] * bv[i];
-            }
-            // A: the lane's map
-            ma[s] = ex2(A2 * sum);
-            mb[s] = b[s][0];
-#pragma unroll
-            for (int i = 1; i < K; ++i) mb[s] = fmaf(d[s][i], mb[s], b[s][i]);
-        }
-        // B: inclusive scans of the lanes' maps (earlier lanes applied first), SP side by side
-#pragma unroll
-        for (int o = 1; o < 32; o <<= 1) {
-#pragma unroll
-            for (int s = 0; s < SP; ++s) {
-                const float pa = __shfl_up_sync(0xffffffffu, ma[s], o), pb = __shfl_up_sync(0xffffffffu, mb[s], o);
-                if (lane >= o) {
-                    mb[s] = fmaf(ma[s], pb, mb[s]);
-                    ma[s] *= pa;
-                }
-            }
-        }
-        float ea[SP], eb[SP], wa = 1.0f, wb = 0.0f;  // wa, wb: lane s < SP gets state n0 + s's warp map
-#pragma unroll
-        for (int s = 0; s < SP; ++s) {
-            ea[s] = __shfl_up_sync(0xffffffffu, ma[s], 1);
-            eb[s] = __shfl_up_sync(0xffffffffu, mb[s], 1);
-            if (lane == 0) ea[s] = 1.0f, eb[s] = 0.0f;
-            const float xa = __shfl_sync(0xffffffffu, ma[s], 31), xb = __shfl_sync(0xffffffffu, mb[s], 31);
-            if (lane == s) wa = xa, wb = xb;
-        }
+        float d[SP][K], b[SP][K], ea[SP], eb[SP], wa, wb;
+        state_maps<SP>(lane, n0, a.A + ch * NS, delta, du, sum,
+                       [&](int n, float* out) { load16(a.B + (size_t)n * a.L + t0, out); }, d, b, ea, eb, wa, wb);
         // C: the look-back, lane s for state n0 + s
-        float h_in = 0.0f;
-        if (lane < SP) {
-            const size_t slot = slot0 + n0 + lane;
-            if (c > 0) {
-                a.agg[slot] = make_float2(wa, wb);
-                store_release(&a.flag[slot], 1);
-                float fa = 1.0f, fb = 0.0f;  // h_in = fb + fa * (the state after chunk j)
-                for (int j = c - 1;; --j) {
-                    const size_t p = ((size_t)j * a.d_inner + ch) * NS + n0 + lane;
-                    int f;
-                    while ((f = load_acquire(&a.flag[p])) == 0) {
-                    }
-                    if (f == 2) {
-                        h_in = fmaf(fa, __ldcg(&a.incl[p]), fb);
-                        break;
-                    }
-                    const float2 m = __ldcg(&a.agg[p]);
-                    fb = fmaf(fa, m.y, fb);
-                    fa *= m.x;
-                }
-            }
-            a.incl[slot] = fmaf(wa, h_in, wb);
-            store_release(&a.flag[slot], 2);
-        }
+        const float h_in = lookback_serial<SP>(lane, c, ch, n0, a.d_inner, wa, wb, a.agg, a.incl, a.flag);
         // D: the lane's steps from its starting state
-#pragma unroll
-        for (int s = 0; s < SP; ++s) {
-            float h = fmaf(ea[s], __shfl_sync(0xffffffffu, h_in, s), eb[s]);
-            float cv[K];
-            load16(a.C + (size_t)(n0 + s) * a.L + t0, cv);
-#pragma unroll
-            for (int i = 0; i < K; ++i) {
-                h = fmaf(d[s][i], h, b[s][i]);
-                y[i] = fmaf(cv[i], h, y[i]);
-            }
-        }
+        state_outputs<SP>(n0, h_in, ea, eb, d, b, [&](int n, float* out) { load16(a.C + (size_t)n * a.L + t0, out); }, y);
     }
     float u[K], z[K];
     load16(a.u + row + t0, u);
     load16(a.z + row + t0, z);
     const float Dd = a.D[ch];
     unsigned w[K / 2];
-#pragma unroll
-    for (int q = 0; q < K / 2; ++q) {
-        float o[2];
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            const int i = 2 * q + r;
-            const float g = z[i] / (1.0f + __expf(-z[i]));
-            o[r] = fmaf(Dd, u[i], y[i]) * g;
-        }
-        const __nv_bfloat162 v = __floats2bfloat162_rn(o[0], o[1]);
-        w[q] = *reinterpret_cast<const unsigned*>(&v);
-    }
+    gate_bf16(u, z, y, Dd, w);
     uint4* yp = reinterpret_cast<uint4*>(a.y + row + t0);
     yp[0] = make_uint4(w[0], w[1], w[2], w[3]);
     yp[1] = make_uint4(w[4], w[5], w[6], w[7]);
@@ -359,71 +399,14 @@ __global__ void __launch_bounds__(32 * G) scan_lb_tm(ArgsTM a) {
         }
     }
     asm volatile("" : "+f"(sum));
-    const size_t slot0 = ((size_t)c * a.d_inner + ch) * NS;
 #pragma unroll 1
     for (int n0 = 0; n0 < NS; n0 += SP) {
-        float d[SP][K], b[SP][K], ma[SP], mb[SP];
-#pragma unroll
-        for (int s = 0; s < SP; ++s) {
-            const int n = n0 + s;
-            const float A2 = a.A[ch * NS + n] * LOG2E;
-            float bv[K];
-            load16_sw(sB + n * ROW, lane, bv);
-#pragma unroll
-            for (int i = 0; i < K; ++i) {
-                d[s][i] = ex2(delta[i] * A2);
-                b[s][i] = du[i] * bv[i];
-            }
-            ma[s] = ex2(A2 * sum);
-            mb[s] = b[s][0];
-#pragma unroll
-            for (int i = 1; i < K; ++i) mb[s] = fmaf(d[s][i], mb[s], b[s][i]);
-        }
-#pragma unroll
-        for (int o = 1; o < 32; o <<= 1) {
-#pragma unroll
-            for (int s = 0; s < SP; ++s) {
-                const float pa = __shfl_up_sync(0xffffffffu, ma[s], o), pb = __shfl_up_sync(0xffffffffu, mb[s], o);
-                if (lane >= o) {
-                    mb[s] = fmaf(ma[s], pb, mb[s]);
-                    ma[s] *= pa;
-                }
-            }
-        }
-        float ea[SP], eb[SP], wa = 1.0f, wb = 0.0f;
-#pragma unroll
-        for (int s = 0; s < SP; ++s) {
-            ea[s] = __shfl_up_sync(0xffffffffu, ma[s], 1);
-            eb[s] = __shfl_up_sync(0xffffffffu, mb[s], 1);
-            if (lane == 0) ea[s] = 1.0f, eb[s] = 0.0f;
-            const float xa = __shfl_sync(0xffffffffu, ma[s], 31), xb = __shfl_sync(0xffffffffu, mb[s], 31);
-            if (lane == s) wa = xa, wb = xb;
-        }
+        float d[SP][K], b[SP][K], ea[SP], eb[SP], wa, wb;
+        state_maps<SP>(lane, n0, a.A + ch * NS, delta, du, sum, [&](int n, float* out) { load16_sw(sB + n * ROW, lane, out); },
+                       d, b, ea, eb, wa, wb);
         float h_in = 0.0f;
         if constexpr (!WLB) {
-            if (lane < SP) {
-                const size_t slot = slot0 + n0 + lane;
-                if (c > 0) {
-                    a.agg[slot] = make_float2(wa, wb);
-                    store_release(&a.flag[slot], 1);
-                    float fa = 1.0f, fb = 0.0f;
-                    for (int j = c - 1;; --j) {
-                        const size_t p = ((size_t)j * a.d_inner + ch) * NS + n0 + lane;
-                        int f;
-                        while ((f = load_acquire(&a.flag[p])) == 0) {
-                        }
-                        if (f == 2) {
-                            h_in = fmaf(fa, __ldcg(&a.incl[p]), fb);
-                            break;
-                        }
-                        const float2 m = __ldcg(&a.agg[p]);
-                        fb = fmaf(fa, m.y, fb);
-                        fa *= m.x;
-                    }
-                }
-                a.incl[slot] = fmaf(wa, h_in, wb);
-                store_release(&a.flag[slot], 2);
-            }
+            h_in = lookback_serial<SP>(lane, c, ch, n0, a.d_inner, wa, wb, a.agg, a.incl, a.flag);
         } else {
             constexpr int GL = 32 / SP;  // lanes a state's group
             const int s = lane / GL, k = lane % GL;
@@ -489,17 +472,7 @@ __global__ void __launch_bounds__(32 * G) scan_lb_tm(ArgsTM a) {
             }
             h_in = hq;
         }
-#pragma unroll
-        for (int s = 0; s < SP; ++s) {
-            float h = fmaf(ea[s], __shfl_sync(0xffffffffu, h_in, s), eb[s]);
-            float cv[K];
-            load16_sw(sC + (n0 + s) * ROW, lane, cv);
-#pragma unroll
-            for (int i = 0; i < K; ++i) {
-                h = fmaf(d[s][i], h, b[s][i]);
-                y[i] = fmaf(cv[i], h, y[i]);
-            }
-        }
+        state_outputs<SP>(n0, h_in, ea, eb, d, b, [&](int n, float* out) { load16_sw(sC + n * ROW, lane, out); }, y);
     }
     {
         float u[K], z[K];
@@ -507,18 +480,7 @@ __global__ void __launch_bounds__(32 * G) scan_lb_tm(ArgsTM a) {
         load16_sw(sZ + lofs_h, lane, z);
         const float Dd = a.D[ch];
         unsigned w[K / 2];
-#pragma unroll
-        for (int q = 0; q < K / 2; ++q) {
-            float o[2];
-#pragma unroll
-            for (int r = 0; r < 2; ++r) {
-                const int i = 2 * q + r;
-                const float g = z[i] / (1.0f + __expf(-z[i]));
-                o[r] = fmaf(Dd, u[i], y[i]) * g;
-            }
-            const __nv_bfloat162 v = __floats2bfloat162_rn(o[0], o[1]);
-            w[q] = *reinterpret_cast<const unsigned*>(&v);
-        }
+        gate_bf16(u, z, y, Dd, w);
         uint4* yp = reinterpret_cast<uint4*>(sT + lofs_h);  // dt's place: this lane alone read it
         yp[chunk_h(lane, 0)] = make_uint4(w[0], w[1], w[2], w[3]);
         yp[chunk_h(lane, 1)] = make_uint4(w[4], w[5], w[6], w[7]);
