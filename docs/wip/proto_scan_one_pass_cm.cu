@@ -580,14 +580,15 @@ int main(int argc, char** argv) {
                         d_inner - 1, worst, norm, norm * std::ldexp(1.0, -9),
                         worst <= 4 * norm * std::ldexp(1.0, -9) ? "ok" : "WRONG");
         };
-        for (const int sp : {1, 2}) {
+        // 20 timed launches after one untimed, each from cleared look-back words and tickets; sorted
+        const auto timed = [&](auto launch) {
             std::vector<float> ms;
             for (int rep = 0; rep < 21; ++rep) {
                 CHECK(cudaMemsetAsync(flag, 0, slots * 4));
+                CHECK(cudaMemsetAsync(agg, 0, slots * sizeof(float4)));
                 CHECK(cudaMemsetAsync(ticket, 0, 4));
                 CHECK(cudaEventRecord(e0));
-                if (sp == 1) scan_one_pass_cm<1><<<blocks, 32 * WARPS>>>(a);
-                else scan_one_pass_cm<2><<<blocks, 32 * WARPS>>>(a);
+                launch();
                 CHECK(cudaEventRecord(e1));
                 CHECK(cudaEventSynchronize(e1));
                 CHECK(cudaGetLastError());
@@ -596,6 +597,13 @@ int main(int argc, char** argv) {
                 if (rep > 0) ms.push_back(t);
             }
             std::sort(ms.begin(), ms.end());
+            return ms;
+        };
+        for (const int sp : {1, 2}) {
+            const std::vector<float> ms = timed([&] {
+                if (sp == 1) scan_one_pass_cm<1><<<blocks, 32 * WARPS>>>(a);
+                else scan_one_pass_cm<2><<<blocks, 32 * WARPS>>>(a);
+            });
             std::printf("L=%d d_inner=%d N=%d, %d state(s) a pass: median %.3f ms (min %.3f, max %.3f) over %zu runs\n", L,
                         d_inner, NS, sp, ms[ms.size() / 2], ms.front(), ms.back(), ms.size());
             check(y, false);
@@ -631,21 +639,7 @@ int main(int argc, char** argv) {
                 int per_sm = 0;
                 CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, 32 * G, sm));
                 const int nb = n_chunks * (d_inner / G);
-                std::vector<float> ms;
-                for (int rep = 0; rep < 21; ++rep) {
-                    CHECK(cudaMemsetAsync(flag, 0, slots * 4));
-                    CHECK(cudaMemsetAsync(agg, 0, slots * sizeof(float4)));
-                    CHECK(cudaMemsetAsync(ticket, 0, 4));
-                    CHECK(cudaEventRecord(e0));
-                    kernel<<<nb, 32 * G, sm>>>(t);
-                    CHECK(cudaEventRecord(e1));
-                    CHECK(cudaEventSynchronize(e1));
-                    CHECK(cudaGetLastError());
-                    float tt = 0;
-                    CHECK(cudaEventElapsedTime(&tt, e0, e1));
-                    if (rep > 0) ms.push_back(tt);
-                }
-                std::sort(ms.begin(), ms.end());
+                const std::vector<float> ms = timed([&] { kernel<<<nb, 32 * G, sm>>>(t); });
                 std::printf("L=%d time-major %s (%zu B shared, %d blocks an SM): median %.3f ms (min %.3f, max %.3f)\n", L, name,
                             sm, per_sm, ms[ms.size() / 2], ms.front(), ms.back());
                 check(dy, true);
