@@ -334,6 +334,13 @@ TEST_CASE("cuda: where the one-pass scan runs, and the chunked scan where it doe
     probe.C = xd.ptr + 4 + N;
     probe.ld_bc = 36;
     CHECK(kernels::scan_one_pass_runs(probe));
+    // Δ or y rows strided (the engine's shared chunk arrays): the one-pass kernel runs contiguous rows only
+    probe.ld_delta = 2 * di;
+    CHECK_FALSE(kernels::scan_one_pass_runs(probe));
+    probe.ld_delta = 0;
+    probe.ld_y = 2 * di;
+    CHECK_FALSE(kernels::scan_one_pass_runs(probe));
+    probe.ld_y = 0;
     Matrix want;
     cpu::selective_scan(bf16_rounded(U), bf16_rounded(delta), A, D, bf16_rounded(x_dbl), dt_rank, bf16_rounded(xz), false,
                         cpu::Segments::from_lengths(lengths), want);
@@ -347,6 +354,13 @@ TEST_CASE("cuda: where the one-pass scan runs, and the chunked scan where it doe
     probe.y = xd.ptr;
     probe.A = reinterpret_cast<const float*>(xd.ptr);
     CHECK(kernels::selective_scan(probe) != "");
+    // row strides shorter than a row are refused before anything runs
+    probe.algorithm = kernels::ScanAlgorithm::automatic;
+    probe.ld_delta = di - 1;
+    CHECK(kernels::selective_scan(probe) == "selective_scan: row strides too small");
+    probe.ld_delta = 0;
+    probe.ld_y = -1;
+    CHECK(kernels::selective_scan(probe) == "selective_scan: row strides too small");
 }
 
 TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed sequences)", "[gpu]") {
