@@ -335,7 +335,7 @@ Status scan_any(const ScanArgsT<T>& a) noexcept {
     if (a.d_state < 1 || a.d_state > k_scan_max_state) return "selective_scan: d_state must be 1..64";
     if (!a.u || !a.delta || !a.A || !a.B || !a.C || !a.y) return "selective_scan: missing buffer";
     if (a.ld_bc < a.d_state || (a.z && a.ld_z < a.d_inner) || (a.ld_delta != 0 && a.ld_delta < a.d_inner) ||
-        (a.ld_y != 0 && a.ld_y < a.d_inner) || a.ld_delta < 0 || a.ld_y < 0)
+        (a.ld_y != 0 && a.ld_y < a.d_inner))
         return "selective_scan: row strides too small";
     if (a.warps_per_channel != 0 && a.warps_per_channel != 4 && a.warps_per_channel != 8)
         return "selective_scan: warps_per_channel must be 0, 4 or 8";

@@ -10,9 +10,10 @@
 // output's buffer until in_proj has read them, dt_proj writes delta over in_proj's x half once
 // the conv has read it, and the scan writes its output over the z half it reads (each element
 // read before it is written): 3.5 KB a row in bf16 instead of 7 (d_model 256), so twice the
-// rows fit the same memory. The final norm's rows use in_proj's buffer in every plan. A direction runs its chunks in scan order and carries the
-// scan state from one chunk to the next (state_out -> state_in); the conv reads K-1 rows of
-// halo around the chunk, so chunks change nothing but rounding. When the whole input is one
+// rows fit the same memory. The final norm's rows use in_proj's buffer in every plan.
+// A direction runs its chunks in scan order and carries the scan state from one chunk to the
+// next (state_out -> state_in); the conv reads K-1 rows of halo around the chunk, so chunks
+// change nothing but rounding. When the whole input is one
 // chunk, in_proj runs once for both directions (tied projections); with several chunks it runs
 // once per direction (the price of O(chunk) memory).
 //
@@ -353,8 +354,7 @@ private:
             // in_proj's output, later the final norm's fp32 rows
             xz_.reserve(std::max(ext * 2 * di, (rows * C * sizeof(float) + sizeof(T) - 1) / sizeof(T)),
                         "in_proj output");
-            if (shared) {
-                for (auto* a : {&normed_, &delta_, &y_fwd_, &y_rev_}) a->release();  // held from a one-chunk input
+            if (shared) {  // (run_once gave back the one-chunk arrays an earlier input left)
                 u_.reserve(std::max(rows * di, ext * d), "conv output and normed rows");
             } else {
                 normed_.reserve(ext * d, "normed rows");
