@@ -5,7 +5,7 @@
 # "RACECHECK SUMMARY: 0 hazards displayed ..."); the full logs go to OUT_DIR.
 #   scripts/gpu_sanitize.sh [OUT_DIR]
 # What runs: the scan alone (both kernels, both dtypes, a carried chunk length that leaves a
-# short last chunk), the [gpu] kernel tests one op family at a time (the scan's delta, the conv,
+# short last chunk), the scan's chunk test with memcheck (strided, in-place rows), the [gpu] kernel tests one op family at a time (the scan's delta, the conv,
 # norms, GEMMs, gathers/combines/pooling), and one whole forward of the CUDA engine (bf16, two
 # chunks, pooled) with memcheck.
 set -uo pipefail
@@ -36,6 +36,10 @@ for tool in memcheck racecheck; do
         run "$t" $tool "$B/tests/dnamba_tests" "$t"
     done
 done
+# the scan's strided, in-place form (delta and y rows 2 d_inner apart, y over z: the engine's
+# shared chunk arrays) against global memory; its shared-memory use is the contiguous form's, which
+# racecheck covers above through dnamba_bench_scan
+run "cuda: the scan in chunks*" memcheck "$B/tests/dnamba_tests" "cuda: the scan in chunks*"
 run "forward bf16 2 chunks" memcheck "$B/dnamba" bench --device cuda --precision bf16 --pooled --length 300000 \
     --chunk-rows 131072 --repeat 1 -q
 echo "gpu_sanitize: $fails run(s) not clean"
