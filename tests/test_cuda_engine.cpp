@@ -130,6 +130,16 @@ TEST_CASE("cuda engine: awkward lengths and packed batches (random weights)", "[
             CHECK(test::rel_error(Matrix(all.middleRows(row, n)), single) < 1e-6);
             row += n;
         }
+        // the per-row layout (sequence bounds, resets) is uploaded only when the lengths change:
+        // as many rows as one sequence, then the packing again, then other tokens in the packing
+        {
+            INFO("rcps " << rcps << " layout kept between passes");
+            const std::vector<std::size_t> as_one{packed.size()};
+            CHECK(test::rel_error(gpu->forward_packed(packed, as_one), cpu->forward(packed)) < 1e-5);
+            CHECK(test::rel_error(gpu->forward_packed(packed, lengths), all) < 1e-6);
+            const std::vector<std::int32_t> reversed(packed.rbegin(), packed.rend());
+            CHECK(test::rel_error(gpu->forward_packed(reversed, lengths), cpu->forward_packed(reversed, lengths)) < 1e-5);
+        }
         // pooled on the device (chunks of 1000 rows: sequences span chunks) = mean of the rows
         const Matrix pooled = chunked->forward_pooled_mean(packed, lengths);
         REQUIRE(pooled.rows() == static_cast<Eigen::Index>(lengths.size()));

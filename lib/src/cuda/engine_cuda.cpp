@@ -327,7 +327,34 @@ private:
         return C * (sizeof(float) + sizeof(T)) + 3 * sizeof(int) + 2;
     }
 
+    // The per-row arrays that depend only on how the input is packed (each row's sequence bounds
+    // for the conv, the scan's resets at sequence starts and ends): built and uploaded only when
+    // the lengths differ from those of the last upload. Batch after batch of equal windows (the
+    // usual `embed` run, every `bench` repeat) then moves only the token ids: at 1 Mnt that spares
+    // ~10 MB of host arrays and their upload per pass.
+    void upload_layout(const std::vector<std::size_t>& lengths) {
+        if (!lengths.empty() && lengths == layout_lengths_) return;
+        layout_lengths_.clear();  // no layout held until the four arrays below are all in place
+        const std::size_t Ls = std::accumulate(lengths.begin(), lengths.end(), std::size_t{0});
+        std::vector<int> seg_begin(Ls), seg_end(Ls);
+        std::vector<unsigned char> reset_fwd(Ls, 0), reset_rev(Ls, 0);
+        std::size_t total = 0;
+        for (std::size_t len : lengths) {
+            reset_fwd[total] = 1;
+            reset_rev[total + len - 1] = 1;
+            std::fill_n(seg_begin.begin() + static_cast<std::ptrdiff_t>(total), len, static_cast<int>(total));
+            std::fill_n(seg_end.begin() + static_cast<std::ptrdiff_t>(total), len, static_cast<int>(total + len));
+            total += len;
+        }
+        seg_begin_.upload(seg_begin.data(), Ls, "sequence bounds");
+        seg_end_.upload(seg_end.data(), Ls, "sequence bounds");
+        reset_fwd_.upload(reset_fwd.data(), Ls, "sequence starts");
+        reset_rev_.upload(reset_rev.data(), Ls, "sequence ends");
+        layout_lengths_ = lengths;
+    }
+
     void release_activations() noexcept {
+        layout_lengths_.clear();
         residual_.release();
         hidden_.release();
         ids_.release();
@@ -385,21 +412,8 @@ private:
         const int L = static_cast<int>(ids.size());
         const std::size_t Ls = ids.size();
         const int d = c.d_model, C = c.hidden_channels();
-        std::vector<int> seg_begin(Ls), seg_end(Ls);
-        std::vector<unsigned char> reset_fwd(Ls, 0), reset_rev(Ls, 0);
-        std::size_t total = 0;
-        for (std::size_t len : lengths) {
-            reset_fwd[total] = 1;
-            reset_rev[total + len - 1] = 1;
-            std::fill_n(seg_begin.begin() + static_cast<std::ptrdiff_t>(total), len, static_cast<int>(total));
-            std::fill_n(seg_end.begin() + static_cast<std::ptrdiff_t>(total), len, static_cast<int>(total + len));
-            total += len;
-        }
         ids_.upload(ids.data(), Ls, "token ids");
-        seg_begin_.upload(seg_begin.data(), Ls, "sequence bounds");
-        seg_end_.upload(seg_end.data(), Ls, "sequence bounds");
-        reset_fwd_.upload(reset_fwd.data(), Ls, "sequence starts");
-        reset_rev_.upload(reset_rev.data(), Ls, "sequence ends");
+        upload_layout(lengths);
         // a plan of several chunks holds none of the one-chunk arrays: give back those an earlier,
         // shorter input left before the whole-input arrays are placed
         if (Ls > (chunk_option_ > 0 ? chunk_option_ : k_default_chunk_rows))
@@ -805,6 +819,7 @@ private:
     // whole-input arrays
     DeviceArray<int> ids_{memory_}, seg_begin_{memory_}, seg_end_{memory_};
     DeviceArray<unsigned char> reset_fwd_{memory_}, reset_rev_{memory_};
+    std::vector<std::size_t> layout_lengths_;  // the lengths seg_*_ and reset_*_ were built for
     DeviceArray<float> residual_{memory_};
     DeviceArray<T> hidden_{memory_};
     // one chunk's working set
