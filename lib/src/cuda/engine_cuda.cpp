@@ -704,9 +704,6 @@ private:
                  "out_proj GEMM");
     }
 
-    // One direction over output rows [s0, s0 + n) from xz_ (which holds rows from x_row0):
-    // conv + SiLU, x_proj, dt_proj + bias + softplus, then the scan with the z gate, into y.
-    // `carry`: start from the state the previous chunk left in state_.
     // Whether the two directions of a layer meet as the sum of their scan outputs before one
     // out_proj (bidirectional add with tied projections: Caduceus' default).
     bool sums_directions() const {
@@ -714,9 +711,10 @@ private:
         return c.bidirectional && c.combine == Combine::add && c.weight_tie;
     }
 
-    // One direction's conv, projections and scan over rows [s0, s0 + n) into y (row stride ld_y;
-    // y += with `accumulate`). With shared arrays delta goes over in_proj's x half (read by the
-    // conv first).
+    // One direction over output rows [s0, s0 + n) from xz_ (which holds rows from x_row0):
+    // conv + SiLU, x_proj, dt_proj + bias + softplus, then the scan with the z gate, into y (row
+    // stride ld_y; y += with `accumulate`). `carry`: start from the state the previous chunk left
+    // in state_. With shared arrays delta goes over in_proj's x half (read by the conv first).
     void direction(const DeviceMamba<T>& m, int x_row0, int s0, int n, bool reverse, bool carry, T* y, int ld_y,
                    bool accumulate = false) {
         const ModelConfig& c = model_.config;
