@@ -4,7 +4,9 @@
 // `repeat` timed runs (after a warm-up), the bytes the scan must move at least (u, delta, z
 // read, y written, B and C read) and the bandwidth that implies.
 //   build-gpu/tests/dnamba_bench_scan [L [d_inner [d_state [repeat [chunk [fp32|bf16
-//                                       [auto|one-pass|chunked [warps per channel]]]]]]]]
+//                                       [auto|one-pass|chunked [warps per channel [acc]]]]]]]]]
+// acc: y += the scan's output (the bidirectional add of the engine's one-chunk passes), y zeroed
+// first.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,7 +29,7 @@ static void check(const k::Status& e) {
 }
 
 template <typename T>
-static int run(int L, int di, int N, int repeat, int chunk, k::ScanAlgorithm algorithm, int warps) {
+static int run(int L, int di, int N, int repeat, int chunk, k::ScanAlgorithm algorithm, int warps, bool acc) {
     std::mt19937 g(1);
     std::uniform_real_distribution<float> unit(-1, 1), dt(-5.0f, -1.0f), neg(-8, -0.1f);
     const std::size_t ld = static_cast<std::size_t>(L) * di;
@@ -73,9 +75,8 @@ static int run(int L, int di, int N, int repeat, int chunk, k::ScanAlgorithm alg
     a.B = dbc;
     a.C = dbc + N;
     a.ld_bc = 2 * N;
-    void* y = nullptr;
-    check(k::device_alloc(&y, ld * sizeof(T)));
-    a.y = static_cast<T*>(y);
+    a.y = upload(std::vector<float>(ld, 0.0f));
+    a.accumulate = acc;
     void* ws = nullptr;
     check(k::device_alloc(&ws, k::scan_workspace_floats(L, di, N, chunk) * sizeof(float)));
     a.workspace = static_cast<float*>(ws);
@@ -93,14 +94,14 @@ static int run(int L, int di, int N, int repeat, int chunk, k::ScanAlgorithm alg
         ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());
-    const double bytes = static_cast<double>(sizeof(T)) * (4.0 * L * di + 2.0 * L * N);
+    const double bytes = static_cast<double>(sizeof(T)) * ((acc ? 5.0 : 4.0) * L * di + 2.0 * L * N);
     const double med = ms[ms.size() / 2];
     char how[64];
     if (one_pass) std::snprintf(how, sizeof how, "one-pass warps=%d", warps > 0 ? warps : 0);
     else std::snprintf(how, sizeof how, "chunked chunk=%d", chunk > 0 ? chunk : k::scan_default_chunk(L, di));
-    std::printf("scan L=%d d_inner=%d d_state=%d %s %s: median %.3f ms (min %.3f, max %.3f) over %d runs; "
+    std::printf("scan L=%d d_inner=%d d_state=%d %s %s%s: median %.3f ms (min %.3f, max %.3f) over %d runs; "
                 "at least %.1f MB moved -> %.0f GB/s effective\n",
-                L, di, N, std::is_same_v<T, float> ? "fp32" : "bf16", how, med, ms.front(), ms.back(), repeat,
+                L, di, N, std::is_same_v<T, float> ? "fp32" : "bf16", how, acc ? " y+=" : "", med, ms.front(), ms.back(), repeat,
                 bytes / 1e6, bytes / med / 1e6);
     return 0;
 }
@@ -117,6 +118,7 @@ int main(int argc, char** argv) {
                                        : std::strcmp(how, "chunked") == 0 ? k::ScanAlgorithm::chunked
                                                                           : k::ScanAlgorithm::automatic;
     const int warps = argc > 8 ? std::atoi(argv[8]) : 0;
-    return bf16 ? run<k::bf16>(L, di, N, repeat, chunk, algorithm, warps)
-                : run<float>(L, di, N, repeat, chunk, algorithm, warps);
+    const bool acc = argc > 9 && std::strcmp(argv[9], "acc") == 0;
+    return bf16 ? run<k::bf16>(L, di, N, repeat, chunk, algorithm, warps, acc)
+                : run<float>(L, di, N, repeat, chunk, algorithm, warps, acc);
 }

@@ -412,6 +412,7 @@ private:
         const int L = static_cast<int>(ids.size());
         const std::size_t Ls = ids.size();
         const int d = c.d_model, C = c.hidden_channels();
+        const auto entered = std::chrono::steady_clock::now();
         ids_.upload(ids.data(), Ls, "token ids");
         upload_layout(lengths);
         // a plan of several chunks holds none of the one-chunk arrays: give back those an earlier,
@@ -440,9 +441,9 @@ private:
         n_chunks_ = static_cast<int>((Ls + rows - 1) / rows);
         L_ = L;
 
-        if (profile_) {
-            check(kernels::device_synchronize(), "uploads");
-            mark_ = std::chrono::steady_clock::now();
+        if (profile_) {  // the token ids, the layout and the buffers' placement
+            mark_ = entered;
+            step("", "uploads", "uploads + buffers");
         }
         const bool swap = c.rcps && c.fused_add_norm;
         step(kernels::embed_rows(ids_.get(), L, embedding_.get(), d, complement_.get(), c.rcps, residual), "embedding",
