@@ -6,6 +6,13 @@
 #   scripts/gpu.sh --download        (on the Debian dev machine) fill .deps/
 #   scripts/gpu.sh [build|test]      (on the GPU machine) unpack, configure, build [, ctest]
 #   scripts/gpu.sh deps              (on the GPU machine) unpack only (scripts/gpu_python.sh uses it)
+#   scripts/gpu.sh prebuild          (on the Debian dev machine, CUDA at /usr/local/cuda) build the
+#                                    GPU binaries here, against the packages that .deps/ carries, so
+#                                    the device spends no time building: carry the three paths it
+#                                    prints with .deps, run `scripts/gpu.sh deps` there and set
+#                                    LD_LIBRARY_PATH=/opt/deps/usr/lib/x86_64-linux-gnu. The tests
+#                                    find testdata/ and the CLI by absolute paths, which match where
+#                                    the device tool puts the tree (the same path as here).
 # Environment: DEPS_PREFIX (default /opt/deps), BUILD_DIR (default build-gpu), BUILD_TARGETS (default all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +29,15 @@ if [ "${1:-}" = "--download" ]; then
 fi
 
 mode=${1:-test}
+if [ "$mode" = prebuild ]; then
+    export PATH="/usr/local/cuda/bin:$PATH"
+    cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DDNAMBA_CUDA=ON -DDNAMBA_TESTS=ON \
+          -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHITECTURES:-90}" > /dev/null
+    cmake --build "$BUILD_DIR" -j "$(nproc)" --target ${BUILD_TARGETS:-dnamba_cli dnamba_tests dnamba_bench_scan}
+    echo "carry: .deps $BUILD_DIR/dnamba $BUILD_DIR/tests/dnamba_tests $BUILD_DIR/tests/dnamba_bench_scan"
+    du -ch "$BUILD_DIR/dnamba" "$BUILD_DIR/tests/dnamba_tests" "$BUILD_DIR/tests/dnamba_bench_scan" .deps | tail -1
+    exit 0
+fi
 # Ubuntu's own libcurl-gnutls serves htslib and libBigWig; Debian's would pull in libssh2 &c.
 rm -rf "$DEPS_PREFIX"
 mkdir -p "$DEPS_PREFIX"

@@ -1,5 +1,6 @@
 # Session 16 (prepared, not yet run): on the GPU machine from the repository root, .deps carried;
-# `timeout 560 bash docs/wip/session16-verify.sh; tar czf $OUT/v.tgz -C /tmp/v16 .` in one command.
+# `timeout 560 bash docs/wip/session16-verify.sh; tar czf $OUT/v.tgz -C /tmp/v16 .` in one command
+# (PREBUILT=1 with the landed tree's binaries from `scripts/gpu.sh prebuild` carried: no device build).
 # 1. The landed tree (48c2db1 or later: summaries at 5 blocks an SM, accumulate a template
 #    parameter, never through the [gpu] tests) built and tested.
 # 2. docs/wip/session16-scan-staged-acc-and-conv-prefetch.patch built beside it (background),
@@ -15,7 +16,12 @@ nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv,noheader | t
   DEPS_PREFIX=/opt/deps-new BUILD_TARGETS="dnamba_cli dnamba_bench_scan dnamba_tests" timeout 300 bash scripts/gpu.sh build > $R/new-build.log 2>&1
   echo "new build rc=$? [$(date +%T)]" > $R/new-build.rc ) &
 echo "[$(date +%T)] build"
-BUILD_TARGETS="dnamba_cli dnamba_bench_scan dnamba_tests" timeout 300 bash scripts/gpu.sh build > $R/build.log 2>&1; echo "build rc=$? [$(date +%T)]"
+if [ "${PREBUILT:-0}" = 1 ] && [ -x build-gpu/dnamba ] && [ -x build-gpu/tests/dnamba_tests ]; then
+  # binaries built on the dev machine (`scripts/gpu.sh prebuild`) and carried: unpack the packages only
+  bash scripts/gpu.sh deps > $R/build.log 2>&1; echo "prebuilt binaries, deps rc=$? [$(date +%T)]"
+else
+  BUILD_TARGETS="dnamba_cli dnamba_bench_scan dnamba_tests" timeout 300 bash scripts/gpu.sh build > $R/build.log 2>&1; echo "build rc=$? [$(date +%T)]"
+fi
 export LD_LIBRARY_PATH=/opt/deps/usr/lib/x86_64-linux-gnu
 tests() { timeout 150 "$1/tests/dnamba_tests" "[gpu]" > $R/$2-gpu-tests.log 2>&1
   echo "[$(date +%T)] $2 [gpu] tests: exit $? ($(grep -E 'All tests passed|test cases' $R/$2-gpu-tests.log | tail -1))"
