@@ -5,8 +5,9 @@
 # "RACECHECK SUMMARY: 0 hazards displayed ..."); the full logs go to OUT_DIR.
 #   scripts/gpu_sanitize.sh [OUT_DIR]
 # What runs: the scan alone (both kernels, both dtypes, a carried chunk length that leaves a
-# short last chunk; the chunked one also adding to y), the scan's chunk test with memcheck (strided, in-place rows), the [gpu] kernel tests one op family at a time (the scan's delta, the conv,
-# norms, GEMMs, gathers/combines/pooling), and two whole forwards of the CUDA engine (bf16,
+# short last chunk; the chunked one also adding to y), the scan's chunk test with memcheck
+# (strided, in-place rows), the [gpu] kernel tests one op family at a time (the scan's delta, the
+# conv, norms, GEMMs, gathers/combines/pooling), and two whole forwards of the CUDA engine (bf16,
 # pooled; one chunk, whose reverse scan adds to y, and two chunks) with memcheck.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,7 @@ for tool in memcheck racecheck; do
         for how in "97 $dt chunked" "0 $dt one-pass 4" "0 $dt one-pass 8"; do
             run "scan 5000x64 $how" $tool "$B/tests/dnamba_bench_scan" 5000 64 16 1 $how
         done
-        # y += (the one-chunk bidirectional add): y's rows staged with the tile's operands
+        # y += (the one-chunk bidirectional add: the output pass's ACC kernels)
         run "scan 5000x64 97 $dt chunked y+=" $tool "$B/tests/dnamba_bench_scan" 5000 64 16 1 97 $dt chunked 0 acc
     done
     for t in "cuda ops: the scan's delta*" "cuda: conv1d*" "cuda: fused residual*" "cuda ops: GEMMs*" \
