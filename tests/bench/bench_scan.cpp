@@ -75,7 +75,10 @@ static int run(int L, int di, int N, int repeat, int chunk, k::ScanAlgorithm alg
     a.B = dbc;
     a.C = dbc + N;
     a.ld_bc = 2 * N;
-    a.y = upload(std::vector<float>(ld, 0.0f));
+    void* y = nullptr;
+    check(k::device_alloc(&y, ld * sizeof(T)));
+    check(k::fill_zero(y, ld * sizeof(T)));
+    a.y = static_cast<T*>(y);
     a.accumulate = acc;
     void* ws = nullptr;
     check(k::device_alloc(&ws, k::scan_workspace_floats(L, di, N, chunk) * sizeof(float)));
