@@ -42,8 +42,6 @@ __device__ __forceinline__ void store_w(__nv_bfloat16* p, const float (&v)[W]) {
     else *p = __float2bfloat16(v[0]);
 }
 
-__device__ __forceinline__ float silu(float v) { return __fdividef(v, 1.0f + __expf(-v)); }
-
 // One thread per (W channels, tile of k_conv_rows rows): the x values of the tile and its halo
 // are loaded once each and slide through a register window. Taps outside the row's sequence
 // [seg_begin, seg_end) contribute zero. A tile whose rows and taps all lie inside one sequence

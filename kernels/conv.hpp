@@ -4,6 +4,8 @@
 // in tests/test_cuda_kernels.cpp.
 #pragma once
 
+#include <cstddef>
+
 #include "dtype.hpp"
 #include "status.hpp"
 
@@ -38,5 +40,37 @@ struct ConvArgs {
 };
 [[nodiscard]] Status conv1d_silu(const ConvArgs<float>& args) noexcept;
 [[nodiscard]] Status conv1d_silu(const ConvArgs<bf16>& args) noexcept;
+
+// conv1d_silu, x_proj and the scan's delta in one kernel, in bf16 (conv_proj.cu): for the
+// output rows of `conv`,
+//   conv.U   = conv1d_silu's output (to the bit),
+//   x_dbl[t] = U[t] . x_proj^T             (bf16, fp32 sums; [n_proj, d_inner] weights),
+//   delta[t] = softplus(x_dbl[t, :dt_rank] . dt_proj^T + dt_bias)  (scan_delta's; dt_bias may be null),
+// where the three kernels would read u and x_dbl back from memory. delta may lie over the rows
+// of conv.x the call reads (the engine's shared chunk arrays): the rows of halo each block needs
+// from its neighbours are copied to `halo` (conv_proj_halo_elements of them) first.
+// conv_proj_runs says whether it runs these arguments: d_conv 4, d_inner a multiple of 16 up to
+// k_conv_proj_max_inner, dt_rank 1..32, x, U, delta and halo 16-byte aligned with row strides in
+// 16 bytes. conv_proj_enabled: whether the engine uses it, DNAMBA_FUSED=1 in the environment
+// (opt-in until it has been through the [gpu] tests and timed: written in session 17, when no
+// GPU could be started; kernels/PERF_NOTES.md entry 53). Elsewhere the engine runs the three kernels.
+inline constexpr int k_conv_proj_max_inner = 1024;
+struct ConvProjArgs {
+    ConvArgs<bf16> conv;
+    const bf16* x_proj = nullptr;
+    int n_proj = 0;  // dt_rank + 2 d_state
+    bf16* x_dbl = nullptr;
+    int ld_dbl = 0;
+    const bf16* dt_proj = nullptr;  // [d_inner, dt_rank]
+    const float* dt_bias = nullptr;
+    int dt_rank = 0;
+    bf16* delta = nullptr;
+    int ld_delta = 0;
+    bf16* halo = nullptr;
+};
+[[nodiscard]] bool conv_proj_runs(const ConvProjArgs& args) noexcept;
+[[nodiscard]] bool conv_proj_enabled() noexcept;
+[[nodiscard]] std::size_t conv_proj_halo_elements(int length, int d_inner) noexcept;
+[[nodiscard]] Status conv_proj(const ConvProjArgs& args) noexcept;
 
 }  // namespace dnamba::kernels

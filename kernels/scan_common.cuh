@@ -102,6 +102,29 @@ __device__ __forceinline__ void copy_async_wait() {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory");
 }
 
+// D += A B on the tensor cores: mma.sync m16n8k16, bf16 operands, fp32 accumulation (the
+// fragments' layout is PTX's: A row-major, B column-major). scan_delta's dt_proj and the fused
+// conv + x_proj + dt_proj (conv_proj.cu) run on it.
+__device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// W[ch][k] and W[ch][k + 1] of a [d_inner, R] row-major matrix as one bf16 pair (zeros outside
+// the matrix).
+__device__ __forceinline__ unsigned weight_pair(const __nv_bfloat16* W, int R, int d_inner, int ch, int k) {
+    const __nv_bfloat16 zero = __float2bfloat16(0.0f);
+    __nv_bfloat162 p;
+    p.x = (ch < d_inner && k < R) ? W[(size_t)ch * R + k] : zero;
+    p.y = (ch < d_inner && k + 1 < R) ? W[(size_t)ch * R + k + 1] : zero;
+    unsigned u;
+    memcpy(&u, &p, sizeof u);
+    return u;
+}
+
 // The states per channel rounded up to the power of two the kernel holds in registers.
 inline int state_slots(int d_state) {
     int ns = 4;

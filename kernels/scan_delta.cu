@@ -147,25 +147,6 @@ struct TcShared {
     __nv_bfloat16 ys[k_tc_warps][16][k_tc_out_pitch];
 };
 
-__device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// W[ch][k] and W[ch][k + 1] as one bf16 pair (zeros outside the matrix).
-__device__ __forceinline__ unsigned weight_pair(const __nv_bfloat16* W, int R, int d_inner, int ch, int k) {
-    const __nv_bfloat16 zero = __float2bfloat16(0.0f);
-    __nv_bfloat162 p;
-    p.x = (ch < d_inner && k < R) ? W[(size_t)ch * R + k] : zero;
-    p.y = (ch < d_inner && k + 1 < R) ? W[(size_t)ch * R + k + 1] : zero;
-    unsigned u;
-    memcpy(&u, &p, sizeof u);
-    return u;
-}
-
 template <int KS>
 __global__ void __launch_bounds__(32 * k_tc_warps, 4)
     scan_delta_tc_kernel(const __nv_bfloat16* X, int ldx, const __nv_bfloat16* W, const float* bias, int d_inner,

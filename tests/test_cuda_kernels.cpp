@@ -1,6 +1,7 @@
 // [gpu] Every CUDA kernel against its CPU twin (lib/src/cpu/ops.hpp) on random inputs of
 // awkward sizes: the selective scan (both directions, packed sequences, independence of the
-// time-chunk size), conv1d + SiLU (both directions, packed), the fused residual add +
+// time-chunk size), conv1d + SiLU (both directions, packed) and its fusion with x_proj and
+// delta (conv_proj, against the three kernels, in place as the engine runs it), the fused residual add +
 // RMSNorm/LayerNorm (RCPS half swap, channel-reversed weights, rows updated/pending). Built only with the CUDA kernels; on a machine without a GPU
 // each test says so and checks nothing.
 #ifdef DNAMBA_HAVE_CUDA
@@ -179,6 +180,54 @@ ScanInputs random_scan_inputs(int L, int di, int N, int dt_rank, std::mt19937& g
     s.x_dbl = random_matrix(L, dt_rank + 2 * N, g, -1, 1);
     s.xz = random_matrix(L, 2 * di, g, -2, 2);
     return s;
+}
+
+// The packings the conv tests run over L rows: one sequence, short ones at both ends, and from
+// 100 rows a boundary inside a tile of rows.
+std::vector<std::vector<std::size_t>> conv_packings(int L) {
+    std::vector<std::vector<std::size_t>> packings = {{static_cast<std::size_t>(L)}};
+    if (L >= 3) packings.push_back({2, static_cast<std::size_t>(L - 3), 1});
+    if (L >= 100) packings.push_back({static_cast<std::size_t>(L / 2 + 5), static_cast<std::size_t>(L - L / 2 - 5)});
+    return packings;
+}
+
+// A packing's per-row sequence bounds (cpu::Segments) and their device copies, freed on scope exit.
+struct DeviceSegments {
+    cpu::Segments seg;
+    int *begin = nullptr, *end = nullptr;
+    explicit DeviceSegments(const std::vector<std::size_t>& lengths) : seg(cpu::Segments::from_lengths(lengths)) {
+        const std::vector<int> sb(seg.begin.begin(), seg.begin.end()), se(seg.end.begin(), seg.end.end());
+        void *pb = nullptr, *pe = nullptr;
+        REQUIRE(kernels::device_alloc(&pb, sb.size() * sizeof(int)) == "");
+        REQUIRE(kernels::device_alloc(&pe, se.size() * sizeof(int)) == "");
+        begin = static_cast<int*>(pb);
+        end = static_cast<int*>(pe);
+        REQUIRE(kernels::copy_to_device(begin, sb.data(), sb.size() * sizeof(int)) == "");
+        REQUIRE(kernels::copy_to_device(end, se.data(), se.size() * sizeof(int)) == "");
+    }
+    ~DeviceSegments() {
+        kernels::device_free(begin);
+        kernels::device_free(end);
+    }
+};
+
+// The conv over all L rows of x (rows of 2 * d_inner: x, then z) into U, K taps.
+template <typename T>
+kernels::ConvArgs<T> whole_conv(const T* x, int d_inner, int L, int K, const float* w, const float* bias, bool reverse,
+                                const DeviceSegments& s, T* U) {
+    kernels::ConvArgs<T> a;
+    a.x = x;
+    a.ld_x = 2 * d_inner;
+    a.w = w;
+    a.bias = bias;
+    a.length = a.total_rows = L;
+    a.d_inner = d_inner;
+    a.kernel = K;
+    a.reverse = reverse;
+    a.seg_begin = s.begin;
+    a.seg_end = s.end;
+    a.U = U;
+    return a;
 }
 
 bool have_gpu() {
@@ -373,38 +422,18 @@ TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed
         const Matrix xz = random_matrix(L, 2 * di, g, -2, 2);
         const Matrix w = random_matrix(di, K, g, -1, 1);
         const Vector b = random_matrix(di, 1, g, -1, 1);
-        std::vector<std::vector<std::size_t>> packings = {{static_cast<std::size_t>(L)}};
-        if (L >= 3) packings.push_back({2, static_cast<std::size_t>(L - 3), 1});
-        if (L >= 100)  // a boundary inside a tile of rows
-            packings.push_back({static_cast<std::size_t>(L / 2 + 5), static_cast<std::size_t>(L - L / 2 - 5)});
-        for (const auto& lengths : packings) {
-            const cpu::Segments seg = cpu::Segments::from_lengths(lengths);
-            std::vector<int> sb(seg.begin.begin(), seg.begin.end()), se(seg.end.begin(), seg.end.end());
+        for (const auto& lengths : conv_packings(L)) {
+            const DeviceSegments ds(lengths);
+            const cpu::Segments& seg = ds.seg;
             DeviceMatrix dx(xz.data(), xz.size()), dw(w.data(), w.size()), db(b.data(), b.size()), du(nullptr, L * di);
-            void *pb = nullptr, *pe = nullptr;
-            REQUIRE(kernels::device_alloc(&pb, sb.size() * sizeof(int)) == "");
-            REQUIRE(kernels::device_alloc(&pe, se.size() * sizeof(int)) == "");
-            REQUIRE(kernels::copy_to_device(pb, sb.data(), sb.size() * sizeof(int)) == "");
-            REQUIRE(kernels::copy_to_device(pe, se.data(), se.size() * sizeof(int)) == "");
             for (const bool reverse : {false, true}) {
                 INFO("d_inner " << di << " L " << L << " sequences " << lengths.size() << " reverse " << reverse);
                 Matrix want;
                 cpu::conv1d_silu(xz, w, b, reverse, seg, want);
                 // the whole sequence: x holds every row (the window test below changes that)
                 const auto whole = [&](auto* x, auto* U) {
-                    kernels::ConvArgs<std::remove_pointer_t<decltype(x)>> a;
-                    a.x = x;
-                    a.ld_x = 2 * di;
-                    a.w = dw.ptr;
-                    a.bias = db.ptr;
-                    a.length = a.total_rows = L;
-                    a.d_inner = di;
-                    a.kernel = K;
-                    a.reverse = reverse;
-                    a.seg_begin = static_cast<const int*>(pb);
-                    a.seg_end = static_cast<const int*>(pe);
-                    a.U = U;
-                    return a;
+                    return whole_conv(static_cast<const std::remove_pointer_t<decltype(x)>*>(x), di, L, K, dw.ptr, db.ptr,
+                                      reverse, ds, U);
                 };
                 kernels::ConvArgs<float> c = whole(dx.ptr, du.ptr);
                 REQUIRE(kernels::conv1d_silu(c) == "");
@@ -440,10 +469,120 @@ TEST_CASE("cuda: conv1d + SiLU matches the CPU engine's (both directions, packed
                     CHECK(eb < 5e-3);
                 }
             }
-            kernels::device_free(pb);
-            kernels::device_free(pe);
         }
     }
+}
+
+TEST_CASE("cuda: conv_proj (conv1d + SiLU, x_proj and delta in one kernel) matches the three kernels", "[gpu]") {
+    if (!have_gpu()) return;
+    using kernels::bf16;
+    std::mt19937 g(31);
+    const int K = 4;
+    struct Shape {
+        int di, R, N;
+    };
+    // the 131k shape; dt_rank 3 (odd x_dbl rows) at an odd count of 8-channel blocks; dt_rank 17
+    // (two k-steps, fewer x_proj columns than the dt tile's); the widest d_inner it runs
+    for (const Shape sh : {Shape{512, 16, 16}, Shape{208, 3, 16}, Shape{64, 17, 1}, Shape{1024, 32, 16}})
+        for (const int L : {1, 63, 64, 65, 1000, 5003}) {
+            if (sh.di == 1024 && L > 1000) continue;
+            const int di = sh.di, n_proj = sh.R + 2 * sh.N;
+            const Matrix xz = random_matrix(L, 2 * di, g, -2, 2);
+            const Matrix w = random_matrix(di, K, g, -1, 1);
+            const Vector b = random_matrix(di, 1, g, -1, 1);
+            const Matrix Wx = random_matrix(n_proj, di, g, -0.15f, 0.15f);
+            const Matrix Wdt = random_matrix(di, sh.R, g, -1.5f, 1.5f);
+            Vector dtb(di);
+            for (int c = 0; c < di; ++c) dtb[c] = -6.0f + 12.0f * static_cast<float>(c % 97) / 96.0f;
+            DeviceValues<bf16> x(xz.data(), xz.size()), wx(Wx.data(), Wx.size()), wdt(Wdt.data(), Wdt.size());
+            DeviceMatrix cw(w.data(), w.size()), cb(b.data(), b.size()), db(dtb.data(), dtb.size());
+            for (const auto& lengths : conv_packings(L)) {
+                const DeviceSegments ds(lengths);
+                for (const bool reverse : {false, true}) {
+                    INFO("d_inner " << di << " dt_rank " << sh.R << " L " << L << " sequences " << lengths.size()
+                                    << " reverse " << reverse);
+                    kernels::ConvArgs<bf16> c = whole_conv<bf16>(x.ptr, di, L, K, cw.ptr, cb.ptr, reverse, ds, nullptr);
+                    // the three kernels
+                    DeviceValues<bf16> u3(nullptr, static_cast<std::size_t>(L) * di),
+                        x3(nullptr, static_cast<std::size_t>(L) * n_proj), d3(nullptr, static_cast<std::size_t>(L) * di);
+                    c.U = u3.ptr;
+                    REQUIRE(kernels::conv1d_silu(c) == "");
+                    REQUIRE(kernels::gemm_xwt(u3.ptr, di, wx.ptr, n_proj, di, L, x3.ptr, n_proj, false) == "");
+                    REQUIRE(kernels::scan_delta(x3.ptr, n_proj, wdt.ptr, db.ptr, di, sh.R, L, d3.ptr, di) == "");
+                    // the fused kernel
+                    DeviceValues<bf16> u1(nullptr, static_cast<std::size_t>(L) * di),
+                        x1(nullptr, static_cast<std::size_t>(L) * n_proj), d1(nullptr, static_cast<std::size_t>(L) * di),
+                        halo(nullptr, kernels::conv_proj_halo_elements(L, di));
+                    kernels::ConvProjArgs f;
+                    f.conv = c;
+                    f.conv.U = u1.ptr;
+                    f.x_proj = wx.ptr;
+                    f.n_proj = n_proj;
+                    f.x_dbl = x1.ptr;
+                    f.ld_dbl = n_proj;
+                    f.dt_proj = wdt.ptr;
+                    f.dt_bias = db.ptr;
+                    f.dt_rank = sh.R;
+                    f.delta = d1.ptr;
+                    f.ld_delta = di;
+                    f.halo = halo.ptr;
+                    REQUIRE(kernels::conv_proj_runs(f));
+                    REQUIRE(kernels::conv_proj(f) == "");
+                    REQUIRE(kernels::device_synchronize() == "");
+                    const Matrix u_want = u3.download(L, di), u_got = u1.download(L, di);
+                    CHECK(test::rel_error(u_got, u_want) == 0.0);  // conv1d_silu's arithmetic, to the bit
+                    // x_dbl: the CPU product of the same bf16 u and weights, rounded (the sums'
+                    // order differs from cuBLASLt's, so against the CPU rather than bit for bit)
+                    Matrix x_want;
+                    cpu::linear(u_got, bf16_rounded(Wx), nullptr, x_want);
+                    const Matrix x_got = x1.download(L, n_proj);
+                    const double ex = test::rel_error(x_got, bf16_rounded(x_want));
+                    INFO("x_dbl relative error " << ex << " (three kernels: "
+                                                 << test::rel_error(x3.download(L, n_proj), bf16_rounded(x_want)) << ")");
+                    CHECK(ex < 4e-3);
+                    // delta from the fused kernel's own x_dbl: scan_delta's values to the bit
+                    DeviceValues<bf16> d_from(nullptr, static_cast<std::size_t>(L) * di);
+                    REQUIRE(kernels::scan_delta(x1.ptr, n_proj, wdt.ptr, db.ptr, di, sh.R, L, d_from.ptr, di) == "");
+                    const Matrix d_got = d1.download(L, di);
+                    CHECK(test::rel_error(d_got, d_from.download(L, di)) == 0.0);
+                    CHECK(test::rel_error(d_got, d3.download(L, di)) < 2e-2);
+                    if (L < 65) continue;
+                    // the engine's shared chunk arrays: x holds rows [x0, x1) of the input, the call's
+                    // rows are [r0, r1), and delta goes over the x half of those rows in place
+                    const int r0 = L / 3, r1 = L - L / 4, x0 = std::max(0, r0 - (K - 1)), x1r = std::min(L, r1 + K - 1);
+                    const Matrix xs = xz.middleRows(x0, x1r - x0);
+                    DeviceValues<bf16> xw(xs.data(), xs.size()), uw(nullptr, static_cast<std::size_t>(r1 - r0) * di),
+                        xdw(nullptr, static_cast<std::size_t>(r1 - r0) * n_proj),
+                        hw(nullptr, kernels::conv_proj_halo_elements(r1 - r0, di));
+                    kernels::ConvProjArgs p = f;
+                    p.conv.x = xw.ptr;
+                    p.conv.x_row0 = x0;
+                    p.conv.row0 = r0;
+                    p.conv.length = r1 - r0;
+                    p.conv.U = uw.ptr;
+                    p.x_dbl = xdw.ptr;
+                    p.delta = xw.ptr + static_cast<std::size_t>(r0 - x0) * 2 * di;
+                    p.ld_delta = 2 * di;
+                    p.halo = hw.ptr;
+                    REQUIRE(kernels::conv_proj_runs(p));
+                    REQUIRE(kernels::conv_proj(p) == "");
+                    const Matrix xw_after = xw.download(x1r - x0, 2 * di);
+                    CHECK(test::rel_error(uw.download(r1 - r0, di), Matrix(u_got.middleRows(r0, r1 - r0))) == 0.0);
+                    CHECK(test::rel_error(xdw.download(r1 - r0, n_proj), Matrix(x_got.middleRows(r0, r1 - r0))) == 0.0);
+                    CHECK(test::rel_error(Matrix(xw_after.block(r0 - x0, 0, r1 - r0, di)),
+                                          Matrix(d_got.middleRows(r0, r1 - r0))) == 0.0);
+                    // rows outside the call's are left as they were
+                    CHECK(test::rel_error(Matrix(xw_after.topRows(r0 - x0)), bf16_rounded(xs.topRows(r0 - x0))) == 0.0);
+                }
+            }
+        }
+    // what it does not run, and says so
+    kernels::ConvProjArgs bad;
+    bad.conv.d_inner = 24;  // not a multiple of 16
+    bad.conv.kernel = 4;
+    bad.dt_rank = 4;
+    bad.n_proj = 12;
+    CHECK_FALSE(kernels::conv_proj_runs(bad));
 }
 
 TEST_CASE("cuda: fused residual add + RMSNorm/LayerNorm rows match the CPU (swap, reversed weights, pending rows)",

@@ -1,3 +1,4 @@
+# SUPERSEDED (session 17) by docs/wip/session17-lease.sh: its patch no longer applies.
 # Session 16 (prepared, not yet run): the next lease's first command, on the GPU machine from the
 # repository root with .deps carried (and, with PREBUILT=1, the binaries of `scripts/gpu.sh prebuild`:
 # build-gpu/dnamba, build-gpu/tests/dnamba_tests, build-gpu/tests/dnamba_bench_scan):

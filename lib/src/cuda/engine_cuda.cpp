@@ -21,6 +21,13 @@
 // place with the two directions' roles swapped (the forward weights scan backwards) and with
 // in_proj's input columns and out_proj's output rows reversed (uploaded once as such).
 //
+// With DNAMBA_FUSED=1 in the environment (opt-in: not yet run on a GPU), in bf16 a direction's
+// conv1d + SiLU, x_proj and delta (dt_proj + bias + softplus) are one kernel
+// (kernels/conv_proj.cu) where it runs (d_conv 4, d_inner a multiple of 16 up to 1,024, dt_rank
+// up to 32): u is written once and never read back before the scan, nor x_dbl's dt columns; it
+// writes delta over the x half like the three kernels do, the rows of halo that other blocks
+// overwrite copied aside first (halo_). Elsewhere the three kernels run.
+//
 // Results leave the device chunk by chunk (final norm of a chunk, copy into a pinned buffer,
 // then into the result on the host while the next chunk is copied), or, for pooled
 // embeddings, as per-sequence sums reduced on the device.
@@ -366,7 +373,7 @@ private:
     }
 
     void release_chunk_buffers() noexcept {
-        for (auto* a : {&normed_, &xz_, &u_, &x_dbl_, &delta_, &y_fwd_, &y_rev_, &tmp_}) a->release();
+        for (auto* a : {&normed_, &xz_, &u_, &x_dbl_, &delta_, &y_fwd_, &y_rev_, &tmp_, &halo_}) a->release();
         workspace_.release();
         state_.release();
     }
@@ -395,6 +402,10 @@ private:
             // multiply combine
             if (c.bidirectional && rows >= L && !sums_directions()) y_rev_.reserve(rows * di, "scan output");
             if (c.bidirectional && c.combine == Combine::multiply) tmp_.reserve(rows * d, "mixer output");
+            if (std::is_same_v<T, kernels::bf16> && kernels::conv_proj_enabled())  // conv_proj's rows of halo
+                halo_.reserve(std::max<std::size_t>(1, kernels::conv_proj_halo_elements(static_cast<int>(rows),
+                                                                                         static_cast<int>(di))),
+                              "conv halo rows");
             workspace_.reserve(kernels::scan_workspace_floats(static_cast<int>(rows), static_cast<int>(di),
                                                               static_cast<int>(N), 0),
                                "scan workspace");
@@ -736,21 +747,42 @@ private:
         conv.seg_begin = seg_begin_.get();
         conv.seg_end = seg_end_.get();
         conv.U = u_.get();
-        step(kernels::conv1d_silu(conv), "conv1d", "conv1d + SiLU");
-        step(kernels::gemm_xwt(u_.get(), di, m.x_proj.get(), ldb, di, n, x_dbl_.get(), ldb, false), "x_proj",
-             "x_proj + dt_proj");
         const float* dt_bias = m.has_dt_bias ? m.dt_bias.get() : nullptr;
         // delta = softplus(dt_proj + bias) once, for both passes of the scan (dt_rank <= 32: every
         // preset and checkpoint seen); wider ranks: the GEMM, then the softplus inside the scan
         const bool fused_delta = R <= kernels::k_scan_delta_max_rank;
         T* delta = shared_arrays() ? xz_.get() + static_cast<std::size_t>(s0 - x_row0) * 2 * di : delta_.get();
         const int ld_delta = shared_arrays() ? 2 * di : di;
-        if (fused_delta)
-            step(kernels::scan_delta(x_dbl_.get(), ldb, m.dt_proj.get(), dt_bias, di, R, n, delta, ld_delta),
-                 "dt_proj + softplus", "x_proj + dt_proj");
-        else
-            step(kernels::gemm_xwt(x_dbl_.get(), ldb, m.dt_proj.get(), di, R, n, delta, ld_delta, false), "dt_proj",
+        bool fused = false;  // bf16: the conv, x_proj and delta in one kernel where it runs
+        if constexpr (std::is_same_v<T, kernels::bf16>) {
+            kernels::ConvProjArgs f;
+            f.conv = conv;
+            f.x_proj = m.x_proj.get();
+            f.n_proj = ldb;
+            f.x_dbl = x_dbl_.get();
+            f.ld_dbl = ldb;
+            f.dt_proj = m.dt_proj.get();
+            f.dt_bias = dt_bias;
+            f.dt_rank = R;
+            f.delta = delta;
+            f.ld_delta = ld_delta;
+            f.halo = halo_.get();
+            if (fused_delta && halo_.get() && kernels::conv_proj_enabled() && kernels::conv_proj_runs(f)) {
+                step(kernels::conv_proj(f), "conv1d + x_proj + dt_proj", "conv1d + x_proj + dt_proj");
+                fused = true;
+            }
+        }
+        if (!fused) {
+            step(kernels::conv1d_silu(conv), "conv1d", "conv1d + SiLU");
+            step(kernels::gemm_xwt(u_.get(), di, m.x_proj.get(), ldb, di, n, x_dbl_.get(), ldb, false), "x_proj",
                  "x_proj + dt_proj");
+            if (fused_delta)
+                step(kernels::scan_delta(x_dbl_.get(), ldb, m.dt_proj.get(), dt_bias, di, R, n, delta, ld_delta),
+                     "dt_proj + softplus", "x_proj + dt_proj");
+            else
+                step(kernels::gemm_xwt(x_dbl_.get(), ldb, m.dt_proj.get(), di, R, n, delta, ld_delta, false),
+                     "dt_proj", "x_proj + dt_proj");
+        }
         kernels::ScanArgsT<T> a;
         a.length = n;
         a.d_inner = di;
@@ -823,7 +855,7 @@ private:
     DeviceArray<T> hidden_{memory_};
     // one chunk's working set
     DeviceArray<T> normed_{memory_}, xz_{memory_}, u_{memory_}, x_dbl_{memory_}, delta_{memory_}, y_fwd_{memory_},
-        y_rev_{memory_}, tmp_{memory_};
+        y_rev_{memory_}, tmp_{memory_}, halo_{memory_};
     DeviceArray<float> workspace_{memory_}, state_{memory_};
     // results
     DeviceArray<int> piece_seq_{memory_}, piece_first_{memory_}, sub_begin_{memory_}, sub_end_{memory_};
