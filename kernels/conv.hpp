@@ -46,12 +46,14 @@ struct ConvArgs {
 //   conv.U   = conv1d_silu's output (to the bit),
 //   x_dbl[t] = U[t] . x_proj^T             (bf16, fp32 sums; [n_proj, d_inner] weights),
 //   delta[t] = softplus(x_dbl[t, :dt_rank] . dt_proj^T + dt_bias)  (scan_delta's; dt_bias may be null),
-// where the three kernels would read u and x_dbl back from memory. delta may lie over the rows
-// of conv.x the call reads (the engine's shared chunk arrays): the rows of halo each block needs
-// from its neighbours are copied to `halo` (conv_proj_halo_elements of them) first.
+// where the three kernels would read u and x_dbl back from memory. delta may lie exactly over
+// the x columns of the call's own rows (delta row t on x row row0 + t, as in the engine's shared
+// chunk arrays; any other overlap would race): the rows of halo each block needs from its
+// neighbours are copied to `halo` (conv_proj_halo_elements of them) first.
 // conv_proj_runs says whether it runs these arguments: d_conv 4, d_inner a multiple of 16 up to
-// k_conv_proj_max_inner, dt_rank 1..32, x, U, delta and halo 16-byte aligned with row strides in
-// 16 bytes. conv_proj_enabled: whether the engine uses it, DNAMBA_FUSED=1 in the environment
+// k_conv_proj_max_inner and its 64-row tile within the shared memory the device lets a block
+// have, dt_rank 1..32, x, U, delta and halo 16-byte aligned with row strides in 16 bytes.
+// conv_proj_enabled: whether the engine uses it, DNAMBA_FUSED=1 in the environment
 // (opt-in until it has been through the [gpu] tests and timed: written in session 17, when no
 // GPU could be started; kernels/PERF_NOTES.md entry 53). Elsewhere the engine runs the three kernels.
 inline constexpr int k_conv_proj_max_inner = 1024;

@@ -277,6 +277,9 @@ bool conv_proj_enabled() noexcept {
 
 bool conv_proj_runs(const ConvProjArgs& a) noexcept {
     const ConvArgs<bf16>& c = a.conv;
+    if (c.d_inner < 16 || c.d_inner > k_conv_proj_max_inner) return false;
+    const std::size_t bytes = a.dt_rank <= 16 ? shared_bytes<1>(c.d_inner) : shared_bytes<2>(c.d_inner);
+    if (bytes > static_cast<std::size_t>(max_shared_per_block())) return false;
     return c.kernel == k_cp_taps && c.d_inner % 16 == 0 && c.d_inner >= 16 &&
            c.d_inner <= k_conv_proj_max_inner && a.dt_rank >= 1 && a.dt_rank <= 32 && a.n_proj >= a.dt_rank &&
            c.ld_x % 8 == 0 && a.ld_delta % 8 == 0 &&

@@ -437,17 +437,6 @@ Units copy_units(const Scan<V>& a, int G) {
     return u;
 }
 
-// The shared memory one block may opt in to on the current device (0 if the query fails).
-inline int max_shared_per_block() noexcept {
-    int dev = 0, bytes = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess ||
-        cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess) {
-        (void)cudaGetLastError();
-        return 0;
-    }
-    return bytes;
-}
-
 template <int NS, int W, typename V>
 constexpr std::size_t shared_bytes() {
     return Layout<NS, steps_per_lane<NS, V>(), W, V>::total;

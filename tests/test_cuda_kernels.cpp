@@ -481,11 +481,14 @@ TEST_CASE("cuda: conv_proj (conv1d + SiLU, x_proj and delta in one kernel) match
     struct Shape {
         int di, R, N;
     };
-    // the 131k shape; dt_rank 3 (odd x_dbl rows) at an odd count of 8-channel blocks; dt_rank 17
-    // (two k-steps, fewer x_proj columns than the dt tile's); the widest d_inner it runs
+    // the 131k shape; dt_rank 3 (odd x_dbl rows) at d_inner 208 (26 blocks of 8 channels, 104 conv
+    // work items for 256 threads); dt_rank 17 (two k-steps, fewer x_proj columns than the dt
+    // tile's) at d_inner 64, also over 70,001 rows: its in-place window then spans ~600 blocks,
+    // several waves, so a block's halo rows can be overwritten by a neighbour that already ran;
+    // the widest d_inner it runs
     for (const Shape sh : {Shape{512, 16, 16}, Shape{208, 3, 16}, Shape{64, 17, 1}, Shape{1024, 32, 16}})
-        for (const int L : {1, 63, 64, 65, 1000, 5003}) {
-            if (sh.di == 1024 && L > 1000) continue;
+        for (const int L : {1, 63, 64, 65, 1000, 5003, 70001}) {
+            if ((sh.di == 1024 && L > 1000) || (sh.di != 64 && L > 5003)) continue;
             const int di = sh.di, n_proj = sh.R + 2 * sh.N;
             const Matrix xz = random_matrix(L, 2 * di, g, -2, 2);
             const Matrix w = random_matrix(di, K, g, -1, 1);
@@ -546,13 +549,28 @@ TEST_CASE("cuda: conv_proj (conv1d + SiLU, x_proj and delta in one kernel) match
                     const Matrix d_got = d1.download(L, di);
                     CHECK(test::rel_error(d_got, d_from.download(L, di)) == 0.0);
                     CHECK(test::rel_error(d_got, d3.download(L, di)) < 2e-2);
+                    if (lengths.size() == 1 && !reverse) {
+                        // no conv bias, no dt bias, no sequence bounds: as the three kernels without them
+                        kernels::ConvProjArgs q = f;
+                        q.conv.bias = nullptr;
+                        q.conv.seg_begin = q.conv.seg_end = nullptr;
+                        q.dt_bias = nullptr;
+                        REQUIRE(kernels::conv_proj(q) == "");
+                        kernels::ConvArgs<bf16> c0 = q.conv;
+                        c0.U = u3.ptr;
+                        REQUIRE(kernels::conv1d_silu(c0) == "");
+                        REQUIRE(kernels::scan_delta(x1.ptr, n_proj, wdt.ptr, nullptr, di, sh.R, L, d_from.ptr, di) == "");
+                        CHECK(test::rel_error(u1.download(L, di), u3.download(L, di)) == 0.0);
+                        CHECK(test::rel_error(d1.download(L, di), d_from.download(L, di)) == 0.0);
+                    }
                     if (L < 65) continue;
                     // the engine's shared chunk arrays: x holds rows [x0, x1) of the input, the call's
-                    // rows are [r0, r1), and delta goes over the x half of those rows in place
+                    // rows are [r0, r1), and delta goes over the x half of those rows in place (x_dbl's
+                    // rows here 2 wider than its columns)
                     const int r0 = L / 3, r1 = L - L / 4, x0 = std::max(0, r0 - (K - 1)), x1r = std::min(L, r1 + K - 1);
                     const Matrix xs = xz.middleRows(x0, x1r - x0);
                     DeviceValues<bf16> xw(xs.data(), xs.size()), uw(nullptr, static_cast<std::size_t>(r1 - r0) * di),
-                        xdw(nullptr, static_cast<std::size_t>(r1 - r0) * n_proj),
+                        xdw(nullptr, static_cast<std::size_t>(r1 - r0) * (n_proj + 2)),
                         hw(nullptr, kernels::conv_proj_halo_elements(r1 - r0, di));
                     kernels::ConvProjArgs p = f;
                     p.conv.x = xw.ptr;
@@ -561,6 +579,7 @@ TEST_CASE("cuda: conv_proj (conv1d + SiLU, x_proj and delta in one kernel) match
                     p.conv.length = r1 - r0;
                     p.conv.U = uw.ptr;
                     p.x_dbl = xdw.ptr;
+                    p.ld_dbl = n_proj + 2;
                     p.delta = xw.ptr + static_cast<std::size_t>(r0 - x0) * 2 * di;
                     p.ld_delta = 2 * di;
                     p.halo = hw.ptr;
@@ -568,11 +587,16 @@ TEST_CASE("cuda: conv_proj (conv1d + SiLU, x_proj and delta in one kernel) match
                     REQUIRE(kernels::conv_proj(p) == "");
                     const Matrix xw_after = xw.download(x1r - x0, 2 * di);
                     CHECK(test::rel_error(uw.download(r1 - r0, di), Matrix(u_got.middleRows(r0, r1 - r0))) == 0.0);
-                    CHECK(test::rel_error(xdw.download(r1 - r0, n_proj), Matrix(x_got.middleRows(r0, r1 - r0))) == 0.0);
+                    CHECK(test::rel_error(Matrix(xdw.download(r1 - r0, n_proj + 2).leftCols(n_proj)),
+                                          Matrix(x_got.middleRows(r0, r1 - r0))) == 0.0);
                     CHECK(test::rel_error(Matrix(xw_after.block(r0 - x0, 0, r1 - r0, di)),
                                           Matrix(d_got.middleRows(r0, r1 - r0))) == 0.0);
-                    // rows outside the call's are left as they were
+                    // rows outside the call's, and the z half of its rows, are left as they were
                     CHECK(test::rel_error(Matrix(xw_after.topRows(r0 - x0)), bf16_rounded(xs.topRows(r0 - x0))) == 0.0);
+                    CHECK(test::rel_error(Matrix(xw_after.bottomRows(x1r - r1)), bf16_rounded(xs.bottomRows(x1r - r1))) ==
+                          0.0);
+                    CHECK(test::rel_error(Matrix(xw_after.block(r0 - x0, di, r1 - r0, di)),
+                                          bf16_rounded(xs.block(r0 - x0, di, r1 - r0, di))) == 0.0);
                 }
             }
         }
