@@ -607,6 +607,15 @@ TEST_CASE("cuda: conv_proj (conv1d + SiLU, x_proj and delta in one kernel) match
     bad.dt_rank = 4;
     bad.n_proj = 12;
     CHECK_FALSE(kernels::conv_proj_runs(bad));
+    CHECK(kernels::conv_proj(bad) == "conv_proj: empty input");
+    bad.conv.length = bad.conv.total_rows = 10;
+    CHECK(kernels::conv_proj(bad) == "conv_proj: missing buffer");
+    DeviceValues<bf16> buf(nullptr, 4096);
+    DeviceMatrix fbuf(nullptr, 256);
+    bad.conv.x = bad.conv.U = bad.x_dbl = bad.delta = bad.halo = buf.ptr;
+    bad.x_proj = bad.dt_proj = buf.ptr;
+    bad.conv.w = fbuf.ptr;
+    CHECK(kernels::conv_proj(bad) == "conv_proj: shapes or alignment it does not run (see conv_proj_runs)");
 }
 
 TEST_CASE("cuda: fused residual add + RMSNorm/LayerNorm rows match the CPU (swap, reversed weights, pending rows)",
