@@ -292,6 +292,12 @@ TEST_CASE("vep: bad inputs give a clear error, the exit code of their kind and n
         check_fails(m + " --vcf " + q(dir + "/bad3.vcf"), 3, "record 2 (line 5): no REF allele (fewer than 5 columns?): chr1 10");
     }
     SECTION("not a VCF") { check_fails(m + " --vcf " + q(k_genome), 3, "genome.fa: not a VCF or BCF file (htslib detects FASTA"); }
+    SECTION("a BCF whose header claims more bytes than the file holds") {
+        // "BCF\2\2", then a header length read from "##fi" (1.7 GB): htslib would allocate it
+        test::write_file(dir + "/huge.bcf", std::string("BCF\2\2") + header + "chr1\t5\t.\tA\tC\t.\t.\t.\n");
+        check_fails(m + " --vcf " + q(dir + "/huge.bcf"), 3,
+                    "huge.bcf: damaged BCF: its header claims 1768301347 bytes of text, more than the");
+    }
     SECTION("missing VCF") { check_fails(m + " --vcf " + q(dir + "/none.vcf"), 3, "cannot open"); }
     SECTION("--region on a plain VCF") {
         check_fails(m + " --vcf " + q(k_vcf) + " --region chr1", 2, "need a bgzip-compressed, sorted and indexed VCF");

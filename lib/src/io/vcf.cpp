@@ -13,6 +13,7 @@
 // and INFO ids) by one VcfWriter.
 #include "io/vcf.hpp"
 
+#include <htslib/bgzf.h>
 #include <htslib/hts.h>
 #include <htslib/kstring.h>
 #include <htslib/tbx.h>
@@ -20,7 +21,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
 
 #include "dnamba/error.hpp"
@@ -154,6 +157,30 @@ struct VcfReader::Impl {
     }
 };
 
+namespace {
+// A BCF states its header text's length in its first 9 bytes (after "BCF\2\2"), and htslib
+// allocates that much before it reads a byte of it: a damaged file can ask for gigabytes. Refuse
+// a length the file cannot hold (deflate expands at most ~1032 times, so a compressed file bounds
+// it too). Standard input is not checked (it cannot be read twice).
+void check_bcf_header_length(const std::string& path, bool compressed) {
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (ec) return;  // htslib's own read reports what is wrong
+    BGZF* b = bgzf_open(path.c_str(), "r");
+    if (!b) return;
+    unsigned char head[9];
+    const bool whole = bgzf_read(b, head, sizeof head) == static_cast<ssize_t>(sizeof head);
+    bgzf_close(b);
+    if (!whole) return;
+    const std::uint64_t declared = static_cast<std::uint64_t>(head[5]) | static_cast<std::uint64_t>(head[6]) << 8 |
+                                   static_cast<std::uint64_t>(head[7]) << 16 | static_cast<std::uint64_t>(head[8]) << 24;
+    const std::uint64_t room = compressed ? 1032 * static_cast<std::uint64_t>(size) : size;
+    if (declared > room)
+        fail(ErrorKind::input, path + ": damaged BCF: its header claims " + std::to_string(declared) +
+                                   " bytes of text, more than the " + std::to_string(size) + "-byte file can hold");
+}
+}  // namespace
+
 VcfReader::VcfReader(const std::string& path, const std::vector<Region>& regions) : impl_(std::make_unique<Impl>()) {
     Impl& m = *impl_;
     m.path = path;
@@ -164,6 +191,7 @@ VcfReader::VcfReader(const std::string& path, const std::vector<Region>& regions
         fail(ErrorKind::input, path + ": not a VCF or BCF file (htslib detects " +
                                    hts_format_name(*f) + ")");
     m.text = f->format == vcf;
+    if (!m.text && path != "-") check_bcf_header_length(path, f->compression != no_compression);
     m.hdr = bcf_hdr_read(m.fp);
     if (!m.hdr) fail(ErrorKind::input, path + ": no valid VCF header (htslib's message above)");
     if (m.text && path != "-") {  // the header's lines as in the file (htslib adds some of its own)
