@@ -46,3 +46,6 @@ $D vep -q -m $M -i testdata/vep/genome.fa --vcf testdata/vep/variants.vcf --wind
 rm -f $C/vcf/scored.vcf.gz.tbi
 # regression: not a VCF by its first line; VcfReader leaked htslib's format description (fixed)
 printf '##fileformat=V\311CFv4.2\n##contig=<ID=chr1,length=100>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t5\t.\tAIC,<DEL>\t.\tPASS\t.\nchr1\t3\t.\tAC\tA\t~\t.\tDP=3\n' > $C/vcf/regression-format-description-leak.vcf
+# fuzz_vcf (session 17): "BCF\2\2" before a text header, whose "##fi" reads as a 1.7 GB header length
+# that htslib allocated before reading; the reader now refuses it against the file's size
+printf 'BCF\2\2##fileformat=VCFv4.2\n##contig=<ID=chr1,length=100>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t5\t.\tA\tC\t.\tPASS\t.\n' > $C/vcf/regression-bcf-header-length.bcf
