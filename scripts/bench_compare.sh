@@ -9,6 +9,7 @@
 #   there (.deps and .stack carried):  scripts/bench_compare.sh [OUT_DIR (default $OUT or bench-out)]
 #
 # SCAN_HOW (default "auto one-pass"): the scan kernels timed alone (auto, one-pass, chunked).
+# PREBUILT=1: no build; BUILD_DIR (default build-gpu) holds carried `scripts/gpu.sh prebuild` binaries.
 # SANITIZE=1 also runs compute-sanitizer memcheck/racecheck (scripts/gpu_sanitize.sh).
 # PRE: commands run right after the build (see below); EXTRA: commands run after the benchmarks.
 # STACK=0 (with PHASE=dnamba): dnamba's side alone, the stack not built (when device time is short).
@@ -42,8 +43,14 @@ if [ "${STACK:-1}" = 1 ]; then  # STACK=0: dnamba's side alone (no stack build; 
     stack_build=$!
 fi
 
+if [ "${PREBUILT:-0}" = 1 ]; then  # binaries from `scripts/gpu.sh prebuild`, carried: unpack the libraries only
+    [ -x "$B/dnamba" ] && [ -x "$B/tests/dnamba_bench_scan" ] || { echo "bench_compare: PREBUILT=1 but no $B/dnamba or $B/tests/dnamba_bench_scan" >&2; exit 2; }
+    [ -d "${DEPS_PREFIX:-/opt/deps}/usr/lib" ] || scripts/gpu.sh deps > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+    stamp "prebuilt dnamba: $B"
+else
 stamp "building dnamba"
 scripts/gpu.sh build > "$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+fi
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$out/device.txt"
 # PRE: commands run after the build, before the tests and benchmarks (checks that pick what to
 # time); settings they write to $OUT/bench.env (e.g. DNAMBA_SCAN=chunked) hold for the rest.
