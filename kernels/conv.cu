@@ -42,6 +42,45 @@ __device__ __forceinline__ void store_w(__nv_bfloat16* p, const float (&v)[W]) {
     else *p = __float2bfloat16(v[0]);
 }
 
+// W channels of one row as loaded (bf16x2 / float2 / one element), unpacked later.
+template <typename V, int W>
+struct RawOf {
+    using type = V;
+};
+template <>
+struct RawOf<float, 2> {
+    using type = float2;
+};
+template <>
+struct RawOf<__nv_bfloat16, 2> {
+    using type = __nv_bfloat162;
+};
+template <typename V, int W>
+using Raw = typename RawOf<V, W>::type;
+template <int W, typename V>
+__device__ __forceinline__ Raw<V, W> load_raw(const V* p) {
+    return *reinterpret_cast<const Raw<V, W>*>(p);
+}
+template <int W>
+__device__ __forceinline__ void unpack_raw(float2 r, float (&v)[W]) {
+    v[0] = r.x;
+    v[1] = r.y;
+}
+template <int W>
+__device__ __forceinline__ void unpack_raw(__nv_bfloat162 r, float (&v)[W]) {
+    const float2 t = __bfloat1622float2(r);
+    v[0] = t.x;
+    v[1] = t.y;
+}
+template <int W>
+__device__ __forceinline__ void unpack_raw(float r, float (&v)[W]) {
+    v[0] = r;
+}
+template <int W>
+__device__ __forceinline__ void unpack_raw(__nv_bfloat16 r, float (&v)[W]) {
+    v[0] = __bfloat162float(r);
+}
+
 // One thread per (W channels, tile of k_conv_rows rows): the x values of the tile and its halo
 // are loaded once each and slide through a register window. Taps outside the row's sequence
 // [seg_begin, seg_end) contribute zero. A tile whose rows and taps all lie inside one sequence
@@ -92,13 +131,18 @@ __global__ void conv1d_silu_kernel(const V* x, int ld_x, int x_row0, const float
         const V* xp = xd + (size_t)g_first * ld_x;
         V* up = U + (size_t)first * d_inner + d;
         const ptrdiff_t xs = (ptrdiff_t)step * ld_x, us = (ptrdiff_t)step * d_inner;
+        // the tile's rows raw into registers first, all loads in flight at once (interleaved
+        // with the arithmetic they were ~2 a thread: 56 % of DRAM bandwidth, PERF_NOTES 49)
+        Raw<V, W> raw[k_conv_rows];
+#pragma unroll
+        for (int i = 0; i < k_conv_rows; ++i) raw[i] = load_raw<W>(xp + i * xs);
 #pragma unroll
         for (int i = 0; i < k_conv_rows; ++i) {
 #pragma unroll
             for (int k = 0; k + 1 < K; ++k)
 #pragma unroll
                 for (int c = 0; c < W; ++c) win[k][c] = win[k + 1][c];
-            load_w<W>(xp + i * xs, win[K - 1]);
+            unpack_raw<W>(raw[i], win[K - 1]);
             float out[W];
 #pragma unroll
             for (int c = 0; c < W; ++c) {

@@ -40,20 +40,21 @@ inline constexpr int k_out_min_blocks = NS <= 16 ? 6 : 2;
 template <int NS>
 inline constexpr int k_sum_min_blocks = NS == 16 ? 5 : NS < 16 ? 8 : 2;
 
-// A block's shared memory: raw copies of u, dt, z and of B, C for k_stages tiles; B and C as
+// A block's shared memory: raw copies of u, dt, z (and with ACC the y rows the output is added
+// to) and of B, C for k_stages tiles; B and C as
 // fp32 for two tiles (the one being computed and the next); and per channel the converted
 // operands of one tile (each thread writes and reads only its own channel's column, so one
 // buffer serves: a tile's column is read before the next one is written). At d_state 16 the
-// output pass takes about 31 KiB in bf16 (6 blocks per SM), 22 KiB in fp32; the summaries less.
-template <int NS, int T, typename V, bool OUT>
+// output pass takes about 31 KiB in bf16 (35 with ACC; 6 blocks per SM), 22 KiB in fp32; the summaries less.
+template <int NS, int T, typename V, bool OUT, bool ACC>
 struct Tiles {
-    V x[k_stages][OUT ? 3 : 2][T][k_threads];  // u, dt (, z) of the block's channels
+    V x[k_stages][OUT ? (ACC ? 4 : 3) : 2][T][k_threads];  // u, dt (, z (, y)) of the block's channels
     V bc[k_stages][2][T][NS];        // B and C rows (d_state of NS used)
     float4 fb[2][T][NS / 4], fc[OUT ? 2 : 1][T][NS / 4];
     float de[T][k_threads];                 // delta in the decay exponent (infinite at a reset)
     float du[T][k_threads];                 // delta * u
     float gate[OUT ? T : 1][k_threads];     // silu(z) (1 without a gate)
-    float skip[OUT ? T : 1][k_threads];     // D * u * silu(z)
+    float skip[OUT ? T : 1][k_threads];     // D * u * silu(z) (+ y's earlier value with ACC)
     unsigned char reset[3][T];
 };
 
@@ -71,8 +72,9 @@ struct Tiles {
 //     P is not multiplied up step by step: it is exp2(A * sum of delta) over the chunk, or 0
 //     when a reset falls inside it (one exp per state per chunk instead of a product per step).
 //   OUT true: outputs from the chunk's carried starting state H; C . h is summed in four
-//     partial sums so that the sum is not one 16-long dependent chain per step. ACC: y += the
-//     output (a.accumulate), a template parameter so that the plain pass tests nothing per step.
+//     partial sums so that the sum is not one 16-long dependent chain per step. ACC (y += the
+//     output, a.accumulate): y's rows are copied in with the tile's other operands and their
+//     values folded into the skip term, so that no step waits on a load from global memory.
 // vec_x / vec_bc: the u, dt, z rows / the B, C rows are 16-byte aligned (host-checked).
 template <int NS, bool OUT, bool ACC, typename V, int MB>
 __global__ void __launch_bounds__(k_threads, MB)
@@ -80,7 +82,7 @@ __global__ void __launch_bounds__(k_threads, MB)
     static_assert(OUT || !ACC, "scan: only the output pass accumulates");
     constexpr int T = k_tile_steps<V>;
     constexpr int E = 16 / static_cast<int>(sizeof(V));  // elements per 16-byte copy
-    __shared__ __align__(16) Tiles<NS, T, V, OUT> sm;
+    __shared__ __align__(16) Tiles<NS, T, V, OUT, ACC> sm;
     const int tid = threadIdx.x;
     const int d0 = blockIdx.x * k_threads, d = d0 + tid;
     const int width = min(k_threads, a.d_inner - d0);  // channels of this block
@@ -111,7 +113,7 @@ __global__ void __launch_bounds__(k_threads, MB)
         if (k < n_tiles) {
             const int st = k % k_stages, at = s0 + k * T, steps = steps_of(k);
             if (vec_x) {
-                // one 16-byte piece of each of u, dt (, z) per thread: row tid / cpr, piece tid % cpr
+                // one 16-byte piece of each of u, dt (, z (, y)) per thread: row tid / cpr, piece tid % cpr
                 constexpr int cpr = k_threads / E;
                 static_assert(cpr * T == k_threads, "scan: a tile's rows are one piece per thread");
                 const int q = tid % cpr, j = tid / cpr;
@@ -120,6 +122,7 @@ __global__ void __launch_bounds__(k_threads, MB)
                     copy_async(&sm.x[st][0][j][q * E], a.u + t * a.d_inner + d0 + q * E, 16);
                     copy_async(&sm.x[st][1][j][q * E], a.delta + t * a.ld_delta + d0 + q * E, 16);
                     if (has_z) copy_async(&sm.x[st][OUT ? 2 : 0][j][q * E], a.z + t * a.ld_z + d0 + q * E, 16);
+                    if constexpr (ACC) copy_async(&sm.x[st][3][j][q * E], a.y + t * a.ld_y + d0 + q * E, 16);
                 }
             } else if (active) {
                 for (int j = 0; j < steps; ++j) {
@@ -127,6 +130,7 @@ __global__ void __launch_bounds__(k_threads, MB)
                     sm.x[st][0][j][tid] = a.u[t * a.d_inner + d];
                     sm.x[st][1][j][tid] = a.delta[t * a.ld_delta + d];
                     if (has_z) sm.x[st][OUT ? 2 : 0][j][tid] = a.z[t * a.ld_z + d];
+                    if constexpr (ACC) sm.x[st][3][j][tid] = a.y[t * a.ld_y + d];
                 }
             }
             if (vec_bc) {
@@ -177,7 +181,9 @@ __global__ void __launch_bounds__(k_threads, MB)
                     g = __fdividef(zz, 1.0f + __expf(-zz));
                 }
                 sm.gate[j][tid] = g;
-                sm.skip[j][tid] = Dd * uu * g;
+                float skip = Dd * uu * g;
+                if constexpr (ACC) skip += load_f(&sm.x[st][3][j][tid]);
+                sm.skip[j][tid] = skip;
             } else {
                 cut = cut || r;
                 lambda += delta;
@@ -237,7 +243,7 @@ __global__ void __launch_bounds__(k_threads, MB)
                 if (OUT) {
                     const float y = (yq[0] + yq[1]) + (yq[2] + yq[3]);
                     const float out = fmaf(y, sm.gate[j][tid], sm.skip[j][tid]);
-                    store_f(yp, ACC ? load_f(yp) + out : out);
+                    store_f(yp, out);
                     yp += row_step;
                 }
             }
@@ -307,7 +313,8 @@ Status launch(const Scan<V>& a, int chunk, float* workspace) {
     const dim3 block(k_threads);
     const dim3 grid((a.d_inner + k_threads - 1) / k_threads, n_chunks);
     const bool vec_x = rows_aligned16(a.u, a.d_inner, a.d_inner) && rows_aligned16(a.delta, a.ld_delta, a.d_inner) &&
-                       (!a.z || rows_aligned16(a.z, a.ld_z, a.d_inner));
+                       (!a.z || rows_aligned16(a.z, a.ld_z, a.d_inner)) &&
+                       (!a.accumulate || rows_aligned16(a.y, a.ld_y, a.d_inner));
     const bool vec_bc = rows_aligned16(a.B, a.ld_bc, a.d_state) && rows_aligned16(a.C, a.ld_bc, a.d_state);
     scan_pass<NS, false, false, V, k_sum_min_blocks<NS>><<<grid, block>>>(a, chunk, vec_x, vec_bc, P, S, nullptr);
     Status e = launch_status("selective_scan (chunk summaries)");
