@@ -10,6 +10,7 @@
 // memory a tile of steps ahead (scan_pass below). Inputs are fp32 or bf16; all arithmetic and
 // states are fp32.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <type_traits>
 
@@ -97,7 +98,9 @@ __global__ void __launch_bounds__(k_threads, MB)
     for (int n = 0; n < NS; ++n) {
         const bool in = active && n < N;
         A2[n] = in ? fminf(a.A[d * N + n] * k_log2e, -1e-30f) : -1.0f;
-        h[n] = (OUT && in) ? H[base + n] : 0.0f;
+        // without H (segments: every chunk after the first starts with a reset) the first chunk
+        // starts from state_in and the others from zero
+        h[n] = !(OUT && in) ? 0.0f : H ? H[base + n] : (c == 0 && a.state_in) ? a.state_in[d * N + n] : 0.0f;
     }
     float lambda = 0.0f;  // sum of delta over the chunk (OUT false)
     bool cut = false;     // a reset inside the chunk (OUT false)
@@ -259,6 +262,14 @@ __global__ void __launch_bounds__(k_threads, MB)
             S[base + n] = h[n];
         }
     }
+    // segments (no carry pass): the last chunk's final states are the scan's
+    if (OUT && !H && a.state_out && active && c == (int)gridDim.y - 1) {
+#pragma unroll
+        for (int n = 0; n < NS; ++n) {
+            if (n >= N) break;
+            a.state_out[d * N + n] = h[n];
+        }
+    }
 }
 
 // One thread per (channel, state): the carry is a short sequential walk over the chunks. The
@@ -303,19 +314,41 @@ bool rows_aligned16(const V* p, long ld, long count) {
            (count * (long)sizeof(V)) % 16 == 0;
 }
 
+// The output pass over chunks of `chunk` rows, from the carried states H of the chunks (or,
+// H null, from state_in for the first chunk and zero for the others: segments).
 template <int NS, int MB, typename V>
-Status launch(const Scan<V>& a, int chunk, float* workspace) {
+Status launch_outputs(const Scan<V>& a, int chunk, bool vec_x, bool vec_bc, const float* H) {
+    const dim3 grid((a.d_inner + k_threads - 1) / k_threads, (a.length + chunk - 1) / chunk);
+    if (a.accumulate) scan_pass<NS, true, true, V, MB><<<grid, k_threads>>>(a, chunk, vec_x, vec_bc, nullptr, nullptr, H);
+    else scan_pass<NS, true, false, V, MB><<<grid, k_threads>>>(a, chunk, vec_x, vec_bc, nullptr, nullptr, H);
+    return launch_status("selective_scan (outputs)");
+}
+
+// segments: every chunk after the first starts with a reset (ScanArgsT::segment_rows), so no
+// chunk needs its predecessors' states: the output pass alone, its last chunk writing state_out.
+template <int NS, int MB, typename V>
+Status launch(const Scan<V>& a, int chunk, float* workspace, bool segments) {
     const int n_chunks = (a.length + chunk - 1) / chunk;
     const size_t per = (size_t)n_chunks * a.d_inner * a.d_state;
+    const bool vec_x = rows_aligned16(a.u, a.d_inner, a.d_inner) && rows_aligned16(a.delta, a.ld_delta, a.d_inner) &&
+                       (!a.z || rows_aligned16(a.z, a.ld_z, a.d_inner)) &&
+                       (!a.accumulate || rows_aligned16(a.y, a.ld_y, a.d_inner));
+    const bool vec_bc = rows_aligned16(a.B, a.ld_bc, a.d_state) && rows_aligned16(a.C, a.ld_bc, a.d_state);
+    if (segments) {
+        Scan<V> s = a;
+        if (s.state_in && s.state_in == s.state_out && n_chunks > 1) {
+            // the last chunk's block may write state_out before the first one has read state_in
+            DNAMBA_CUDA_RETURN(cudaMemcpyAsync(workspace, s.state_in, sizeof(float) * a.d_inner * a.d_state,
+                                               cudaMemcpyDeviceToDevice));
+            s.state_in = workspace;
+        }
+        return launch_outputs<NS, MB>(s, chunk, vec_x, vec_bc, nullptr);
+    }
     float* P = workspace;
     float* S = P + per;
     float* H = S + per;
     const dim3 block(k_threads);
     const dim3 grid((a.d_inner + k_threads - 1) / k_threads, n_chunks);
-    const bool vec_x = rows_aligned16(a.u, a.d_inner, a.d_inner) && rows_aligned16(a.delta, a.ld_delta, a.d_inner) &&
-                       (!a.z || rows_aligned16(a.z, a.ld_z, a.d_inner)) &&
-                       (!a.accumulate || rows_aligned16(a.y, a.ld_y, a.d_inner));
-    const bool vec_bc = rows_aligned16(a.B, a.ld_bc, a.d_state) && rows_aligned16(a.C, a.ld_bc, a.d_state);
     scan_pass<NS, false, false, V, k_sum_min_blocks<NS>><<<grid, block>>>(a, chunk, vec_x, vec_bc, P, S, nullptr);
     Status e = launch_status("selective_scan (chunk summaries)");
     if (!e.ok()) return e;
@@ -323,9 +356,7 @@ Status launch(const Scan<V>& a, int chunk, float* workspace) {
         a.d_inner, a.d_state, n_chunks, P, S, H, a.state_in, a.state_out);
     e = launch_status("selective_scan (carried states)");
     if (!e.ok()) return e;
-    if (a.accumulate) scan_pass<NS, true, true, V, MB><<<grid, block>>>(a, chunk, vec_x, vec_bc, nullptr, nullptr, H);
-    else scan_pass<NS, true, false, V, MB><<<grid, block>>>(a, chunk, vec_x, vec_bc, nullptr, nullptr, H);
-    return launch_status("selective_scan (outputs)");
+    return launch_outputs<NS, MB>(a, chunk, vec_x, vec_bc, H);
 }
 
 
@@ -342,6 +373,30 @@ ScanAlgorithm env_scan_algorithm() noexcept {
 
 template <typename T>
 bool picks_one_pass(const ScanArgsT<T>& a) noexcept;
+int resident_scan_blocks() noexcept;
+
+// The segments scan's chunk: whole segments of p rows, at least 64 rows (a block's fixed work
+// is then small against its steps) and at most 65,535 chunks (the grid's y extent).
+constexpr int k_segment_min_rows = 64;
+int segment_chunk(int length, int p) noexcept {
+    long m = (k_segment_min_rows + p - 1) / p;
+    const long segments = (length + (long)p - 1) / p;
+    m = std::max(m, (segments + 65534) / 65535);
+    return (int)std::min<long>((long)p * m, length);
+}
+
+// Whether the output pass alone over whole segments (a wave of resident blocks per chunk's worth
+// of rows, the last wave as long as a full one) beats both passes and the carry over chunks that
+// fill the waves: their executed instructions are ~1.7 times the output pass's (PERF_NOTES entry
+// 34: 19.5 against 11.3 an element), counted here as 1.6.
+constexpr double k_both_passes = 1.6;
+bool segments_pay(int length, int d_inner, int p) noexcept {
+    if (p <= 0) return false;
+    const int chunk = segment_chunk(length, p);
+    const double blocks = (double)((length + chunk - 1) / chunk) * ((d_inner + k_threads - 1) / k_threads);
+    const double waves = blocks / resident_scan_blocks();
+    return std::ceil(waves) < k_both_passes * waves;
+}
 
 template <typename T>
 Status scan_any(const ScanArgsT<T>& a) noexcept {
@@ -363,10 +418,18 @@ Status scan_any(const ScanArgsT<T>& a) noexcept {
         return scan_one_pass(s, warps);
     }
     if (!a.workspace) return "selective_scan: missing workspace (the chunked scan needs scan_workspace_floats())";
-    const int chunk = a.chunk > 0 ? a.chunk : scan_default_chunk(a.length, a.d_inner);
+    if (a.segment_rows < 0) return "selective_scan: segment_rows must be 0 or more";
+    const ScanAlgorithm how = a.algorithm != ScanAlgorithm::automatic ? a.algorithm : env_scan_algorithm();
+    if (how == ScanAlgorithm::segments && a.segment_rows == 0)
+        return "selective_scan: the segments scan needs segment_rows (the rows between resets)";
+    const bool segments = how == ScanAlgorithm::segments ||
+                          (how == ScanAlgorithm::automatic && segments_pay(a.length, a.d_inner, a.segment_rows));
+    const int chunk = segments      ? segment_chunk(a.length, a.segment_rows)
+                      : a.chunk > 0 ? a.chunk
+                                    : scan_default_chunk(a.length, a.d_inner);
     return with_int<4, 8, 16, 32, 64>(state_slots(a.d_state), "selective_scan: unsupported d_state", [&](auto ns) {
         constexpr int NS = decltype(ns)::value;
-        return launch<NS, k_out_min_blocks<NS>>(s, chunk, a.workspace);
+        return launch<NS, k_out_min_blocks<NS>>(s, chunk, a.workspace, segments);
     });
 }
 
@@ -413,6 +476,13 @@ int scan_one_pass_default_warps(int d_inner, int d_state) noexcept {
     return cost(2) < cost(4) ? 8 : 4;
 }
 }  // namespace scan_detail
+
+int scan_segments_per_wave(int segment_rows, int d_inner) noexcept {
+    if (segment_rows <= 0 || d_inner <= 0) return 1;
+    const int per_chunk = (k_segment_min_rows + segment_rows - 1) / segment_rows;  // segment_chunk's minimum
+    const int blocks = (d_inner + k_threads - 1) / k_threads;
+    return std::max(1, resident_scan_blocks() / blocks) * per_chunk;
+}
 
 int scan_default_chunk(int length, int d_inner) noexcept {
     // Every block does the same work, so the chunk count is set to fill whole waves of resident

@@ -24,10 +24,12 @@ namespace dnamba::kernels {
 // ld_delta and ld_y (d_inner when 0; the one-pass scan runs only those). T is float
 // or bf16 (inputs and output); arithmetic and states are fp32 either way.
 // Which kernel runs the scan: automatic is the chunked two-pass scan (the one-pass kernel is
-// correct but slower so far: kernels/PERF_NOTES.md entry 24); DNAMBA_SCAN=chunked|one-pass in
-// the environment overrides automatic. one_pass asks for the one-pass scan (an error where it
-// does not run the arguments: scan_one_pass_runs).
-enum class ScanAlgorithm { automatic, one_pass, chunked };
+// correct but slower so far: kernels/PERF_NOTES.md entry 24), or its output pass alone over
+// whole segments where segment_rows is set and that pays (many segments: a batch of equal
+// sequences); DNAMBA_SCAN=chunked|one-pass in the environment overrides automatic (chunked: never
+// segments). one_pass asks for the one-pass scan (an error where it does not run the arguments:
+// scan_one_pass_runs); segments for the output pass over whole segments (needs segment_rows).
+enum class ScanAlgorithm { automatic, one_pass, chunked, segments };
 
 template <typename T>
 struct ScanArgsT {
@@ -58,6 +60,12 @@ struct ScanArgsT {
     float* workspace = nullptr;       // scan_workspace_floats() floats (the chunked scan only)
     ScanAlgorithm algorithm = ScanAlgorithm::automatic;
     int chunk = 0;              // chunked scan: rows per chunk of the parallel-in-time scan; 0: automatic
+    // The caller's promise that reset is set at every segment_rows-th row in scan order (rows
+    // segment_rows, 2 * segment_rows, ... after the first): the input is whole sequences of that
+    // length, but for the first, which may continue from state_in. Then no chunk of whole segments
+    // needs its predecessors' states, and the chunked scan can run its output pass alone (the
+    // last chunk writes state_out). 0: no promise.
+    int segment_rows = 0;
     int warps_per_channel = 0;  // one-pass scan: 4 or 8 warps share a channel's states; 0: automatic
 };
 using ScanArgs = ScanArgsT<float>;
@@ -73,6 +81,11 @@ using ScanArgs = ScanArgsT<float>;
 // Whether selective_scan(args) would run the one-pass kernel (args.algorithm resolved).
 [[nodiscard]] bool scan_picks_one_pass(const ScanArgsT<float>& args) noexcept;
 [[nodiscard]] bool scan_picks_one_pass(const ScanArgsT<bf16>& args) noexcept;
+
+// Segments of `segment_rows` rows that one wave of the segments scan's resident blocks covers at
+// d_inner channels (a caller choosing how many rows to scan at once fills whole waves with a
+// multiple of that many segments).
+[[nodiscard]] int scan_segments_per_wave(int segment_rows, int d_inner) noexcept;
 
 // Floats of workspace the scan needs (chunk 0: the default).
 [[nodiscard]] std::size_t scan_workspace_floats(int length, int d_inner, int d_state, int chunk) noexcept;

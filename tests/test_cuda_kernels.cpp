@@ -36,6 +36,11 @@ struct DeviceMatrix {
         if (data) REQUIRE(kernels::copy_to_device(ptr, data, n * sizeof(float)) == "");
     }
     ~DeviceMatrix() { kernels::device_free(ptr); }
+    Matrix download(Eigen::Index rows, Eigen::Index cols) const {
+        Matrix m(rows, cols);
+        REQUIRE(kernels::copy_to_host(m.data(), ptr, static_cast<std::size_t>(m.size()) * sizeof(float)) == "");
+        return m;
+    }
 };
 
 Matrix random_matrix(Eigen::Index r, Eigen::Index c, std::mt19937& g, float lo, float hi) {
@@ -86,6 +91,7 @@ struct ScanMode {
     kernels::ScanAlgorithm algorithm = kernels::ScanAlgorithm::automatic;
     int chunk = 0;  // chunked: rows per chunk (0: default)
     int warps = 0;  // one pass: warps per channel (0: default)
+    int segments = 0;  // ScanArgsT::segment_rows (the caller's promise of a reset every that many rows)
 };
 const ScanMode k_automatic{};
 const ScanMode k_one_pass4{kernels::ScanAlgorithm::one_pass, 0, 4};
@@ -150,6 +156,7 @@ Matrix gpu_scan(const Matrix& U, const Matrix& delta, const Matrix& A, const Vec
     args.algorithm = mode.algorithm;
     args.chunk = mode.chunk;
     args.warps_per_channel = mode.warps;
+    args.segment_rows = mode.segments;
     if (in_place) {
         args.delta = xzd->ptr;
         args.ld_delta = 2 * di;
@@ -359,6 +366,93 @@ TEST_CASE("cuda: the scan in chunks with carried state, fused softplus, and in b
             }
         }
     }
+}
+
+TEST_CASE("cuda: the scan over whole segments (a batch of equal sequences) matches the CPU and the chunked scan",
+          "[gpu]") {
+    if (!have_gpu()) return;
+    std::mt19937 g(23);
+    const int di = 136, dt_rank = 16;  // the engine's row layout, a last block of 8 channels
+    for (const int N : {16, 5})
+    for (const int p : {1, 37, 64, 1000}) {
+        // `count` sequences of p rows after one of p + 13: a first call takes the first 13 rows in
+        // scan order, the second the rest, its first segment continuing from the carried state
+        const int count = p == 1000 ? 150 : 300;
+        const int head = p + 13, L = head + count * p;
+        const ScanInputs in = random_scan_inputs(L, di, N, dt_rank, g);
+        for (const bool reverse : {false, true}) {
+            std::vector<std::size_t> lengths(static_cast<std::size_t>(count), static_cast<std::size_t>(p));
+            lengths.insert(reverse ? lengths.end() : lengths.begin(), static_cast<std::size_t>(head));
+            INFO("N " << N << " segment rows " << p << " reverse " << reverse);
+            Matrix want;
+            cpu::selective_scan(in.U, in.delta, in.A, in.D, in.x_dbl, dt_rank, in.xz, reverse,
+                                cpu::Segments::from_lengths(lengths), want);
+            const int first = reverse ? L - 13 : 0, second = reverse ? 0 : 13, n = L - 13;
+            const auto two_calls = [&](const ScanMode& mode, Matrix& states) {
+                DeviceMatrix state(nullptr, static_cast<std::size_t>(di) * N);
+                Matrix y(L, di);
+                y.middleRows(first, 13) = gpu_scan<float>(in.U, in.delta, in.A, in.D, in.x_dbl, dt_rank, in.xz, reverse,
+                                                          lengths, k_chunked, nullptr, first, 13, &state, false);
+                y.middleRows(second, n) = gpu_scan<float>(in.U, in.delta, in.A, in.D, in.x_dbl, dt_rank, in.xz, reverse,
+                                                          lengths, mode, nullptr, second, n, &state, true);
+                states = state.download(di, N);
+                return y;
+            };
+            const ScanMode segments{kernels::ScanAlgorithm::segments, 0, 0, p};
+            Matrix s_seg, s_chunked, s_auto;
+            const Matrix got = two_calls(segments, s_seg);
+            const double err = test::rel_error(got, want);
+            INFO("segments: relative error " << err);
+            CHECK(err < 1e-5);
+            // the final state (state_in and state_out one buffer) against the chunked scan's
+            const Matrix chunked = two_calls(k_chunked, s_chunked);
+            CHECK(test::rel_error(chunked, want) < 1e-5);
+            CHECK(test::rel_error(s_seg, s_chunked) < 1e-5);
+            CHECK(s_seg.cwiseAbs().maxCoeff() > 0.0f);
+            // automatic with the promise: whichever it picks, the same rows
+            const Matrix automatic = two_calls(ScanMode{kernels::ScanAlgorithm::automatic, 0, 0, p}, s_auto);
+            CHECK(test::rel_error(automatic, want) < 1e-5);
+            CHECK(test::rel_error(s_auto, s_chunked) < 1e-5);
+            // bf16 in one call over whole sequences (rows head.. / ..L - head), accumulating, against
+            // the chunked scan of the same rows
+            const int r0 = reverse ? 0 : head, rn = L - head;
+            const Matrix y0 = random_matrix(L, di, g, -1, 1);
+            const Matrix seg_b = gpu_scan<kernels::bf16>(in.U, in.delta, in.A, in.D, in.x_dbl, dt_rank, in.xz, reverse,
+                                                         lengths, segments, nullptr, r0, rn, nullptr, false, &y0);
+            const Matrix chunked_b = gpu_scan<kernels::bf16>(in.U, in.delta, in.A, in.D, in.x_dbl, dt_rank, in.xz,
+                                                             reverse, lengths, k_chunked, nullptr, r0, rn, nullptr, false,
+                                                             &y0);
+            const double eb = test::rel_error(seg_b, chunked_b);
+            INFO("bf16, accumulating: relative difference " << eb);
+            CHECK(eb < 5e-3);
+            CHECK(test::rel_error(seg_b, Matrix(want.middleRows(r0, rn) + y0.middleRows(r0, rn))) < 1e-2);
+        }
+    }
+    // the promise is needed, and must not be negative
+    const ScanInputs in = random_scan_inputs(100, 16, 4, 2, g);
+    DeviceMatrix u(in.U.data(), in.U.size()), dt(in.delta.data(), in.delta.size()), a(in.A.data(), in.A.size()),
+        xd(in.x_dbl.data(), in.x_dbl.size()), y(nullptr, in.U.size()), ws(nullptr, kernels::scan_workspace_floats(100, 16, 4, 0));
+    kernels::ScanArgs args;
+    args.length = 100;
+    args.d_inner = 16;
+    args.d_state = 4;
+    args.u = u.ptr;
+    args.delta = dt.ptr;
+    args.A = a.ptr;
+    args.B = xd.ptr + 2;
+    args.C = xd.ptr + 6;
+    args.ld_bc = 10;
+    args.y = y.ptr;
+    args.workspace = ws.ptr;
+    args.algorithm = kernels::ScanAlgorithm::segments;
+    CHECK(kernels::selective_scan(args).message().find("needs segment_rows") != std::string::npos);
+    args.segment_rows = -5;
+    CHECK(kernels::selective_scan(args).message().find("segment_rows must be 0 or more") != std::string::npos);
+    args.segment_rows = 10;
+    CHECK(kernels::selective_scan(args) == "");
+    CHECK(kernels::device_synchronize() == "");
+    CHECK(kernels::scan_segments_per_wave(1000, 512) >= 1);
+    CHECK(kernels::scan_segments_per_wave(1, 512) == 64 * kernels::scan_segments_per_wave(64, 512));
 }
 
 TEST_CASE("cuda: where the one-pass scan runs, and the chunked scan where it does not", "[gpu]") {

@@ -436,9 +436,26 @@ private:
             throw DeviceOutOfMemory("CUDA engine: the residual stream and layer output of " + std::to_string(Ls) +
                                     " tokens leave no room on the device");
 
-        // the chunk plan: as asked, else one chunk up to the default; halved while it does not fit
+        // the chunk plan: as asked, else one chunk up to the default; halved while it does not fit.
+        // A batch of equal sequences is chunked at sequence ends, by default in whole waves of the
+        // scan's blocks, so that the scan runs each chunk's sequences without a carry between them
+        // (kernels::ScanArgsT::segment_rows).
+        std::size_t p = lengths.size() > 1 && std::all_of(lengths.begin(), lengths.end(),
+                                                          [&](std::size_t n) { return n == lengths.front(); })
+                            ? lengths.front()
+                            : 0;
         std::size_t rows = chunk_option_ > 0 ? chunk_option_ : k_default_chunk_rows;
+        if (p > 0 && chunk_option_ == 0) {
+            const std::size_t wave = p * static_cast<std::size_t>(kernels::scan_segments_per_wave(
+                                             static_cast<int>(p), c.d_inner));
+            if (wave <= rows) rows = rows / wave * wave;
+        }
         rows = std::min(rows, Ls);
+        const auto whole_sequences = [&] {  // chunks end at sequence ends, or no segments
+            if (p > 0 && rows >= p) rows = rows / p * p;
+            else p = 0;
+        };
+        whole_sequences();
         while (!reserve_chunk_buffers(rows, Ls)) {
             if (rows <= k_min_chunk_rows)
                 throw DeviceOutOfMemory("CUDA engine: out of device memory even for chunks of " + std::to_string(rows) +
@@ -447,7 +464,9 @@ private:
                         " rows; retrying with " +
                         std::to_string(rows / 2));
             rows /= 2;
+            whole_sequences();
         }
+        segment_rows_ = static_cast<int>(p);
         chunk_rows_ = static_cast<int>(rows);
         n_chunks_ = static_cast<int>((Ls + rows - 1) / rows);
         L_ = L;
@@ -807,6 +826,7 @@ private:
         a.state_in = carry ? state_.get() : nullptr;
         a.state_out = n_chunks_ > 1 ? state_.get() : nullptr;
         a.workspace = workspace_.get();
+        if (segment_rows_ > 0 && s0 % segment_rows_ == 0 && (s0 + n) % segment_rows_ == 0) a.segment_rows = segment_rows_;
         step(kernels::selective_scan(a), "selective scan", "selective scan");
     }
 
@@ -842,6 +862,7 @@ private:
     // this pass: length, chunk plan, and the residual update not yet applied (residual +=
     // hidden, then the RCPS half swap), which the next pre-norm pass applies chunk by chunk
     int L_ = 0, chunk_rows_ = 0, n_chunks_ = 0;
+    int segment_rows_ = 0;  // the length of every sequence of a batch of equal ones, whose chunks end at sequence ends; else 0
     struct PendingUpdate {
         bool active = false;
         const T* hidden = nullptr;
