@@ -423,7 +423,8 @@ Status scan_any(const ScanArgsT<T>& a) noexcept {
     if (how == ScanAlgorithm::segments && a.segment_rows == 0)
         return "selective_scan: the segments scan needs segment_rows (the rows between resets)";
     const bool segments = how == ScanAlgorithm::segments ||
-                          (how == ScanAlgorithm::automatic && segments_pay(a.length, a.d_inner, a.segment_rows));
+                          (how == ScanAlgorithm::automatic && scan_segments_enabled() &&
+                           segments_pay(a.length, a.d_inner, a.segment_rows));
     const int chunk = segments      ? segment_chunk(a.length, a.segment_rows)
                       : a.chunk > 0 ? a.chunk
                                     : scan_default_chunk(a.length, a.d_inner);
@@ -476,6 +477,11 @@ int scan_one_pass_default_warps(int d_inner, int d_state) noexcept {
     return cost(2) < cost(4) ? 8 : 4;
 }
 }  // namespace scan_detail
+
+bool scan_segments_enabled() noexcept {
+    static const bool v = env_equals("DNAMBA_SEGMENTS", "1");
+    return v;
+}
 
 int scan_segments_per_wave(int segment_rows, int d_inner) noexcept {
     if (segment_rows <= 0 || d_inner <= 0) return 1;

@@ -25,8 +25,8 @@ namespace dnamba::kernels {
 // or bf16 (inputs and output); arithmetic and states are fp32 either way.
 // Which kernel runs the scan: automatic is the chunked two-pass scan (the one-pass kernel is
 // correct but slower so far: kernels/PERF_NOTES.md entry 24), or its output pass alone over
-// whole segments where segment_rows is set and that pays (many segments: a batch of equal
-// sequences); DNAMBA_SCAN=chunked|one-pass in the environment overrides automatic (chunked: never
+// whole segments where segment_rows is set, scan_segments_enabled() and that pays (many
+// segments: a batch of equal sequences); DNAMBA_SCAN=chunked|one-pass in the environment overrides automatic (chunked: never
 // segments). one_pass asks for the one-pass scan (an error where it does not run the arguments:
 // scan_one_pass_runs); segments for the output pass over whole segments (needs segment_rows).
 enum class ScanAlgorithm { automatic, one_pass, chunked, segments };
@@ -81,6 +81,12 @@ using ScanArgs = ScanArgsT<float>;
 // Whether selective_scan(args) would run the one-pass kernel (args.algorithm resolved).
 [[nodiscard]] bool scan_picks_one_pass(const ScanArgsT<float>& args) noexcept;
 [[nodiscard]] bool scan_picks_one_pass(const ScanArgsT<bf16>& args) noexcept;
+
+// Whether automatic may pick the segments scan and the engine chunks batches of equal sequences
+// for it: only with DNAMBA_SEGMENTS=1 in the environment until it has run on a GPU (written in
+// session 18 when no lease could be had; kernels/PERF_NOTES.md entry 58). ScanAlgorithm::segments
+// runs it regardless.
+[[nodiscard]] bool scan_segments_enabled() noexcept;
 
 // Segments of `segment_rows` rows that one wave of the segments scan's resident blocks covers at
 // d_inner channels (a caller choosing how many rows to scan at once fills whole waves with a

@@ -188,9 +188,10 @@ TEST_CASE("cuda engine: the full-width shape (d_model 256, d_inner 512) matches 
         const Matrix want_all = cpu->forward_packed(packed, lengths);
         INFO("rcps " << rcps << " packed");
         CHECK(test::rel_error(all, want_all) < 1e-5);
-        // a batch of equal sequences: chunks end at sequence ends (by default a wave of the
-        // scan's blocks: 198 sequences of 700 rows on a 132-SM card, then the other 22), and the
-        // scan runs whole sequences without the carry where that pays (ScanArgsT::segment_rows)
+        // a batch of equal sequences: with DNAMBA_SEGMENTS=1 chunks end at sequence ends (by
+        // default a wave of the scan's blocks: 198 sequences of 700 rows on a 132-SM card, then
+        // the other 22), and the scan runs whole sequences without the carry where that pays
+        // (ScanArgsT::segment_rows); without it, the chunk plan and scan as for any packing
         const std::vector<std::int32_t> batch = random_ids(220 * 700, g);
         const std::vector<std::size_t> equal(220, 700);
         const Matrix want_batch = cpu->forward_packed(batch, equal);

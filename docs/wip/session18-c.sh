@@ -7,7 +7,7 @@
 R=/tmp/n18c; rm -rf $R; mkdir -p $R
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv,noheader | tee $R/device.txt
 bash scripts/gpu.sh deps > $R/deps.log 2>&1; echo "deps rc=$? [$(date +%T)]"
-tests build-gpu landed "[gpu]"
+[ "${NOTESTS:-0}" = 1 ] || tests build-gpu landed "[gpu]"
 prof() { local name=$1 fused=$2 regex=$3 count=$4
   DNAMBA_FUSED=$fused timeout 150 ncu --set full --import-source no -k "regex:$regex" -s 8 -c $count -o $R/$name \
     build-gpu/dnamba bench --device cuda --precision bf16 --pooled --length 1048576 --warmup 0 --repeat 1 > $R/$name.run.log 2>&1

@@ -437,10 +437,10 @@ private:
                                     " tokens leave no room on the device");
 
         // the chunk plan: as asked, else one chunk up to the default; halved while it does not fit.
-        // A batch of equal sequences is chunked at sequence ends, by default in whole waves of the
-        // scan's blocks, so that the scan runs each chunk's sequences without a carry between them
-        // (kernels::ScanArgsT::segment_rows).
-        std::size_t p = lengths.size() > 1 && std::all_of(lengths.begin(), lengths.end(),
+        // With the segments scan enabled, a batch of equal sequences is chunked at sequence ends, by
+        // default in whole waves of the scan's blocks, so that the scan runs each chunk's sequences
+        // without a carry between them (kernels::ScanArgsT::segment_rows).
+        std::size_t p = kernels::scan_segments_enabled() && lengths.size() > 1 && std::all_of(lengths.begin(), lengths.end(),
                                                           [&](std::size_t n) { return n == lengths.front(); })
                             ? lengths.front()
                             : 0;
