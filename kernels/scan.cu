@@ -379,7 +379,7 @@ int resident_scan_blocks() noexcept;
 // is then small against its steps) and at most 65,535 chunks (the grid's y extent).
 constexpr int k_segment_min_rows = 64;
 int segment_chunk(int length, int p) noexcept {
-    long m = (k_segment_min_rows + p - 1) / p;
+    long m = (k_segment_min_rows + (long)p - 1) / p;
     const long segments = (length + (long)p - 1) / p;
     m = std::max(m, (segments + 65534) / 65535);
     return (int)std::min<long>((long)p * m, length);
@@ -389,11 +389,13 @@ int segment_chunk(int length, int p) noexcept {
 // of rows, the last wave as long as a full one) beats both passes and the carry over chunks that
 // fill the waves: their executed instructions are ~1.7 times the output pass's (PERF_NOTES entry
 // 34: 19.5 against 11.3 an element), counted here as 1.6.
+// (The waves are counted with the d_state-16 output pass's residency; at d_state above 16 fewer
+// blocks are resident and the count is low, which only makes the choice less often right.)
 constexpr double k_both_passes = 1.6;
 bool segments_pay(int length, int d_inner, int p) noexcept {
     if (p <= 0) return false;
     const int chunk = segment_chunk(length, p);
-    const double blocks = (double)((length + chunk - 1) / chunk) * ((d_inner + k_threads - 1) / k_threads);
+    const double blocks = (double)((length + (long)chunk - 1) / chunk) * ((d_inner + k_threads - 1) / k_threads);
     const double waves = blocks / resident_scan_blocks();
     return std::ceil(waves) < k_both_passes * waves;
 }
@@ -408,6 +410,7 @@ Status scan_any(const ScanArgsT<T>& a) noexcept {
         return "selective_scan: row strides too small";
     if (a.warps_per_channel != 0 && a.warps_per_channel != 4 && a.warps_per_channel != 8)
         return "selective_scan: warps_per_channel must be 0, 4 or 8";
+    if (a.segment_rows < 0) return "selective_scan: segment_rows must be 0 or more";
     const auto s = device_args(a);
     if (picks_one_pass(a)) {
         const int warps =
@@ -418,7 +421,6 @@ Status scan_any(const ScanArgsT<T>& a) noexcept {
         return scan_one_pass(s, warps);
     }
     if (!a.workspace) return "selective_scan: missing workspace (the chunked scan needs scan_workspace_floats())";
-    if (a.segment_rows < 0) return "selective_scan: segment_rows must be 0 or more";
     const ScanAlgorithm how = a.algorithm != ScanAlgorithm::automatic ? a.algorithm : env_scan_algorithm();
     if (how == ScanAlgorithm::segments && a.segment_rows == 0)
         return "selective_scan: the segments scan needs segment_rows (the rows between resets)";
@@ -485,7 +487,7 @@ bool scan_segments_enabled() noexcept {
 
 int scan_segments_per_wave(int segment_rows, int d_inner) noexcept {
     if (segment_rows <= 0 || d_inner <= 0) return 1;
-    const int per_chunk = (k_segment_min_rows + segment_rows - 1) / segment_rows;  // segment_chunk's minimum
+    const int per_chunk = (int)((k_segment_min_rows + (long)segment_rows - 1) / segment_rows);  // segment_chunk's minimum
     const int blocks = (d_inner + k_threads - 1) / k_threads;
     return std::max(1, resident_scan_blocks() / blocks) * per_chunk;
 }

@@ -14,6 +14,7 @@ R=/tmp/n19; rm -rf $R; mkdir -p $R
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv,noheader | tee $R/device.txt
 bash scripts/gpu.sh deps > $R/deps.log 2>&1; echo "deps rc=$? [$(date +%T)]"
 tests build-gpu segments "cuda: the scan over whole segments*"
+DNAMBA_SEGMENTS=1 tests build-gpu segments-auto "cuda: the scan over whole segments*"
 DNAMBA_SEGMENTS=1 tests build-gpu engine-full "cuda engine: the full-width*"
 bb() { b build-gpu --length 1000 --count 512 --batch-tokens 512000 --repeat 5 "$@"; }
 echo "[$(date +%T)] A/B: without and with DNAMBA_SEGMENTS=1"

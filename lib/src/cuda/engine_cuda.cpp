@@ -426,45 +426,44 @@ private:
         const auto entered = std::chrono::steady_clock::now();
         ids_.upload(ids.data(), Ls, "token ids");
         upload_layout(lengths);
+        // the chunk plan: as asked, else one chunk up to the default; halved while it does not fit.
+        // With the segments scan enabled, a batch of equal sequences that needs several chunks is
+        // chunked at sequence ends (by default in whole waves of the scan's blocks), so that the
+        // scan runs each chunk's sequences without a carry between them (ScanArgsT::segment_rows).
+        std::size_t p = kernels::scan_segments_enabled() && lengths.size() > 1 &&
+                                std::all_of(lengths.begin(), lengths.end(),
+                                            [&](std::size_t n) { return n == lengths.front(); })
+                            ? lengths.front()
+                            : 0;
+        std::size_t rows = std::min(chunk_option_ > 0 ? chunk_option_ : k_default_chunk_rows, Ls);
+        if (p > 0 && rows < Ls && chunk_option_ == 0) {
+            const std::size_t wave =
+                p * static_cast<std::size_t>(kernels::scan_segments_per_wave(static_cast<int>(p), c.d_inner));
+            if (wave <= rows) rows = rows / wave * wave;
+        }
+        const auto whole_sequences = [&](std::size_t r) {  // chunks end at sequence ends, or no segments
+            if (p > 0 && r < Ls && r >= p) return r / p * p;
+            if (r < Ls) p = 0;
+            return r;
+        };
+        rows = whole_sequences(rows);
         // a plan of several chunks holds none of the one-chunk arrays: give back those an earlier,
         // shorter input left before the whole-input arrays are placed
-        if (Ls > (chunk_option_ > 0 ? chunk_option_ : k_default_chunk_rows))
+        if (rows < Ls)
             for (auto* a : {&normed_, &delta_, &y_fwd_, &y_rev_}) a->release();
         float* residual = residual_.reserve(Ls * C, "residual stream");
         hidden_.reserve(Ls * C, "layer output");
         if (!enough_headroom())
             throw DeviceOutOfMemory("CUDA engine: the residual stream and layer output of " + std::to_string(Ls) +
                                     " tokens leave no room on the device");
-
-        // the chunk plan: as asked, else one chunk up to the default; halved while it does not fit.
-        // With the segments scan enabled, a batch of equal sequences is chunked at sequence ends, by
-        // default in whole waves of the scan's blocks, so that the scan runs each chunk's sequences
-        // without a carry between them (kernels::ScanArgsT::segment_rows).
-        std::size_t p = kernels::scan_segments_enabled() && lengths.size() > 1 && std::all_of(lengths.begin(), lengths.end(),
-                                                          [&](std::size_t n) { return n == lengths.front(); })
-                            ? lengths.front()
-                            : 0;
-        std::size_t rows = chunk_option_ > 0 ? chunk_option_ : k_default_chunk_rows;
-        if (p > 0 && chunk_option_ == 0) {
-            const std::size_t wave = p * static_cast<std::size_t>(kernels::scan_segments_per_wave(
-                                             static_cast<int>(p), c.d_inner));
-            if (wave <= rows) rows = rows / wave * wave;
-        }
-        rows = std::min(rows, Ls);
-        const auto whole_sequences = [&] {  // chunks end at sequence ends, or no segments
-            if (p > 0 && rows >= p) rows = rows / p * p;
-            else p = 0;
-        };
-        whole_sequences();
         while (!reserve_chunk_buffers(rows, Ls)) {
             if (rows <= k_min_chunk_rows)
                 throw DeviceOutOfMemory("CUDA engine: out of device memory even for chunks of " + std::to_string(rows) +
                                         " rows");
+            const std::size_t next = whole_sequences(rows / 2);
             log_warning("cuda:" + std::to_string(device_) + ": out of GPU memory for chunks of " + std::to_string(rows) +
-                        " rows; retrying with " +
-                        std::to_string(rows / 2));
-            rows /= 2;
-            whole_sequences();
+                        " rows; retrying with " + std::to_string(next));
+            rows = next;
         }
         segment_rows_ = static_cast<int>(p);
         chunk_rows_ = static_cast<int>(rows);
