@@ -188,12 +188,13 @@ TEST_CASE("cuda engine: the full-width shape (d_model 256, d_inner 512) matches 
         const Matrix want_all = cpu->forward_packed(packed, lengths);
         INFO("rcps " << rcps << " packed");
         CHECK(test::rel_error(all, want_all) < 1e-5);
-        // a batch of equal sequences: with DNAMBA_SEGMENTS=1 chunks end at sequence ends (by
-        // default a wave of the scan's blocks: 198 sequences of 700 rows on a 132-SM card, then
-        // the other 22), and the scan runs whole sequences without the carry where that pays
-        // (ScanArgsT::segment_rows); without it, the chunk plan and scan as for any packing
-        const std::vector<std::int32_t> batch = random_ids(220 * 700, g);
-        const std::vector<std::size_t> equal(220, 700);
+        // a batch of equal sequences: with DNAMBA_SEGMENTS=1 an input of several chunks is chunked
+        // at sequence ends (by default a wave of the scan's blocks: 198 sequences of 700 rows on a
+        // 132-SM card at 6 output blocks an SM, so 198 + 198 + 4 here), and the scan runs whole
+        // sequences without the carry where that pays (ScanArgsT::segment_rows: the first two
+        // chunks); without it, the chunk plan and scan as for any packing
+        const std::vector<std::int32_t> batch = random_ids(400 * 700, g);
+        const std::vector<std::size_t> equal(400, 700);
         const Matrix want_batch = cpu->forward_packed(batch, equal);
         const double eb = test::rel_error(gpu->forward_packed(batch, equal), want_batch);
         const double eb_chunked = test::rel_error(chunked->forward_packed(batch, equal), want_batch);
@@ -201,7 +202,7 @@ TEST_CASE("cuda engine: the full-width shape (d_model 256, d_inner 512) matches 
         half.precision = Precision::bf16;
         const double eb_bf16 = test::rel_error(make_engine(model, parse_device("cuda"), half)->forward_packed(batch, equal),
                                                want_batch);
-        INFO("220 x 700: relative error " << eb << "; chunks of 3000 rows " << eb_chunked << "; bf16 " << eb_bf16);
+        INFO("400 x 700: relative error " << eb << "; chunks of 3000 rows " << eb_chunked << "; bf16 " << eb_bf16);
         CHECK(eb < 1e-5);
         CHECK(eb_chunked < 1e-5);
         CHECK(eb_bf16 < 2e-2);
