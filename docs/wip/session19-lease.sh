@@ -23,6 +23,9 @@ for r in 1 2; do
   echo "with:    512x1k $(DNAMBA_SEGMENTS=1 bb) | 1k-shape 512x1k $(DNAMBA_SEGMENTS=1 bb --preset caduceus-1k)"
 done | tee $R/ab.log
 echo "with, 1M: $(DNAMBA_SEGMENTS=1 b build-gpu --length 1048576 --repeat 3) | 131k $(DNAMBA_SEGMENTS=1 b build-gpu --length 131072 --repeat 5)" | tee -a $R/ab.log
+for L in 198000 512000; do  # the scan alone: one wave of 1,000-row sequences at d_inner 512, and 512 of them
+  for how in "0 bf16 chunked" "1000 bf16 segments"; do build-gpu/tests/dnamba_bench_scan $L 512 16 20 $how; done
+done | tee $R/scan-alone.log
 for s in 0 1; do
   DNAMBA_SEGMENTS=$s timeout 60 build-gpu/dnamba bench --device cuda --precision bf16 --pooled --length 1000 --count 512 \
     --batch-tokens 512000 --warmup 1 --repeat 1 --stages 2>&1 | grep -E '^stage' | sed "s/^/segments $s: /" | tee -a $R/stages.log

@@ -4,9 +4,11 @@
 // `repeat` timed runs (after a warm-up), the bytes the scan must move at least (u, delta, z
 // read, y written, B and C read) and the bandwidth that implies.
 //   build-gpu/tests/dnamba_bench_scan [L [d_inner [d_state [repeat [chunk [fp32|bf16
-//                                       [auto|one-pass|chunked [warps per channel [acc]]]]]]]]]
+//                                       [auto|one-pass|chunked|segments [warps per channel [acc]]]]]]]]]
 // acc: y += the scan's output (the bidirectional add of the engine's one-chunk passes), y zeroed
-// first.
+// first. segments: a batch of equal sequences of `chunk` rows (a reset at every chunk-th row),
+// scanned by the output pass alone over whole sequences (ScanAlgorithm::segments); compare with
+// chunked at the same L, whose work the resets do not change.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -83,7 +85,22 @@ static int run(int L, int di, int N, int repeat, int chunk, k::ScanAlgorithm alg
     void* ws = nullptr;
     check(k::device_alloc(&ws, k::scan_workspace_floats(L, di, N, chunk) * sizeof(float)));
     a.workspace = static_cast<float*>(ws);
-    a.chunk = chunk;
+    const bool segments = algorithm == k::ScanAlgorithm::segments;
+    std::vector<unsigned char> reset;
+    if (segments) {
+        if (chunk <= 0) {
+            std::fprintf(stderr, "bench_scan: segments needs the sequence length as its chunk argument\n");
+            std::exit(2);
+        }
+        reset.assign(static_cast<std::size_t>(L), 0);
+        for (int t = 0; t < L; t += chunk) reset[static_cast<std::size_t>(t)] = 1;
+        void* r = nullptr;
+        check(k::device_alloc(&r, reset.size()));
+        check(k::copy_to_device(r, reset.data(), reset.size()));
+        a.reset = static_cast<const unsigned char*>(r);
+        a.segment_rows = chunk;
+    }
+    a.chunk = segments ? 0 : chunk;
     a.algorithm = algorithm;
     a.warps_per_channel = warps;
     const bool one_pass = k::scan_picks_one_pass(a);  // automatic: scan.hpp says which
@@ -101,6 +118,7 @@ static int run(int L, int di, int N, int repeat, int chunk, k::ScanAlgorithm alg
     const double med = ms[ms.size() / 2];
     char how[64];
     if (one_pass) std::snprintf(how, sizeof how, "one-pass warps=%d", warps > 0 ? warps : 0);
+    else if (segments) std::snprintf(how, sizeof how, "segments of %d rows", chunk);
     else std::snprintf(how, sizeof how, "chunked chunk=%d", chunk > 0 ? chunk : k::scan_default_chunk(L, di));
     std::printf("scan L=%d d_inner=%d d_state=%d %s %s%s: median %.3f ms (min %.3f, max %.3f) over %d runs; "
                 "at least %.1f MB moved -> %.0f GB/s effective\n",
@@ -118,8 +136,9 @@ int main(int argc, char** argv) {
     const bool bf16 = argc > 6 && std::strcmp(argv[6], "bf16") == 0;
     const char* how = argc > 7 ? argv[7] : "auto";
     const k::ScanAlgorithm algorithm = std::strcmp(how, "one-pass") == 0 ? k::ScanAlgorithm::one_pass
-                                       : std::strcmp(how, "chunked") == 0 ? k::ScanAlgorithm::chunked
-                                                                          : k::ScanAlgorithm::automatic;
+                                       : std::strcmp(how, "chunked") == 0  ? k::ScanAlgorithm::chunked
+                                       : std::strcmp(how, "segments") == 0 ? k::ScanAlgorithm::segments
+                                                                           : k::ScanAlgorithm::automatic;
     const int warps = argc > 8 ? std::atoi(argv[8]) : 0;
     const bool acc = argc > 9 && std::strcmp(argv[9], "acc") == 0;
     return bf16 ? run<k::bf16>(L, di, N, repeat, chunk, algorithm, warps, acc)
