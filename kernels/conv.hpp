@@ -53,9 +53,9 @@ struct ConvArgs {
 // conv_proj_runs says whether it runs these arguments: d_conv 4, d_inner a multiple of 16 up to
 // k_conv_proj_max_inner and its 64-row tile within the shared memory the device lets a block
 // have, dt_rank 1..32, x, U, delta and halo 16-byte aligned with row strides in 16 bytes.
-// conv_proj_enabled: whether the engine uses it, DNAMBA_FUSED=1 in the environment
-// (opt-in until it has been through the [gpu] tests and timed: written in session 17, when no
-// GPU could be started; kernels/PERF_NOTES.md entry 53). Elsewhere the engine runs the three kernels.
+// conv_proj_enabled: whether the engine uses it, DNAMBA_FUSED=1 in the environment (off by
+// default: correct, but slower than the three kernels as measured in session 18;
+// kernels/PERF_NOTES.md entries 53 and 55). Elsewhere the engine runs the three kernels.
 inline constexpr int k_conv_proj_max_inner = 1024;
 struct ConvProjArgs {
     ConvArgs<bf16> conv;

@@ -378,8 +378,9 @@ int resident_scan_blocks() noexcept;
 // The segments scan's chunk: whole segments of p rows, at least 64 rows (a block's fixed work
 // is then small against its steps) and at most 65,535 chunks (the grid's y extent).
 constexpr int k_segment_min_rows = 64;
+long min_segments_per_chunk(int p) noexcept { return (k_segment_min_rows + (long)p - 1) / p; }
 int segment_chunk(int length, int p) noexcept {
-    long m = (k_segment_min_rows + (long)p - 1) / p;
+    long m = min_segments_per_chunk(p);
     const long segments = (length + (long)p - 1) / p;
     m = std::max(m, (segments + 65534) / 65535);
     return (int)std::min<long>((long)p * m, length);
@@ -487,7 +488,7 @@ bool scan_segments_enabled() noexcept {
 
 int scan_segments_per_wave(int segment_rows, int d_inner) noexcept {
     if (segment_rows <= 0 || d_inner <= 0) return 1;
-    const int per_chunk = (int)((k_segment_min_rows + (long)segment_rows - 1) / segment_rows);  // segment_chunk's minimum
+    const int per_chunk = (int)min_segments_per_chunk(segment_rows);
     const int blocks = (d_inner + k_threads - 1) / k_threads;
     return std::max(1, resident_scan_blocks() / blocks) * per_chunk;
 }

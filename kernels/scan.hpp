@@ -26,9 +26,10 @@ namespace dnamba::kernels {
 // Which kernel runs the scan: automatic is the chunked two-pass scan (the one-pass kernel is
 // correct but slower so far: kernels/PERF_NOTES.md entry 24), or its output pass alone over
 // whole segments where segment_rows is set, scan_segments_enabled() and that pays (many
-// segments: a batch of equal sequences); DNAMBA_SCAN=chunked|one-pass in the environment overrides automatic (chunked: never
-// segments). one_pass asks for the one-pass scan (an error where it does not run the arguments:
-// scan_one_pass_runs); segments for the output pass over whole segments (needs segment_rows).
+// segments: a batch of equal sequences); DNAMBA_SCAN=chunked|one-pass in the environment
+// overrides automatic (chunked: never segments). one_pass asks for the one-pass scan (an error
+// where it does not run the arguments: scan_one_pass_runs); segments for the output pass over
+// whole segments (needs segment_rows).
 enum class ScanAlgorithm { automatic, one_pass, chunked, segments };
 
 template <typename T>

@@ -21,7 +21,8 @@
 // place with the two directions' roles swapped (the forward weights scan backwards) and with
 // in_proj's input columns and out_proj's output rows reversed (uploaded once as such).
 //
-// With DNAMBA_FUSED=1 in the environment (opt-in: not yet run on a GPU), in bf16 a direction's
+// With DNAMBA_FUSED=1 in the environment (opt-in: correct but slower than the three kernels on an
+// H100 in session 18, kernels/PERF_NOTES.md entry 55), in bf16 a direction's
 // conv1d + SiLU, x_proj and delta (dt_proj + bias + softplus) are one kernel
 // (kernels/conv_proj.cu) where it runs (d_conv 4, d_inner a multiple of 16 up to 1,024, dt_rank
 // up to 32): u is written once and never read back before the scan, nor x_dbl's dt columns; it
